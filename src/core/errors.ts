@@ -1,0 +1,140 @@
+/**
+ * The stable error codes headroom throws. Branch on these, never on messages.
+ *
+ * The list grows as modules land; a code, once published, keeps its meaning.
+ */
+export const ErrorCode = {
+  /** An option or argument is malformed (bad duration, wrong type, out of range). HTTP 400. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** An operation ran past its deadline. HTTP 504. */
+  OPERATION_TIMEOUT: 'OPERATION_TIMEOUT',
+  /** A bounded queue had `maxSize` tasks waiting and refused another. HTTP 503. */
+  QUEUE_FULL: 'QUEUE_FULL',
+  /** A queue was closed and refused the task. HTTP 503. */
+  QUEUE_CLOSED: 'QUEUE_CLOSED',
+  /** A duplicate request arrived while the first was still running. HTTP 409. */
+  IDEMPOTENCY_IN_PROGRESS: 'IDEMPOTENCY_IN_PROGRESS',
+  /** An idempotency key was reused with a different request payload. HTTP 422. */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /** A request needed an idempotency key and had none, or had a malformed one. HTTP 400. */
+  IDEMPOTENCY_KEY_INVALID: 'IDEMPOTENCY_KEY_INVALID',
+  /** A cache key or value could not be stored (bad key, value the serializer cannot encode). */
+  CACHE_INVALID_VALUE: 'CACHE_INVALID_VALUE',
+  /** A cache factory failed and no stale value could be served. */
+  CACHE_FACTORY_FAILED: 'CACHE_FACTORY_FAILED',
+  /** A service is shutting down or unhealthy and refused the request. HTTP 503. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The instance was closed and can no longer be used. */
+  CLOSED: 'CLOSED',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Extra fields for {@link HeadroomError}. */
+export interface HeadroomErrorOptions {
+  /** The HTTP status a handler should answer with. Default `500`. */
+  status?: number;
+  /** How long a client should wait before retrying, where a retry makes sense. */
+  retryAfterMs?: number;
+  /** The underlying error (ES2022 error cause). */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error headroom throws on purpose.
+ *
+ * `code` is stable and meant for branching; `status` is the HTTP status a handler should answer
+ * with; `retryAfterMs`, when present, becomes `Retry-After` in the HTTP adapters.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await queue.add(work);
+ * } catch (err) {
+ *   if (isHeadroomError(err, 'QUEUE_FULL')) res.status(err.status).set('Retry-After', '1').end();
+ *   else throw err;
+ * }
+ * ```
+ */
+export class HeadroomError extends Error {
+  /** Stable machine-readable code, one of {@link ErrorCode}. */
+  readonly code: ErrorCode;
+  /** The HTTP status a handler should answer with. */
+  readonly status: number;
+  /** Suggested wait before a retry, in milliseconds, when a retry makes sense. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: HeadroomErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HeadroomError';
+    this.code = code;
+    this.status = options.status ?? 500;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * Thrown when an option or argument is malformed. `code` is `INVALID_ARGUMENT`, `status` 400,
+ * and `argument` names the option at fault.
+ *
+ * @example
+ * ```ts
+ * try { new TaskQueue({ maxSize: -1 }); } catch (err) {
+ *   if (isHeadroomError(err, 'INVALID_ARGUMENT')) console.error(err.message); // names maxSize
+ * }
+ * ```
+ */
+export class InvalidArgumentError extends HeadroomError {
+  /** The option or argument at fault, e.g. `'maxSize'` or `'options.timeout'`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string, options: Omit<HeadroomErrorOptions, 'status'> = {}) {
+    super(ErrorCode.INVALID_ARGUMENT, message, { ...options, status: 400 });
+    this.name = 'InvalidArgumentError';
+    this.argument = argument;
+  }
+}
+
+/**
+ * True when `err` is a {@link HeadroomError}, and, when `code` is given, carries that code.
+ *
+ * Works across the package's subpath entry points and across ESM/CJS copies by checking the
+ * shape (`code` and `status`) as well as the prototype.
+ *
+ * @example
+ * ```ts
+ * if (isHeadroomError(err, 'OPERATION_TIMEOUT')) reply.code(504);
+ * ```
+ */
+export function isHeadroomError(err: unknown, code?: ErrorCode): err is HeadroomError {
+  if (err instanceof HeadroomError) return code === undefined || err.code === code;
+  if (typeof err !== 'object' || err === null || !(err instanceof Error)) return false;
+  const candidate = err as Partial<HeadroomError>;
+  if (typeof candidate.code !== 'string' || typeof candidate.status !== 'number') return false;
+  if (!(candidate.code in ErrorCode)) return false;
+  return code === undefined || candidate.code === code;
+}
+
+/** Describes a received value for error messages: `"5 minutes"`, `-1`, `null`, `a function`. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}
+
+/**
+ * Builds the {@link InvalidArgumentError} for option `name`, which should have been `expected`.
+ *
+ * @example
+ * ```ts
+ * throw invalidArgument('maxSize', 'a whole number >= 0', options.maxSize);
+ * // headroom: maxSize must be a whole number >= 0; got -1
+ * ```
+ */
+export function invalidArgument(name: string, expected: string, got: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(name, `headroom: ${name} must be ${expected}; got ${describe(got)}`);
+}

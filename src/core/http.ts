@@ -1,0 +1,93 @@
+/**
+ * The framework-neutral HTTP middleware shape. It lives in `core` so that every module can write
+ * its middleware once without depending on `headroom/http`; the adapters there (`toNode`,
+ * `toFastify`, `toKoa`, `toFetch`, `toHono`) make a {@link Middleware} run in each framework.
+ */
+
+/** Header values as middleware sets or reads them (lower-case names). */
+export type HeaderMap = Record<string, string>;
+
+/** A response a middleware answers with, or replays. */
+export interface HttpResponse {
+  /** HTTP status code. */
+  status: number;
+  /** Response headers; names are case-insensitive. */
+  headers?: HeaderMap;
+  /** The body, already encoded. A string is sent as UTF-8. */
+  body?: string | Uint8Array;
+}
+
+/** What `next()` resolves with once the downstream handler has finished its response. */
+export interface HttpResult {
+  /** The status the downstream handler answered with. */
+  status: number;
+  /** The response headers as sent (lower-case names). */
+  headers: HeaderMap;
+  /** The response body bytes, only when `next({ captureBody: true })` asked for them. */
+  body?: Uint8Array;
+}
+
+/** Options of `next()`. */
+export interface NextOptions {
+  /** Record the bytes the downstream handler sends, returned as {@link HttpResult.body}. */
+  captureBody?: boolean;
+}
+
+/** Runs the rest of the chain (other middleware, then the framework's handler). */
+export type Next = (options?: NextOptions) => Promise<HttpResult>;
+
+/**
+ * One request/response exchange, as every adapter presents it.
+ */
+export interface HttpExchange {
+  /** Upper-case request method. */
+  readonly method: string;
+  /** The request path, without the query string. */
+  readonly path: string;
+  /**
+   * The framework's route template (`'/users/:id'`) when it has one, else `undefined`. Frameworks
+   * that route after middleware runs (Express, Koa with a router, Hono) only know it once
+   * `next()` has resolved, so read it then.
+   */
+  readonly route: string | undefined;
+  /** A request header by name (case-insensitive); repeated headers are joined with `, `. */
+  header(name: string): string | undefined;
+  /**
+   * The request body: the framework's parsed body when a body parser already ran (an object or
+   * string), otherwise the raw bytes as a `Uint8Array`, or `undefined` when there is none. Reading
+   * it leaves the body readable for the downstream handler.
+   */
+  body(): Promise<unknown>;
+  /**
+   * Aborted when the client disconnects or a middleware calls {@link HttpExchange.abort}. The
+   * handler reads it with `requestSignal(req)` (or `ctx`, `request`, `c`) and passes it to its work.
+   */
+  readonly signal: AbortSignal;
+  /** Aborts {@link HttpExchange.signal} with `reason`. */
+  abort(reason: unknown): void;
+  /** True once a response has started (headers sent) or {@link HttpExchange.respond} was called. */
+  readonly responded: boolean;
+  /** Sets a header on the response the handler will send; ignored once headers are sent. */
+  setHeader(name: string, value: string): void;
+  /**
+   * Calls `listener` just before the response head is written, whoever writes it, so that late
+   * headers (Server-Timing) can still be set with {@link HttpExchange.setHeader}.
+   */
+  onBeforeSend(listener: (status: number) => void): void;
+  /** Answers now. The downstream handler's later writes are discarded. No-op if already responded. */
+  respond(response: HttpResponse): void;
+}
+
+/**
+ * A headroom HTTP middleware: do something around `next()` or answer without calling it.
+ *
+ * @example
+ * ```ts
+ * const poweredBy: Middleware = async (exchange, next) => {
+ *   exchange.setHeader('x-powered-by', 'headroom');
+ *   await next();
+ * };
+ * app.use(toNode(poweredBy)); // Express / Connect
+ * ```
+ */
+export type Middleware = (exchange: HttpExchange, next: Next) => Promise<void>;

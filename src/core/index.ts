@@ -1,0 +1,20 @@
+/**
+ * What every headroom module shares: the error model, duration parsing, option checks and a
+ * typed event emitter.
+ *
+ * @packageDocumentation
+ */
+export {
+  ErrorCode,
+  HeadroomError,
+  InvalidArgumentError,
+  isHeadroomError,
+  invalidArgument,
+  describe,
+  type HeadroomErrorOptions,
+} from './errors.js';
+export { parseDuration, optionalDuration, type Duration, type DurationUnit, type ParseDurationOptions } from './duration.js';
+export { integerOption, numberOption, stringOption, functionArgument, objectArgument } from './validate.js';
+export { Emitter, type Listener, type Disposer } from './emitter.js';
+export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
+export { problemResponse, problemType, type ProblemDetails } from './problem.js';

@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCluster, startRedis, stopAllRedis } from './redis.js';
+
+afterAll(stopAllRedis);
+
+describe('test support: throwaway Redis', () => {
+  it('starts a server on a free port other than 6379 that answers commands', async () => {
+    const server = await startRedis();
+    expect(server.port).not.toBe(6379);
+    const client = server.client();
+    await client.set('k', 'v');
+    expect(await client.get('k')).toBe('v');
+    await server.stop();
+  });
+
+  it('pauses (no answer) and resumes a server', async () => {
+    const server = await startRedis();
+    const client = server.client({ commandTimeout: 200 });
+    await client.ping();
+    server.pause();
+    await expect(client.ping()).rejects.toThrow(/timed out/i);
+    server.resume();
+    expect(await client.ping()).toBe('PONG');
+    await server.stop();
+  });
+
+  it('restarts a killed server empty on the same port', async () => {
+    const server = await startRedis();
+    const client = server.client();
+    await client.set('k', 'v');
+    const port = server.port;
+    await server.restart();
+    expect(server.port).toBe(port);
+    const fresh = server.client();
+    expect(await fresh.get('k')).toBeNull();
+    await server.stop();
+  });
+
+  it('starts a 3-master cluster whose slots are all served', async () => {
+    const cluster = await startCluster();
+    const client = cluster.client();
+    const keys = Array.from({ length: 30 }, (_, i) => `key:${i}`);
+    for (const key of keys) await client.set(key, key);
+    expect(client.nodes('master')).toHaveLength(3);
+    const values = await Promise.all(keys.map((k) => client.get(k)));
+    expect(values).toEqual(keys);
+    await cluster.stop();
+  });
+});
