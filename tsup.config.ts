@@ -5,13 +5,18 @@ export const entries = {
   index: 'src/index.ts',
   'timeout/index': 'src/timeout/index.ts',
   'queue/index': 'src/queue/index.ts',
+  'cache/index': 'src/cache/index.ts',
+  'percentiles/index': 'src/percentiles/index.ts',
+  'idempotency/index': 'src/idempotency/index.ts',
+  'health/index': 'src/health/index.ts',
   'http/index': 'src/http/index.ts',
 };
 
 export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
-  dts: true,
+  // tsup's declaration build sets baseUrl, which TypeScript 6 flags as deprecated.
+  dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
   sourcemap: true,
   clean: true,
   splitting: true,

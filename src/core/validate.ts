@@ -1,7 +1,8 @@
 import { invalidArgument } from './errors.js';
 
 /**
- * Reads an optional whole-number option, or throws `INVALID_ARGUMENT` naming it.
+ * Reads an optional whole-number option, or throws `INVALID_ARGUMENT` naming it. `Infinity` is
+ * accepted unless `bounds.max` is finite (for bounds such as `maxSize: Infinity`).
  *
  * @example
  * ```ts
@@ -16,9 +17,9 @@ export function integerOption(
 ): number {
   if (value === undefined) return fallback;
   const min = bounds.min ?? 0;
-  const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+  const max = bounds.max ?? Infinity;
   if (typeof value !== 'number' || !(Number.isInteger(value) || value === Infinity) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
     throw invalidArgument(name, `a whole number ${range}`, value);
   }
   return value;

@@ -1,0 +1,89 @@
+/**
+ * Measuring loops and table helpers shared by the cache benchmark.
+ *
+ * Peers run interleaved: every round visits every peer once, in a rotated order, so drift in the
+ * machine's load (shared 2-core box) lands on all peers alike. Ratios are taken per round, then
+ * the median of those ratios is reported.
+ */
+
+/** Counts ops/s for a sequential `await op(i)` loop that runs for about `budgetMs`. */
+export async function opsSequential(op: (i: number) => Promise<unknown>, budgetMs: number): Promise<number> {
+  let n = 0;
+  const start = performance.now();
+  const deadline = start + budgetMs;
+  let now = start;
+  do {
+    for (let j = 0; j < 1_000; j++) await op(n++);
+    now = performance.now();
+  } while (now < deadline);
+  return n / ((now - start) / 1_000);
+}
+
+/** Counts ops/s for a synchronous loop (the floor). */
+export function opsSync(op: (i: number) => unknown, budgetMs: number): number {
+  let n = 0;
+  let sink = 0;
+  const start = performance.now();
+  const deadline = start + budgetMs;
+  let now = start;
+  do {
+    for (let j = 0; j < 10_000; j++) if (op(n++) !== undefined) sink++;
+    now = performance.now();
+  } while (now < deadline);
+  if (sink === -1) console.log(sink);
+  return n / ((now - start) / 1_000);
+}
+
+/**
+ * Counts ops/s with `concurrency` callers, each awaiting one op at a time. Ops draw indices from
+ * one shared counter, so at any moment the callers hold `concurrency` different keys (no two
+ * callers share a key, so per-key coalescing cannot flatter anyone).
+ */
+export async function opsConcurrent(op: (i: number) => Promise<unknown>, budgetMs: number, concurrency: number): Promise<number> {
+  let n = 0;
+  const start = performance.now();
+  const deadline = start + budgetMs;
+  const caller = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      for (let j = 0; j < 20; j++) await op(n++);
+    }
+  };
+  const callers: Promise<void>[] = [];
+  for (let c = 0; c < concurrency; c++) callers.push(caller());
+  await Promise.all(callers);
+  return n / ((performance.now() - start) / 1_000);
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `12,345,678`. */
+export function fmtOps(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** `12.3x` / `0.97x`. */
+export function fmtRatio(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 10 ? `${value.toFixed(1)}x` : `${value.toFixed(2)}x`;
+}
+
+/** A markdown table. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Runs `global.gc` when the process was started with --expose-gc. */
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

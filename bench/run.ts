@@ -1,0 +1,30 @@
+/**
+ * Runs every benchmark in bench/ one after another, each in its own process so that one
+ * module's garbage and JIT state do not colour the next. `npm run bench -- cache queue` runs a
+ * subset. Each file prints its own markdown tables: ratios against peers measured in the same run.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const ALL = ['timeout', 'queue', 'cache', 'percentiles', 'idempotency'];
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((name) => !ALL.includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  process.exit(2);
+}
+
+let failed = 0;
+for (const name of wanted.length > 0 ? wanted : ALL) {
+  console.log(`\n## bench/${name}.ts\n`);
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    failed++;
+    console.error(`bench/${name}.ts exited with ${result.status ?? result.signal}`);
+  }
+}
+process.exit(failed === 0 ? 0 : 1);
