@@ -18,8 +18,12 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** A request needed an idempotency key and had none, or had a malformed one. HTTP 400. */
   IDEMPOTENCY_KEY_INVALID: 'IDEMPOTENCY_KEY_INVALID',
+  /** The lease on an idempotency key lapsed or was taken over while the operation still ran. HTTP 409. */
+  IDEMPOTENCY_LEASE_LOST: 'IDEMPOTENCY_LEASE_LOST',
   /** A cache key or value could not be stored (bad key, value the serializer cannot encode). */
   CACHE_INVALID_VALUE: 'CACHE_INVALID_VALUE',
+  /** A cache key is not a non-empty string within the cache's `maxKeyLength`. HTTP 400. */
+  CACHE_KEY_INVALID: 'CACHE_KEY_INVALID',
   /** A cache factory failed and no stale value could be served. */
   CACHE_FACTORY_FAILED: 'CACHE_FACTORY_FAILED',
   /** A service is shutting down or unhealthy and refused the request. HTTP 503. */

@@ -45,6 +45,11 @@ export interface HttpExchange {
   /** The request path, without the query string. */
   readonly path: string;
   /**
+   * The request target as received: the path and the query string (`'/ready?verbose=1'`).
+   * Adapters MUST provide it; middleware reads query parameters from it.
+   */
+  readonly url: string;
+  /**
    * The framework's route template (`'/users/:id'`) when it has one, else `undefined`. Frameworks
    * that route after middleware runs (Express, Koa with a router, Hono) only know it once
    * `next()` has resolved, so read it then.

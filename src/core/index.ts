@@ -18,3 +18,11 @@ export { integerOption, numberOption, stringOption, functionArgument, objectArgu
 export { Emitter, type Listener, type Disposer } from './emitter.js';
 export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
 export { problemResponse, problemType, type ProblemDetails } from './problem.js';
+export {
+  armDeadline,
+  disarmDeadline,
+  deadlineTimerState,
+  now as deadlineNow,
+  type DeadlineNode,
+  type DeadlineList,
+} from './deadline-timer.js';

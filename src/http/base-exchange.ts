@@ -1,0 +1,120 @@
+import type { HttpExchange, HttpResponse, HttpResult, Next, NextOptions } from '../core/index.js';
+
+/**
+ * The exchange each request gets, keyed by the request object the adapter registered it under
+ * (node `IncomingMessage` or fetch `Request`). Only the first exchange of a request is stored:
+ * a second adapter on the same request (two `app.use(toNode(...))`) shares its signal, so
+ * `requestSignal(req)` and every middleware see one signal.
+ */
+const registry = new WeakMap<object, BaseExchange>();
+
+/** The exchange registered for `key`, if an adapter has seen it. */
+export function registeredExchange(key: object): BaseExchange | undefined {
+  return registry.get(key);
+}
+
+/**
+ * What every adapter's exchange shares: the lazily created signal, `onBeforeSend` listeners,
+ * the memoised body, and the two hooks `compose` needs (`startCapture`, `settle`).
+ *
+ * The hot path allocates the exchange, its `next` function and nothing else: the
+ * AbortController exists only once `signal` is read, listener arrays only once someone listens.
+ *
+ * @internal
+ */
+export abstract class BaseExchange implements HttpExchange {
+  /** Runs the rest of the chain; handed to the middleware as its `next`. */
+  readonly next: Next;
+  /** The request's first exchange, when this one is not it: signal and abort go there. */
+  protected readonly root: BaseExchange | undefined;
+  protected controller: AbortController | undefined = undefined;
+  protected beforeSend: Array<(status: number) => void> | undefined = undefined;
+  /** `respond()` was called on this exchange. */
+  protected respondedHere = false;
+  /** The chain reached the framework (this adapter's `next` ran). */
+  protected nextCalled = false;
+  /** `next({ captureBody: true })` was asked for, by this middleware or one composed in it. */
+  protected capturing = false;
+  protected nextPromise: Promise<HttpResult> | undefined = undefined;
+  private bodyPromise: Promise<unknown> | undefined = undefined;
+
+  constructor(key: object) {
+    const root = registry.get(key);
+    if (root === undefined) registry.set(key, this);
+    this.root = root;
+    this.next = (options?: NextOptions) => this.nextPromise ?? (this.nextPromise = this.runNext(options));
+  }
+
+  abstract readonly method: string;
+  abstract readonly path: string;
+  abstract readonly url: string;
+  abstract readonly route: string | undefined;
+  abstract readonly responded: boolean;
+  abstract header(name: string): string | undefined;
+  abstract setHeader(name: string, value: string): void;
+  abstract respond(response: HttpResponse): void;
+
+  /** Runs the framework's downstream handler; resolves as {@link BaseExchange.settle} does. */
+  protected abstract runNext(options: NextOptions | undefined): Promise<HttpResult>;
+  /** Starts watching for client disconnect; called once, when the signal is first created. */
+  protected abstract watchDisconnect(): void;
+  /** Makes `onBeforeSend` listeners fire; called once, on the first `onBeforeSend`. */
+  protected abstract installBeforeSend(): void;
+  /** Reads the body the first time `body()` is called. */
+  protected abstract readBody(): Promise<unknown>;
+
+  /**
+   * Resolves with the response once it is done, whoever produced it: after it finished on the
+   * wire for node and Fastify, once the downstream chain returned for Koa, Hono and fetch.
+   */
+  abstract settle(): Promise<HttpResult>;
+
+  /** Records the body bytes the response will carry (for `next({ captureBody: true })`). */
+  startCapture(): void {
+    this.capturing = true;
+  }
+
+  get signal(): AbortSignal {
+    if (this.root !== undefined) return this.root.signal;
+    let controller = this.controller;
+    if (controller === undefined) {
+      controller = this.controller = new AbortController();
+      this.watchDisconnect();
+    }
+    return controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.root !== undefined) {
+      this.root.abort(reason);
+      return;
+    }
+    const controller = (this.controller ??= new AbortController());
+    if (!controller.signal.aborted) controller.abort(reason);
+  }
+
+  onBeforeSend(listener: (status: number) => void): void {
+    if (this.beforeSend === undefined) {
+      this.beforeSend = [listener];
+      this.installBeforeSend();
+    } else {
+      this.beforeSend.push(listener);
+    }
+  }
+
+  body(): Promise<unknown> {
+    return (this.bodyPromise ??= this.readBody());
+  }
+
+  protected fireBeforeSend(status: number): void {
+    const listeners = this.beforeSend;
+    if (listeners === undefined) return;
+    this.beforeSend = undefined;
+    for (const listener of listeners) listener(status);
+  }
+}
+
+/** The reason the exchange signal carries when the client goes away first. */
+export function disconnectReason(): DOMException {
+  return new DOMException('headroom: the client closed the connection', 'AbortError');
+}

@@ -1,0 +1,65 @@
+import { functionArgument, type HttpExchange, type HttpResult, type Middleware, type Next, type NextOptions } from '../core/index.js';
+import { BaseExchange } from './base-exchange.js';
+
+const passThrough: Middleware = async (_exchange, next) => {
+  await next();
+};
+
+/** One run of a composed chain over one exchange. */
+class Chain {
+  private capture = false;
+  private reached: Promise<HttpResult> | undefined = undefined;
+
+  constructor(
+    private readonly middlewares: readonly Middleware[],
+    private readonly exchange: HttpExchange,
+    private readonly last: Next,
+  ) {}
+
+  async dispatch(index: number): Promise<void> {
+    const next: Next =
+      index + 1 === this.middlewares.length ? (options) => this.reach(options) : (options) => this.step(index + 1, options);
+    await this.middlewares[index]!(this.exchange, next);
+  }
+
+  private step(index: number, options: NextOptions | undefined): Promise<HttpResult> {
+    if (options?.captureBody === true) {
+      this.capture = true;
+      if (this.exchange instanceof BaseExchange) this.exchange.startCapture();
+    }
+    return this.dispatch(index).then(() => this.outcome());
+  }
+
+  private reach(options: NextOptions | undefined): Promise<HttpResult> {
+    if (this.capture && options?.captureBody !== true) options = { ...options, captureBody: true };
+    return (this.reached ??= this.last(options));
+  }
+
+  private outcome(): Promise<HttpResult> {
+    // A headroom exchange knows the response whoever wrote it (a 504 from a timeout included).
+    if (this.exchange instanceof BaseExchange) return this.exchange.settle();
+    return this.reached ?? Promise.resolve({ status: 0, headers: {} });
+  }
+}
+
+/**
+ * Composes middlewares into one, run in order: the first is outermost. Each one's `next()`
+ * runs the ones after it, and resolves, like the adapter's own `next()`, with the response as
+ * finally sent, whichever middleware or handler produced it.
+ *
+ * @param middlewares - the middlewares, outermost first.
+ * @example
+ * ```ts
+ * const guard = compose(timeout('2s'), shed(queue));
+ * app.use(toNode(guard));
+ * ```
+ */
+export function compose(...middlewares: Middleware[]): Middleware {
+  middlewares.forEach((middleware, index) => functionArgument(middleware, `middlewares[${index}]`));
+  const list = middlewares.slice();
+  if (list.length === 0) return passThrough;
+  if (list.length === 1) return list[0]!;
+  return function composed(exchange, next) {
+    return new Chain(list, exchange, next).dispatch(0);
+  };
+}

@@ -1,0 +1,184 @@
+import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
+import { BaseExchange, disconnectReason } from './base-exchange.js';
+import { WebResult, responseBytes, toWebResponse } from './internal.js';
+
+const NOT_FOUND = (): Response => new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+
+/** The path and query of an absolute URL (no fragment), without building a `URL`. */
+export function targetOf(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
+  const query = url.indexOf('?', scheme === -1 ? 0 : scheme + 3);
+  const from = start === -1 || (query !== -1 && query < start) ? query : start;
+  if (from === -1) return '/';
+  const hash = url.indexOf('#', from);
+  const target = hash === -1 ? url.slice(from) : url.slice(from, hash);
+  return target.startsWith('?') ? `/${target}` : target;
+}
+
+/** The path of an absolute URL, without query or fragment, without building a `URL`. */
+export function pathOf(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
+  if (start === -1) return '/';
+  let end = url.length;
+  const query = url.indexOf('?', start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf('#', start);
+  if (hash !== -1 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+/** Request-side behaviour shared by the fetch and Hono exchanges. */
+export abstract class WebExchange extends BaseExchange {
+  private onRequestAbort: (() => void) | undefined = undefined;
+
+  constructor(protected readonly request: Request) {
+    super(request);
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  get url(): string {
+    return targetOf(this.request.url);
+  }
+
+  header(name: string): string | undefined {
+    return this.request.headers.get(name) ?? undefined;
+  }
+
+  protected readBody(): Promise<unknown> {
+    const request = this.request;
+    if (request.body === null || request.bodyUsed) return Promise.resolve(undefined);
+    // A clone tees the stream: the handler still reads the original.
+    return request
+      .clone()
+      .arrayBuffer()
+      .then((buffer) => (buffer.byteLength === 0 ? undefined : new Uint8Array(buffer)));
+  }
+
+  protected watchDisconnect(): void {
+    const source = this.request.signal;
+    // The server aborts request.signal when the client goes away; its reason varies by server.
+    if (source.aborted) {
+      this.controller!.abort(disconnectReason());
+      return;
+    }
+    const onAbort = (): void => this.controller!.abort(disconnectReason());
+    this.onRequestAbort = onAbort;
+    source.addEventListener('abort', onAbort, { once: true });
+  }
+
+  protected installBeforeSend(): void {
+    // Fired when the adapter hands the response back.
+  }
+
+  /** Removes the disconnect listener; the response is leaving the adapter. */
+  protected release(): void {
+    const onAbort = this.onRequestAbort;
+    if (onAbort !== undefined) {
+      this.onRequestAbort = undefined;
+      this.request.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * The exchange of fetch-style handlers. The response is a value here: `next()` resolves with
+ * the handler's `Response`, `respond()` replaces it, and headers and `onBeforeSend` listeners
+ * are applied when the adapter returns it.
+ *
+ * @internal
+ */
+export class FetchExchange<A extends unknown[]> extends WebExchange {
+  private response: Response | undefined = undefined;
+  private pending: Headers | undefined = undefined;
+  private cachedPath: string | undefined = undefined;
+
+  constructor(
+    request: Request,
+    private readonly args: A,
+    private readonly handler: (request: Request, ...args: A) => Response | PromiseLike<Response>,
+    readonly route: string | undefined,
+  ) {
+    super(request);
+  }
+
+  get path(): string {
+    return (this.cachedPath ??= pathOf(this.request.url));
+  }
+
+  get responded(): boolean {
+    return this.respondedHere || this.response !== undefined;
+  }
+
+  setHeader(name: string, value: string): void {
+    const response = this.response;
+    if (response === undefined) {
+      (this.pending ??= new Headers()).set(name, value);
+      return;
+    }
+    try {
+      response.headers.set(name, value);
+    } catch {
+      // Immutable headers (a Response from fetch()): copy it once.
+      const copy = new Response(response.body, response);
+      copy.headers.set(name, value);
+      this.response = copy;
+    }
+  }
+
+  respond(response: HttpResponse): void {
+    if (this.respondedHere) return;
+    this.respondedHere = true;
+    this.response = toWebResponse(response, this.pending);
+    this.pending = undefined;
+  }
+
+  protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
+    this.nextCalled = true;
+    if (options?.captureBody === true) this.capturing = true;
+    let produced: Response | PromiseLike<Response>;
+    try {
+      produced = this.handler(this.request, ...this.args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(produced).then((response) => {
+      if (!this.respondedHere) this.response = response;
+      return this.settle();
+    });
+  }
+
+  settle(): Promise<HttpResult> {
+    const response = (this.response ??= NOT_FOUND());
+    if (!this.capturing) return Promise.resolve(new WebResult(response, undefined));
+    return responseBytes(response).then((bytes) => new WebResult(response, bytes));
+  }
+
+  /** Runs the middleware and returns the response to send. */
+  async run(middleware: Middleware): Promise<Response> {
+    try {
+      await middleware(this, this.next);
+    } catch (err) {
+      if (!this.respondedHere) {
+        this.release();
+        throw err;
+      }
+    }
+    let response = (this.response ??= NOT_FOUND());
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.pending = undefined;
+      pending.forEach((value, name) => {
+        if (!response.headers.has(name)) this.setHeader(name, value);
+      });
+      response = this.response;
+    }
+    this.fireBeforeSend(response.status);
+    this.release();
+    return this.response;
+  }
+}

@@ -1,0 +1,202 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeadroomError, problemResponse, type HttpResponse, type HttpResult, type Middleware, type NextOptions } from '../core/index.js';
+import { BaseExchange, disconnectReason } from './base-exchange.js';
+import { NodeResult, discardLaterWrites, hasBody, readAll, reportLateError, writeNodeResponse } from './internal.js';
+
+/** A node request as Express and body parsers decorate it. */
+export type NodeRequest = IncomingMessage & {
+  body?: unknown;
+  route?: { path?: unknown } | undefined;
+  baseUrl?: string;
+  originalUrl?: string;
+};
+
+/** The framework's `next` of Connect and Express. */
+export type NodeNext = (err?: unknown) => void;
+
+const NOT_FOUND: HttpResponse = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Not Found' };
+
+/**
+ * The exchange of node:http, Connect and Express. `next()` resolves on the response's `close`
+ * event, the one listener it needs, which also tells a client disconnect from a finished
+ * response.
+ *
+ * @internal
+ */
+export class NodeExchange extends BaseExchange {
+  private closeWatched = false;
+  private settleResolve: ((result: HttpResult) => void) | undefined = undefined;
+  private settlePromise: Promise<HttpResult> | undefined = undefined;
+  private chunks: Uint8Array[] | undefined = undefined;
+
+  constructor(
+    protected readonly req: NodeRequest,
+    protected readonly res: ServerResponse,
+    private readonly frameworkNext: NodeNext | undefined,
+  ) {
+    super(req);
+  }
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.req.originalUrl ?? this.req.url ?? '/';
+  }
+
+  get path(): string {
+    const url = this.url;
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
+  }
+
+  get route(): string | undefined {
+    const route = this.req.route;
+    if (route === undefined || route === null || route.path === undefined) return undefined;
+    return (this.req.baseUrl ?? '') + String(route.path);
+  }
+
+  get responded(): boolean {
+    return this.respondedHere || this.res.headersSent;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  setHeader(name: string, value: string): void {
+    if (!this.res.headersSent) this.res.setHeader(name, value);
+  }
+
+  respond(response: HttpResponse): void {
+    if (this.respondedHere || this.res.headersSent) return;
+    this.respondedHere = true;
+    writeNodeResponse(this.res, response);
+    if (this.nextCalled) discardLaterWrites(this.res);
+  }
+
+  /** Runs the middleware; errors before `next()` go to the framework's error handling. */
+  async run(middleware: Middleware): Promise<void> {
+    try {
+      await middleware(this, this.next);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!this.nextCalled && !this.responded) this.respond(NOT_FOUND);
+  }
+
+  protected fail(err: unknown): void {
+    if (this.nextCalled) {
+      reportLateError(err);
+    } else if (this.frameworkNext !== undefined) {
+      this.nextCalled = true;
+      this.frameworkNext(err);
+    } else if (!this.responded) {
+      if (!(err instanceof HeadroomError)) console.error('headroom: middleware failed', err);
+      this.respond(
+        err instanceof HeadroomError ? problemResponse(err) : problemResponse({ status: 500, code: 'INTERNAL_ERROR' }),
+      );
+    }
+  }
+
+  protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
+    this.nextCalled = true;
+    if (options?.captureBody === true) this.startCapture();
+    const settled = this.settle();
+    if (this.frameworkNext !== undefined) this.frameworkNext();
+    else if (!this.responded) writeNodeResponse(this.res, NOT_FOUND);
+    return settled;
+  }
+
+  settle(): Promise<HttpResult> {
+    if (this.settlePromise !== undefined) return this.settlePromise;
+    if (this.res.closed) return (this.settlePromise = Promise.resolve(this.result()));
+    this.watchClose();
+    return (this.settlePromise = new Promise<HttpResult>((resolve) => {
+      this.settleResolve = resolve;
+    }));
+  }
+
+  override startCapture(): void {
+    if (this.capturing) return;
+    this.capturing = true;
+    const chunks: Uint8Array[] = (this.chunks = []);
+    const res = this.res;
+    const write = res.write;
+    const end = res.end;
+    // Instance-level wrappers, installed only for requests that asked for their body.
+    res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown) {
+      keep(chunks, chunk, encoding);
+      // eslint-disable-next-line prefer-rest-params
+      return (write as (...args: unknown[]) => boolean).apply(this, arguments as unknown as unknown[]);
+    } as typeof res.write;
+    res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown) {
+      keep(chunks, chunk, encoding);
+      // eslint-disable-next-line prefer-rest-params
+      return (end as (...args: unknown[]) => ServerResponse).apply(this, arguments as unknown as unknown[]);
+    } as typeof res.end;
+  }
+
+  protected result(): HttpResult {
+    const chunks = this.chunks;
+    return new NodeResult(this.res, this.res.statusCode, chunks === undefined ? undefined : Buffer.concat(chunks));
+  }
+
+  protected watchDisconnect(): void {
+    if (this.res.closed) {
+      if (!this.res.writableFinished) this.controller!.abort(disconnectReason());
+    } else {
+      this.watchClose();
+    }
+  }
+
+  private watchClose(): void {
+    if (this.closeWatched) return;
+    this.closeWatched = true;
+    // `close` follows `finish` for every response (keep-alive too) and comes alone on disconnect.
+    this.res.once('close', () => this.onClose());
+  }
+
+  private onClose(): void {
+    const controller = this.controller;
+    if (controller !== undefined && !controller.signal.aborted && !this.res.writableFinished) {
+      controller.abort(disconnectReason());
+    }
+    const resolve = this.settleResolve;
+    if (resolve !== undefined) {
+      this.settleResolve = undefined;
+      resolve(this.result());
+    }
+  }
+
+  protected installBeforeSend(): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    const original = res.writeHead;
+    // Wrapped once per response; node's implicit head (first write or end) goes through it too.
+    res.writeHead = ((...args: unknown[]) => {
+      res.writeHead = original;
+      this.fireBeforeSend(typeof args[0] === 'number' ? args[0] : res.statusCode);
+      return (original as (...a: unknown[]) => ServerResponse).apply(res, args);
+    }) as typeof res.writeHead;
+  }
+
+  protected readBody(): Promise<unknown> {
+    const req = this.req;
+    if (req.body !== undefined) return Promise.resolve(req.body);
+    if (!hasBody(req) || req.readableEnded) return Promise.resolve(undefined);
+    // No parser ran: buffer the stream and leave the bytes where parsers put a body.
+    return readAll(req).then((bytes) => {
+      req.body = bytes;
+      return bytes;
+    });
+  }
+}
+
+function keep(chunks: Uint8Array[], chunk: unknown, encoding: unknown): void {
+  if (typeof chunk === 'string') chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+  else if (chunk instanceof Uint8Array) chunks.push(chunk);
+}

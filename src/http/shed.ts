@@ -1,0 +1,51 @@
+import { invalidArgument, isHeadroomError, problemResponse, type Middleware } from '../core/index.js';
+
+/**
+ * What {@link shed} needs of a queue: `TaskQueue` from `headroom/queue` is the one meant.
+ */
+export interface SheddingQueue {
+  /** Runs `task` when a slot is free; rejects at once with `QUEUE_FULL` when too many wait. */
+  add<T>(task: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+}
+
+/**
+ * Runs the rest of the chain through `queue`, so at most its `concurrency` requests are
+ * handled at once and at most `maxSize` wait. When the queue is full the request is answered at
+ * once with `503` and `Retry-After` (from the queue's estimate, at least 1 s), as
+ * `application/problem+json` with `code: 'QUEUE_FULL'`.
+ *
+ * A request waiting in the queue leaves it as soon as its exchange signal aborts (client gone,
+ * an outer `timeout`). A queue `timeout` answers `504` and aborts the handler's signal. For
+ * node, Express and Fastify the slot is held until the response has finished; for Koa, Hono
+ * and fetch until the handler returned.
+ *
+ * @param queue - a `TaskQueue` (`new TaskQueue({ concurrency, maxSize })`).
+ * @example
+ * ```ts
+ * const queue = new TaskQueue({ concurrency: 32, maxSize: 200, timeout: '10s' });
+ * app.use(toNode(compose(timeout('5s'), shed(queue))));
+ * ```
+ */
+export function shed(queue: SheddingQueue): Middleware {
+  if (typeof queue !== 'object' || queue === null || typeof queue.add !== 'function') {
+    throw invalidArgument('queue', 'a TaskQueue', queue);
+  }
+  return async function shedMiddleware(exchange, next) {
+    try {
+      await queue.add(() => next(), { signal: exchange.signal });
+    } catch (err) {
+      if (exchange.responded) return;
+      if (!isHeadroomError(err)) {
+        // Aborted while waiting: the client left, or whoever aborted has answered.
+        if (exchange.signal.aborted) return;
+        throw err;
+      }
+      const response = problemResponse(err);
+      if (err.status === 503 && response.headers !== undefined && response.headers['retry-after'] === undefined) {
+        response.headers['retry-after'] = '1';
+      }
+      exchange.respond(response);
+      if (err.code === 'OPERATION_TIMEOUT') exchange.abort(err);
+    }
+  };
+}

@@ -1,0 +1,34 @@
+import { functionArgument, type Middleware } from '../core/index.js';
+import { HonoExchange, type HonoContextLike } from './hono-exchange.js';
+
+/** A Hono middleware, `(c, next) => Promise<void>`. */
+export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * Adapts a headroom {@link Middleware} to a Hono 4 middleware (`app.use(...)`).
+ *
+ * Unlike wrapping `app.fetch` with {@link toFetch}, it runs inside Hono's routing, so
+ * `exchange.route` is the matched route's pattern (`c.req.routePath` of the handler, read after
+ * `next()`), and errors of the handler have become Hono's error response by the time `next()`
+ * resolves.
+ *
+ * - `exchange.body()` returns what a validator or handler already parsed (`c.req.json()`),
+ *   else reads a clone of the request, so handlers still read the body.
+ * - The handler gets the signal with `requestSignal(c)`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { toHono, timeout, requestSignal } from 'headroom/http';
+ *
+ * const app = new Hono();
+ * app.use(toHono(timeout('2s')));
+ * app.get('/users/:id', async (c) => c.json(await db.user(c.req.param('id'), { signal: requestSignal(c) })));
+ * ```
+ */
+export function toHono(middleware: Middleware): HonoMiddleware {
+  functionArgument(middleware, 'middleware');
+  return function headroomHono(c: HonoContextLike, next: () => Promise<void>): Promise<void> {
+    return new HonoExchange(c, next).run(middleware);
+  };
+}

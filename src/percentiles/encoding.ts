@@ -1,0 +1,133 @@
+import { Float64Histogram, decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import { invalidArgument } from '../core/index.js';
+import { BucketLayout } from './bucket-layout.js';
+import { Accumulator, type PercentileStats } from './stats.js';
+
+/** The format tag of {@link PercentileTracker.encode} output. */
+export const ENCODING_FORMAT = 'headroom-percentiles/1';
+
+/** One key in an encoded payload. @internal */
+export interface EncodedKey {
+  key: string;
+  /** HdrHistogram V2 compressed encoding (base64), values in µs, readable by any HdrHistogram. */
+  histogram: string;
+  count: number;
+  sum: number;
+  sumSq: number;
+  min: number;
+  max: number;
+  errors: number;
+  clamped: number;
+}
+
+/** The JSON document {@link PercentileTracker.encode} returns as a string. @internal */
+export interface EncodedPayload {
+  format: typeof ENCODING_FORMAT;
+  significantDigits: number;
+  highestUs: number;
+  window: string;
+  spanMs: number;
+  keys: EncodedKey[];
+}
+
+/** Encodes what `acc` holds as an HdrHistogram V2 compressed base64 string. @internal */
+export function encodeAccumulator(acc: Accumulator): string {
+  const layout = acc.layout;
+  const histogram = new Float64Histogram(1, layout.highestUs, layout.significantDigits);
+  let total = 0;
+  acc.forEachCount((index, count) => {
+    histogram.addToCountAtIndex(index, count);
+    total += count;
+  });
+  histogram.setTotalCount(total);
+  const m = acc.moments();
+  if (total > 0) {
+    histogram.updateMinAndMax(m.min === 0 ? 1 : m.min);
+    histogram.updateMinAndMax(m.max);
+  }
+  return encodeIntoCompressedBase64(histogram);
+}
+
+function isNonNegative(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function parsePayload(item: unknown, index: number): EncodedPayload {
+  const name = `encoded[${index}]`;
+  let doc: unknown = item;
+  if (typeof item === 'string') {
+    try {
+      doc = JSON.parse(item);
+    } catch {
+      throw invalidArgument(name, `a string from PercentileTracker.encode()`, item);
+    }
+  }
+  const p = doc as Partial<EncodedPayload> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    p.format !== ENCODING_FORMAT ||
+    !Number.isInteger(p.significantDigits) ||
+    !isNonNegative(p.highestUs) ||
+    !isNonNegative(p.spanMs) ||
+    !Array.isArray(p.keys)
+  ) {
+    throw invalidArgument(name, `a string from PercentileTracker.encode() (format ${ENCODING_FORMAT})`, item);
+  }
+  for (const k of p.keys as unknown[]) {
+    const e = k as Partial<EncodedKey> | null;
+    const fields = [e?.count, e?.sum, e?.sumSq, e?.min, e?.max, e?.errors, e?.clamped];
+    if (typeof e !== 'object' || e === null || typeof e.key !== 'string' || typeof e.histogram !== 'string' || !fields.every(isNonNegative)) {
+      throw invalidArgument(`${name}.keys`, 'entries written by PercentileTracker.encode()', k);
+    }
+  }
+  return p as EncodedPayload;
+}
+
+/**
+ * Adds every encoded histogram, per key, into exact merged histograms and reads the stats off
+ * them: the percentiles are those of all the values together, never an average of percentiles.
+ * @internal
+ */
+export function mergeEncoded(encoded: readonly unknown[]): Record<string, PercentileStats> {
+  if (!Array.isArray(encoded)) throw invalidArgument('encoded', 'an array of strings from encode()', encoded);
+  const payloads = encoded.map(parsePayload);
+  if (payloads.length === 0) return {};
+  const digits = (payloads[0] as EncodedPayload).significantDigits;
+  for (let i = 1; i < payloads.length; i++) {
+    if ((payloads[i] as EncodedPayload).significantDigits !== digits) {
+      throw invalidArgument(`encoded[${i}]`, `histograms of ${digits} significant digits, like encoded[0]`, payloads[i]?.significantDigits);
+    }
+  }
+  const highestUs = Math.max(...payloads.map((p) => p.highestUs));
+  const spanMs = Math.max(...payloads.map((p) => p.spanMs));
+  const layout = new BucketLayout(highestUs, digits);
+  const byKey = new Map<string, EncodedKey[]>();
+  for (const p of payloads) {
+    for (const k of p.keys) {
+      const list = byKey.get(k.key);
+      if (list === undefined) byKey.set(k.key, [k]);
+      else list.push(k);
+    }
+  }
+  const acc = new Accumulator(layout);
+  const out: [string, PercentileStats][] = [];
+  for (const [key, parts] of byKey) {
+    for (const part of parts) {
+      let histogram;
+      try {
+        histogram = decodeFromCompressedBase64(part.histogram, 64) as Float64Histogram;
+      } catch (err) {
+        throw invalidArgument('encoded', 'HdrHistogram V2 compressed histograms', part.histogram);
+      }
+      const length = histogram.countsArrayLength;
+      for (let i = 0; i < length; i++) {
+        const c = histogram.getCountAtIndex(i);
+        if (c > 0) acc.addValue(histogram.valueFromIndex(i), c);
+      }
+      acc.addMoments(part.count, part.sum, part.sumSq, part.min, part.max, part.errors, part.clamped);
+    }
+    out.push([key, acc.finish(spanMs)]);
+  }
+  return Object.fromEntries(out);
+}

@@ -1,0 +1,124 @@
+import { type HttpExchange, type HttpResult, type Middleware, functionArgument, invalidArgument, objectArgument } from '../core/index.js';
+import type { PercentileTracker, RecordOptions } from './percentile-tracker.js';
+import type { PrometheusOptions } from './prometheus.js';
+
+/** The route part of the key when the framework matched no route (404s, static files...). */
+export const UNMATCHED_ROUTE = '<unmatched>';
+
+/** Options of {@link percentileMiddleware}. */
+export interface PercentileMiddlewareOptions {
+  /**
+   * Add a `Server-Timing` header with the time spent so far, written just before the response
+   * head. `true` names the metric `app`; a string names it. Default `false`.
+   */
+  serverTiming?: boolean | string;
+  /**
+   * The key to record a request under. Default: `` `${method} ${route}` `` with the framework's
+   * route template (`'GET /users/:id'`), or `` `${method} <unmatched>` `` when no route matched:
+   * never the raw path, whose ids would make one key per user. `result` is `undefined` when the
+   * handler threw.
+   */
+  key?: (exchange: HttpExchange, result: HttpResult | undefined) => string;
+}
+
+const ERROR: RecordOptions = Object.freeze({ error: true });
+
+function defaultKey(exchange: HttpExchange): string {
+  return `${exchange.method} ${exchange.route ?? UNMATCHED_ROUTE}`;
+}
+
+/**
+ * HTTP middleware that records every request's duration under `METHOD route-template`, counting
+ * 5xx answers (and thrown handlers) as errors. Adapt it with `toNode`, `toFastify`, `toKoa`,
+ * `toFetch` or `toHono` from `headroom/http`.
+ *
+ * @example
+ * ```ts
+ * import { toNode } from 'headroom/http';
+ * import { PercentileTracker, percentileMiddleware, metricsHandler } from 'headroom/percentiles';
+ *
+ * const tracker = new PercentileTracker();
+ * app.use(toNode(percentileMiddleware(tracker, { serverTiming: true })));
+ * app.get('/metrics', toNode(metricsHandler(tracker)));
+ * ```
+ */
+export function percentileMiddleware(tracker: PercentileTracker, options?: PercentileMiddlewareOptions): Middleware {
+  objectArgument(tracker, 'tracker');
+  objectArgument(options, 'options');
+  const timing = options?.serverTiming ?? false;
+  if (typeof timing !== 'boolean' && (typeof timing !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(timing))) {
+    throw invalidArgument('options.serverTiming', 'a boolean or a Server-Timing metric name (an HTTP token)', timing);
+  }
+  const metric = timing === true ? 'app' : timing === false ? undefined : timing;
+  const keyOf = options?.key;
+  if (keyOf !== undefined) functionArgument(keyOf, 'options.key');
+
+  const record = (exchange: HttpExchange, result: HttpResult | undefined, elapsed: number, error: boolean): void => {
+    // Recording happens after the response; a bad custom key must not fail the request.
+    try {
+      const key = keyOf === undefined ? defaultKey(exchange) : keyOf(exchange, result);
+      tracker.record(key, elapsed, error ? ERROR : undefined);
+    } catch (err) {
+      process.emitWarning(`headroom: percentileMiddleware could not record: ${err instanceof Error ? err.message : String(err)}`, {
+        code: 'HEADROOM_PERCENTILES_RECORD',
+      });
+    }
+  };
+
+  return async (exchange, next) => {
+    const start = performance.now();
+    if (metric !== undefined) {
+      exchange.onBeforeSend(() => {
+        exchange.setHeader('server-timing', `${metric};dur=${(performance.now() - start).toFixed(3)}`);
+      });
+    }
+    let result: HttpResult;
+    try {
+      result = await next();
+    } catch (err) {
+      record(exchange, undefined, performance.now() - start, true);
+      throw err;
+    }
+    record(exchange, result, performance.now() - start, result.status >= 500);
+  };
+}
+
+/** Options of {@link metricsHandler}. */
+export interface MetricsHandlerOptions extends PrometheusOptions {
+  /**
+   * Answer only requests to this path (and pass others on), so it can be mounted app-wide.
+   * Default: answer every request it sees (mount it on your metrics route).
+   */
+  path?: string;
+}
+
+/**
+ * HTTP handler (a middleware that answers) serving {@link PercentileTracker.toPrometheus} as
+ * `text/plain; version=0.0.4`, for a Prometheus scrape.
+ *
+ * @example
+ * ```ts
+ * app.use(toNode(metricsHandler(tracker, { path: '/metrics', window: '1m' })));
+ * ```
+ */
+export function metricsHandler(tracker: PercentileTracker, options?: MetricsHandlerOptions): Middleware {
+  objectArgument(tracker, 'tracker');
+  objectArgument(options, 'options');
+  const { path, ...prometheus } = options ?? {};
+  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
+    throw invalidArgument('options.path', 'a path starting with "/"', path);
+  }
+  // Validate the exposition options now rather than on the first scrape.
+  tracker.toPrometheus(prometheus);
+  return async (exchange, next) => {
+    if (path !== undefined && exchange.path !== path) {
+      await next();
+      return;
+    }
+    exchange.respond({
+      status: 200,
+      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
+      body: tracker.toPrometheus(prometheus),
+    });
+  };
+}

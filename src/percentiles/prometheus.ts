@@ -1,0 +1,76 @@
+import type { PercentileStats } from './stats.js';
+
+/** Options of {@link PercentileTracker.toPrometheus}. */
+export interface PrometheusOptions {
+  /**
+   * Metric family name, in seconds by convention. Must match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+   * Default `'headroom_duration_seconds'`.
+   */
+  name?: string;
+  /** The `# HELP` text. Default: a description naming the window. */
+  help?: string;
+  /** The window the quantiles are computed over. Default: the smallest window. */
+  window?: import('../core/index.js').Duration;
+  /** Label name that carries the key. Default `'key'`. */
+  label?: string;
+}
+
+/** One key's figures as the exposition writes them. @internal */
+export interface PrometheusEntry {
+  key: string;
+  window: PercentileStats;
+  /** Lifetime count (counter semantics, as Prometheus expects `_count`). */
+  totalCount: number;
+  /** Lifetime sum in ms. */
+  totalSumMs: number;
+  /** Lifetime errors. */
+  totalErrors: number;
+}
+
+/** Escapes a label value for the text exposition format: backslash, double quote, line feed. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Formats a number the way Prometheus parses it (Go float syntax). */
+function num(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+const QUANTILE_LABELS: [string, keyof PercentileStats][] = [
+  ['0.5', 'p50'],
+  ['0.9', 'p90'],
+  ['0.95', 'p95'],
+  ['0.99', 'p99'],
+  ['0.999', 'p999'],
+];
+
+/**
+ * Writes the text exposition (format 0.0.4): a `summary` family with quantile samples over the
+ * window plus lifetime `_sum`/`_count`, and an `_errors_total` counter family. @internal
+ */
+export function writePrometheus(entries: PrometheusEntry[], name: string, help: string, label: string, windowLabel: string): string {
+  const lines: string[] = [];
+  lines.push(`# HELP ${name} ${escapeHelp(help)}`);
+  lines.push(`# TYPE ${name} summary`);
+  for (const e of entries) {
+    const key = escapeLabelValue(e.key);
+    for (const [q, field] of QUANTILE_LABELS) {
+      lines.push(`${name}{${label}="${key}",quantile="${q}"} ${num((e.window[field] as number) / 1000)}`);
+    }
+    lines.push(`${name}_sum{${label}="${key}"} ${num(e.totalSumMs / 1000)}`);
+    lines.push(`${name}_count{${label}="${key}"} ${num(e.totalCount)}`);
+  }
+  const errors = `${name.endsWith('_seconds') ? name.slice(0, -'_seconds'.length) : name}_errors_total`;
+  lines.push(`# HELP ${errors} Values recorded as errors since the tracker started (window of the quantiles: ${windowLabel}).`);
+  lines.push(`# TYPE ${errors} counter`);
+  for (const e of entries) lines.push(`${errors}{${label}="${escapeLabelValue(e.key)}"} ${num(e.totalErrors)}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,221 @@
+import type { BucketLayout } from './bucket-layout.js';
+import type { HotInterval, Snapshot } from './snapshot.js';
+
+/**
+ * What a key did over one window. Durations are in milliseconds (fractions keep sub-millisecond
+ * precision). An empty window reports zeros everywhere, never `NaN`.
+ */
+export interface PercentileStats {
+  /** Values recorded in the window. */
+  count: number;
+  /** Smallest value (exact). */
+  min: number;
+  /** Largest value (exact, or `highest` for a clamped value). */
+  max: number;
+  /** Arithmetic mean (exact, from the running sum). */
+  mean: number;
+  /** Population standard deviation (exact, from the running sums). */
+  stddev: number;
+  /** Median, within the histogram's precision (0.1% at 3 significant digits). */
+  p50: number;
+  /** 90th percentile. */
+  p90: number;
+  /** 95th percentile. */
+  p95: number;
+  /** 99th percentile. */
+  p99: number;
+  /** 99.9th percentile. */
+  p999: number;
+  /** Values recorded with `{ error: true }` (or 5xx answers, through the middleware). */
+  errors: number;
+  /** `errors / count`, 0 when empty. */
+  errorRate: number;
+  /** Values above `highest`, counted as `highest`. */
+  clamped: number;
+  /** `count` divided by the seconds the window covers (less while the tracker is younger than the window). */
+  throughputPerSec: number;
+}
+
+/** The percentiles reported, as fractions, in the order of {@link PercentileStats}. @internal */
+export const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999] as const;
+
+/** A {@link PercentileStats} of an empty window. */
+export function emptyStats(): PercentileStats {
+  return {
+    count: 0,
+    min: 0,
+    max: 0,
+    mean: 0,
+    stddev: 0,
+    p50: 0,
+    p90: 0,
+    p95: 0,
+    p99: 0,
+    p999: 0,
+    errors: 0,
+    errorRate: 0,
+    clamped: 0,
+    throughputPerSec: 0,
+  };
+}
+
+/** hdr-histogram-js's rank rule: round the fractional count up, minus one ulp of float noise. */
+function rankOf(quantile: number, total: number): number {
+  const fp = quantile * total;
+  const ulp = fp === 0 ? 0 : 2 ** (Math.floor(Math.log2(fp)) - 52);
+  return Math.max(Math.ceil(fp - ulp), 1);
+}
+
+/**
+ * Merges snapshots and live intervals into one dense scratch array (touching only the index
+ * range they use) and reads the percentiles off it the way hdr-histogram-js does, in one pass.
+ * One per tracker; reads are synchronous, so it is never shared by two reads at once.
+ *
+ * @internal
+ */
+export class Accumulator {
+  private readonly dense: Float64Array;
+  private lo = Infinity;
+  private hi = -1;
+  count = 0;
+  private sum = 0;
+  private sumSq = 0;
+  private min = Infinity;
+  private max = 0;
+  private errors = 0;
+  private clamped = 0;
+
+  constructor(readonly layout: BucketLayout) {
+    this.dense = new Float64Array(layout.length);
+  }
+
+  /** Adds a closed interval. */
+  addSnapshot(s: Snapshot): void {
+    const n = s.indexes.length;
+    if (s.count === 0) return;
+    const dense = this.dense;
+    const indexes = s.indexes;
+    const counts = s.counts;
+    for (let i = 0; i < n; i++) dense[indexes[i] as number]! += counts[i] as number;
+    if (n > 0) {
+      if ((indexes[0] as number) < this.lo) this.lo = indexes[0] as number;
+      if ((indexes[n - 1] as number) > this.hi) this.hi = indexes[n - 1] as number;
+    }
+    this.addMoments(s.count, s.sum, s.sumSq, s.min, s.max, s.errors, s.clamped);
+  }
+
+  /** Adds the live interval of a key. */
+  addHot(hot: HotInterval): void {
+    if (hot.count === 0) return;
+    const from = this.layout.index(hot.min);
+    const to = this.layout.index(hot.max);
+    const dense = this.dense;
+    const src = hot.counts;
+    for (let i = from; i <= to; i++) dense[i]! += src[i] as number;
+    if (from < this.lo) this.lo = from;
+    if (to > this.hi) this.hi = to;
+    this.addMoments(hot.count, hot.sum, hot.sumSq, hot.min, hot.max, hot.errors, hot.clamped);
+  }
+
+  /** Adds `count` values at hdr value `valueUs` (for decoded histograms). */
+  addValue(valueUs: number, count: number): void {
+    const index = this.layout.index(Math.min(valueUs, this.layout.highestUs));
+    this.dense[index]! += count;
+    if (index < this.lo) this.lo = index;
+    if (index > this.hi) this.hi = index;
+  }
+
+  /** Adds exact moments (for decoded histograms, whose counts arrive through {@link addValue}). */
+  addMoments(count: number, sum: number, sumSq: number, min: number, max: number, errors: number, clamped: number): void {
+    this.count += count;
+    this.sum += sum;
+    this.sumSq += sumSq;
+    if (min < this.min) this.min = min;
+    if (max > this.max) this.max = max;
+    this.errors += errors;
+    this.clamped += clamped;
+  }
+
+  /**
+   * Visits the non-zero counts (index, count) in order, without clearing. Used to build an hdr
+   * histogram for encoding.
+   */
+  forEachCount(visit: (index: number, count: number) => void): void {
+    const dense = this.dense;
+    for (let i = this.lo; i <= this.hi; i++) {
+      const c = dense[i] as number;
+      if (c !== 0) visit(i, c);
+    }
+  }
+
+  /** The exact moments gathered so far (µs). */
+  moments(): { count: number; sum: number; sumSq: number; min: number; max: number; errors: number; clamped: number } {
+    return {
+      count: this.count,
+      sum: this.sum,
+      sumSq: this.sumSq,
+      min: this.count === 0 ? 0 : this.min,
+      max: this.max,
+      errors: this.errors,
+      clamped: this.clamped,
+    };
+  }
+
+  /**
+   * The stats of everything added, with throughput over `spanMs`; clears the accumulator.
+   */
+  finish(spanMs: number): PercentileStats {
+    const stats = emptyStats();
+    const total = this.count;
+    if (total > 0) {
+      const layout = this.layout;
+      const values = [0, 0, 0, 0, 0];
+      const ranks = QUANTILES.map((q) => rankOf(q, total));
+      let next = 0;
+      let seen = 0;
+      const dense = this.dense;
+      for (let i = this.lo; i <= this.hi && next < ranks.length; i++) {
+        const c = dense[i] as number;
+        if (c === 0) continue;
+        seen += c;
+        while (next < ranks.length && seen >= (ranks[next] as number)) {
+          // hdr reports the highest value equivalent to the bucket; the exact min/max bound it.
+          values[next] = Math.min(Math.max(layout.highestValueAt(i), this.min), this.max);
+          next++;
+        }
+      }
+      const mean = this.sum / total;
+      const variance = Math.max(0, this.sumSq / total - mean * mean);
+      stats.count = total;
+      stats.min = this.min / 1000;
+      stats.max = this.max / 1000;
+      stats.mean = mean / 1000;
+      stats.stddev = Math.sqrt(variance) / 1000;
+      stats.p50 = (values[0] as number) / 1000;
+      stats.p90 = (values[1] as number) / 1000;
+      stats.p95 = (values[2] as number) / 1000;
+      stats.p99 = (values[3] as number) / 1000;
+      stats.p999 = (values[4] as number) / 1000;
+      stats.errors = this.errors;
+      stats.errorRate = this.errors / total;
+      stats.clamped = this.clamped;
+      stats.throughputPerSec = spanMs > 0 ? total / (spanMs / 1000) : 0;
+    }
+    this.clear();
+    return stats;
+  }
+
+  /** Empties the accumulator, zeroing only the range it touched. */
+  clear(): void {
+    if (this.hi >= this.lo) this.dense.fill(0, this.lo, this.hi + 1);
+    this.lo = Infinity;
+    this.hi = -1;
+    this.count = 0;
+    this.sum = 0;
+    this.sumSq = 0;
+    this.min = Infinity;
+    this.max = 0;
+    this.errors = 0;
+    this.clamped = 0;
+  }
+}

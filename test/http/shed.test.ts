@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isHeadroomError } from '../../src/core/index.js';
+import { compose, shed, timeout } from '../../src/http/index.js';
+import { TaskQueue } from '../../src/queue/index.js';
+import { KINDS, startApp, type App, type Kind } from './apps.js';
+
+async function eventually(check: () => void, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+describe('shed()', () => {
+  it('rejects something that is not a queue with INVALID_ARGUMENT', () => {
+    expect(() => shed({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe.each(KINDS)('shed() on %s', (kind: Kind) => {
+  let app: App | undefined;
+  let queue: TaskQueue | undefined;
+  afterEach(async () => {
+    await app?.close();
+    await queue?.close({ drain: false });
+    app = undefined;
+    queue = undefined;
+  });
+
+  it('answers 503 with Retry-After and a QUEUE_FULL problem when the queue is full', async () => {
+    queue = new TaskQueue({ concurrency: 1, maxSize: 0, name: 'api' });
+    app = await startApp(kind, shed(queue));
+    const slow = fetch(`${app.url}/slow`);
+    const log = app.log;
+    await eventually(() => expect(log.handled).toEqual(['/slow']));
+    const refused = await fetch(`${app.url}/fast`);
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(await refused.json()).toMatchObject({ type: 'urn:headroom:error:queue-full', status: 503, code: 'QUEUE_FULL' });
+    expect(await (await slow).text()).toBe('slow');
+    // The slot is back once the slow response finished.
+    await eventually(() => expect(queue!.pending).toBe(0));
+    expect(await (await fetch(`${app.url}/fast`)).text()).toBe('fast');
+    expect(log.handled).toEqual(['/slow', '/fast']);
+  });
+
+  it("answers 504 and aborts the handler when the queue's timeout passes", async () => {
+    queue = new TaskQueue({ concurrency: 2, timeout: '150ms' });
+    app = await startApp(kind, shed(queue));
+    const response = await fetch(`${app.url}/hang`);
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ code: 'OPERATION_TIMEOUT' });
+    const log = app.log;
+    await eventually(() => expect(log.aborted).toHaveLength(1));
+    expect(isHeadroomError(log.aborted[0], 'OPERATION_TIMEOUT')).toBe(true);
+  });
+
+  it('takes a waiting request out of the queue when an outer timeout() gives up on it', async () => {
+    queue = new TaskQueue({ concurrency: 1, maxSize: 5 });
+    const occupant = queue.add(() => new Promise((resolve) => setTimeout(resolve, 600)));
+    app = await startApp(kind, compose(timeout('200ms'), shed(queue)));
+    const pending = fetch(`${app.url}/fast`);
+    await eventually(() => expect(queue!.size).toBe(1));
+    const response = await pending;
+    expect(response.status).toBe(504);
+    expect(queue.size).toBe(0);
+    expect(app.log.handled).toEqual([]);
+    await occupant.catch(() => undefined);
+  });
+});
