@@ -6,9 +6,24 @@
  * the median of those ratios is reported.
  */
 
-/** Counts ops/s for a sequential `await op(i)` loop that runs for about `budgetMs`. */
-export async function opsSequential(op: (i: number) => Promise<unknown>, budgetMs: number): Promise<number> {
+/**
+ * One timed batch: wall-clock ops/s, and this process's CPU time per op (user + system, in µs).
+ * CPU per op is what the client library costs; it moves much less than ops/s when other
+ * processes compete for the cores.
+ */
+export interface Sample {
+  opsPerSec: number;
+  cpuUsPerOp: number;
+}
+
+function sample(n: number, wallMs: number, cpu: NodeJS.CpuUsage): Sample {
+  return { opsPerSec: n / (wallMs / 1_000), cpuUsPerOp: (cpu.user + cpu.system) / n };
+}
+
+/** Measures a sequential `await op(i)` loop that runs for about `budgetMs`. */
+export async function opsSequential(op: (i: number) => Promise<unknown>, budgetMs: number): Promise<Sample> {
   let n = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + budgetMs;
   let now = start;
@@ -16,13 +31,14 @@ export async function opsSequential(op: (i: number) => Promise<unknown>, budgetM
     for (let j = 0; j < 1_000; j++) await op(n++);
     now = performance.now();
   } while (now < deadline);
-  return n / ((now - start) / 1_000);
+  return sample(n, now - start, process.cpuUsage(cpu));
 }
 
-/** Counts ops/s for a synchronous loop (the floor). */
-export function opsSync(op: (i: number) => unknown, budgetMs: number): number {
+/** Measures a synchronous loop (the floor). */
+export function opsSync(op: (i: number) => unknown, budgetMs: number): Sample {
   let n = 0;
   let sink = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + budgetMs;
   let now = start;
@@ -31,7 +47,7 @@ export function opsSync(op: (i: number) => unknown, budgetMs: number): number {
     now = performance.now();
   } while (now < deadline);
   if (sink === -1) console.log(sink);
-  return n / ((now - start) / 1_000);
+  return sample(n, now - start, process.cpuUsage(cpu));
 }
 
 /**
@@ -39,8 +55,9 @@ export function opsSync(op: (i: number) => unknown, budgetMs: number): number {
  * one shared counter, so at any moment the callers hold `concurrency` different keys (no two
  * callers share a key, so per-key coalescing cannot flatter anyone).
  */
-export async function opsConcurrent(op: (i: number) => Promise<unknown>, budgetMs: number, concurrency: number): Promise<number> {
+export async function opsConcurrent(op: (i: number) => Promise<unknown>, budgetMs: number, concurrency: number): Promise<Sample> {
   let n = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + budgetMs;
   const caller = async (): Promise<void> => {
@@ -51,7 +68,7 @@ export async function opsConcurrent(op: (i: number) => Promise<unknown>, budgetM
   const callers: Promise<void>[] = [];
   for (let c = 0; c < concurrency; c++) callers.push(caller());
   await Promise.all(callers);
-  return n / ((performance.now() - start) / 1_000);
+  return sample(n, performance.now() - start, process.cpuUsage(cpu));
 }
 
 /** Median of a non-empty list. */
@@ -64,6 +81,11 @@ export function median(values: readonly number[]): number {
 /** `12,345,678`. */
 export function fmtOps(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+/** `1.23 µs`. */
+export function fmtUs(value: number): string {
+  return value >= 10 ? `${value.toFixed(1)} µs` : `${value.toFixed(2)} µs`;
 }
 
 /** `12.3x` / `0.97x`. */

@@ -27,14 +27,18 @@ export interface Peer {
 /** One minute: long enough that nothing expires during a run. */
 export const TTL_MS = 60_000;
 
-/** BentoCache with its memory driver as the only layer (L1). */
-export function bentoMemory(): Peer {
+/**
+ * BentoCache with its memory driver as the only layer (L1). Its memory driver serializes entries
+ * by default (`serialize: true`); `serialize: false` keeps objects by reference, like headroom's
+ * L1, and is its fastest setting.
+ */
+export function bentoMemory(serialize = true): Peer {
   const bento = new BentoCache({
     default: 'mem',
-    stores: { mem: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) },
+    stores: { mem: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000, serialize })) },
   });
   return {
-    name: 'BentoCache (memory)',
+    name: serialize ? 'BentoCache (memory)' : 'BentoCache (memory, serialize: false)',
     getOrSet: (key, factory) => bento.getOrSet({ key, factory, ttl: TTL_MS }),
     close: () => bento.disconnectAll(),
   };

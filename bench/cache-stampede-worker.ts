@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { bentoMemoryRedis, type Peer } from './cache-peers.js';
-import { headroomPeer, loadHeadroom } from './cache-headroom.js';
+import { headroomPeer } from './cache-headroom.js';
 
 /** Message from the parent. */
 export type WorkerCommand = { type: 'run'; scenario: string; key: string; callers: number; factoryMs: number } | { type: 'exit' };
@@ -24,11 +24,9 @@ const send = (reply: WorkerReply): void => {
 };
 
 const peers = new Map<string, Peer>();
-if (await loadHeadroom()) {
-  peers.set('headroom', headroomPeer({ name: 'headroom', prefix: 'bench-mp', l1: true, redis }));
-  peers.set('headroom lock', headroomPeer({ name: 'headroom lock', prefix: 'bench-mp', l1: true, redis, lock: true }));
-}
-peers.set('BentoCache', bentoMemoryRedis(redis, 'bench-mp-bento'));
+peers.set('headroom', headroomPeer({ name: 'headroom', prefix: 'bench-mp', l1: true, redis }));
+peers.set('headroom, lock: true', headroomPeer({ name: 'headroom, lock: true', prefix: 'bench-mp', l1: true, redis, lock: true }));
+peers.set('BentoCache (memory + redis)', bentoMemoryRedis(redis, 'bench-mp-bento'));
 
 process.on('message', (command: WorkerCommand) => {
   if (command.type === 'exit') {

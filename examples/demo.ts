@@ -1,24 +1,39 @@
 /**
- * `npm run demo`: a small node:http service behind headroom's load-safety middleware, a short
- * burst of load on loopback, and a report of what happened. Needs nothing but Node.
+ * `npm run demo`: a small node:http service built from headroom's pieces, a short burst of load
+ * on loopback, and a report of what happened. Needs nothing but Node: the cache runs L1-only and
+ * idempotency uses the in-memory store, so no Redis is required.
  *
- * Each section is one function, so later modules can add theirs (a cache in front of /slow,
- * percentiles for the report, health checks...).
+ * The service, from the outside in:
+ *   percentiles  -> every request timed per route, p50/p95/p99 on the server side
+ *   timeout      -> 504 after 400 ms, the handler's signal aborted
+ *   shed         -> at most 12 requests at work and 24 waiting; the rest get 503 + Retry-After
+ *   idempotency  -> POST /orders runs once per Idempotency-Key, retries get the first answer
+ *   cache        -> GET /report computed once per second instead of on every request
+ *   health       -> GET /ready reports the queue's depth and the event loop's delay
  */
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createCache, type Cache } from '../src/cache/index.js';
+import { HealthChecker, eventLoopCheck, queueCheck, readinessHandler } from '../src/health/index.js';
 import { compose, requestSignal, shed, timeout, toNode } from '../src/http/index.js';
+import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
+import { PercentileTracker, percentileMiddleware } from '../src/percentiles/index.js';
 import { TaskQueue } from '../src/queue/index.js';
 
 const LOAD_MS = 6_000;
-const CLIENTS = 48;
+const CLIENTS = 40;
 const REQUEST_TIMEOUT = '400ms';
+const ROUTES = ['GET /fast', 'GET /slow', 'GET /flaky', 'GET /report', 'POST /orders'];
 
 interface Service {
   url: string;
   queue: TaskQueue;
+  tracker: PercentileTracker;
+  cache: Cache;
+  health: HealthChecker;
+  orders: { run: number };
   close(): Promise<void>;
 }
 
@@ -27,43 +42,86 @@ function busy(ms: number, signal: AbortSignal): Promise<void> {
   return sleep(ms, undefined, { signal });
 }
 
-/** The routes: fast, slow, and one that sometimes hangs until the timeout aborts it. */
-async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const signal = requestSignal(req);
-  const path = (req.url ?? '/').split('?')[0];
-  try {
-    if (path === '/fast') {
-      await busy(2, signal);
-    } else if (path === '/slow') {
-      await busy(50 + Math.random() * 150, signal);
-    } else if (path === '/flaky') {
-      await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
-    } else {
-      res.writeHead(404).end();
-      return;
-    }
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ path, at: Date.now() }));
-  } catch {
-    // Aborted: the timeout already answered 504 for us; stop working.
-  }
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(body));
 }
 
-/** Starts the service: timeout around a bounded queue around the routes. */
+/** The application's routes; everything load-related is handled by the middleware around them. */
+function routes(service: Pick<Service, 'cache' | 'orders'>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const signal = requestSignal(req);
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method === 'GET' && path === '/fast') {
+        await busy(2, signal);
+        json(res, 200, { path });
+      } else if (req.method === 'GET' && path === '/slow') {
+        await busy(50 + Math.random() * 150, signal);
+        json(res, 200, { path });
+      } else if (req.method === 'GET' && path === '/flaky') {
+        await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
+        json(res, 200, { path });
+      } else if (req.method === 'GET' && path === '/report') {
+        // An expensive aggregate (120 ms), cached for a second: one computation serves everyone.
+        const report = await service.cache.getOrSet('report', async ({ signal: work }) => {
+          await busy(120, work);
+          return { generatedAt: new Date().toISOString(), total: Math.round(Math.random() * 1e6) };
+        }, '1s');
+        json(res, 200, report);
+      } else if (req.method === 'POST' && path === '/orders') {
+        service.orders.run += 1;
+        await busy(30, signal);
+        json(res, 201, { order: `ord_${service.orders.run}` });
+      } else {
+        json(res, 404, { path });
+      }
+    } catch {
+      // Aborted: the timeout middleware already answered 504; stop working.
+    }
+  };
+}
+
+/** Starts the service with every module wired in. */
 async function startService(): Promise<Service> {
-  const queue = new TaskQueue({ concurrency: 8, maxSize: 16, name: 'demo' });
-  const guard = toNode(compose(timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue)));
-  const server: Server = http.createServer((req, res) => guard(req, res, () => void route(req, res)));
+  const queue = new TaskQueue({ concurrency: 12, maxSize: 24, name: 'demo' });
+  const tracker = new PercentileTracker({ windows: ['1m'] });
+  const cache = createCache({ l1: { maxEntries: 1_000 } });
+  const idempotency = new Idempotency({ store: new MemoryIdempotencyStore({ maxEntries: 10_000 }) });
+  const health = new HealthChecker({ timeout: '200ms', cacheFor: '500ms' });
+  health.register('queue', queueCheck(queue, { degradedAt: 0.5, unhealthyAt: 1 }), { critical: false });
+  health.register('event-loop', eventLoopCheck({ degradedAtMs: 100, unhealthyAtMs: 1_000 }), { critical: false });
+  const orders = { run: 0 };
+
+  // Plain node:http has no route templates; these paths carry no ids, so method + path is safe.
+  const timed = percentileMiddleware(tracker, { serverTiming: true, key: (ex) => `${ex.method} ${ex.path}` });
+  const guard = toNode(
+    compose(timed, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
+  );
+  const ready = toNode(readinessHandler(health, { detail: 'full' }));
+  const app = routes({ cache, orders });
+  const server: Server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/ready')) ready(req, res);
+    else guard(req, res, () => void app(req, res));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     queue,
+    tracker,
+    cache,
+    health,
+    orders,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close({ drain: false });
+      await cache.close();
+      await health.close();
+      tracker.close();
     },
   };
 }
@@ -71,48 +129,69 @@ async function startService(): Promise<Service> {
 interface LoadResult {
   durationMs: number;
   byStatus: Map<number, number>;
-  /** Latency in ms of every request, by outcome. */
-  latency: { served: number[]; timedOut: number[]; shed: number[] };
+  /** Client-side latency by outcome, itself kept in a PercentileTracker. */
+  latency: PercentileTracker;
+  orders: { sent: number; replayed: number; conflicts: number };
   errors: number;
 }
 
-function pickPath(): string {
+/** A request to send: mostly reads, some order POSTs whose keys are sometimes retried. */
+function pickRequest(): { path: string; init?: RequestInit } {
   const roll = Math.random();
-  return roll < 0.55 ? '/fast' : roll < 0.85 ? '/slow' : '/flaky';
+  if (roll < 0.4) return { path: '/fast' };
+  if (roll < 0.6) return { path: '/slow' };
+  if (roll < 0.7) return { path: '/flaky' };
+  if (roll < 0.85) return { path: '/report' };
+  // One order key in three is a retry of a recent order: it must not place a second order.
+  const key = `order-${Math.floor(Math.random() * 400)}`;
+  const init: RequestInit = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({ sku: 'demo', key }),
+  };
+  return { path: '/orders', init };
 }
 
-/** One line, rewritten in place on a terminal; a line per second otherwise. */
+/** One line, rewritten in place on a terminal; a line a second otherwise. */
 function progress(result: LoadResult, elapsed: number, done: boolean): void {
   const count = (status: number): number => result.byStatus.get(status) ?? 0;
   const total = [...result.byStatus.values()].reduce((a, b) => a + b, 0);
   const line =
     `  load ${(elapsed / 1000).toFixed(1)}s/${LOAD_MS / 1000}s  requests ${total}  ` +
-    `served ${count(200)}  timed out ${count(504)}  shed ${count(503)}`;
+    `served ${count(200) + count(201)}  timed out ${count(504)}  shed ${count(503)}`;
   if (process.stdout.isTTY) process.stdout.write(`\r${line}${done ? '\n' : ''}`);
   else if (done || Math.round(elapsed / 250) % 4 === 0) console.log(line);
 }
 
 /** `CLIENTS` concurrent clients send requests back to back for `LOAD_MS`. */
 async function driveLoad(url: string): Promise<LoadResult> {
-  const result: LoadResult = { durationMs: 0, byStatus: new Map(), latency: { served: [], timedOut: [], shed: [] }, errors: 0 };
+  const result: LoadResult = {
+    durationMs: 0,
+    byStatus: new Map(),
+    latency: new PercentileTracker({ windows: ['1h'] }),
+    orders: { sent: 0, replayed: 0, conflicts: 0 },
+    errors: 0,
+  };
   const started = performance.now();
   const deadline = started + LOAD_MS;
   const ticker = setInterval(() => progress(result, performance.now() - started, false), 250);
   const client = async (): Promise<void> => {
     while (performance.now() < deadline) {
-      const sent = performance.now();
+      const { path, init } = pickRequest();
+      const stop = result.latency.startTimer('all');
       try {
-        const response = await fetch(url + pickPath());
+        const response = await fetch(url + path, init);
         await response.arrayBuffer();
-        const ms = performance.now() - sent;
+        const outcome = response.status < 300 ? 'served' : response.status === 504 ? 'timed out' : response.status === 503 ? 'shed' : 'other';
+        result.latency.record(outcome, stop());
         result.byStatus.set(response.status, (result.byStatus.get(response.status) ?? 0) + 1);
-        if (response.status === 200) result.latency.served.push(ms);
-        else if (response.status === 504) result.latency.timedOut.push(ms);
-        else if (response.status === 503) {
-          result.latency.shed.push(ms);
-          // A polite client honours Retry-After; this one only backs off a little.
-          await sleep(25);
+        if (init !== undefined) {
+          result.orders.sent += 1;
+          if (response.headers.get('idempotent-replayed') === 'true') result.orders.replayed += 1;
+          if (response.status === 409) result.orders.conflicts += 1;
         }
+        // A polite client honours Retry-After; this one only backs off a little.
+        if (response.status === 503) await sleep(50);
       } catch {
         result.errors += 1;
       }
@@ -125,47 +204,55 @@ async function driveLoad(url: string): Promise<LoadResult> {
   return result;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+function row(name: string, tracker: PercentileTracker, key: string): string {
+  const s = tracker.stats(key);
+  const cell = (v: number): string => (s.count === 0 ? '-' : v.toFixed(1)).padStart(7);
+  return `| ${name.padEnd(13)} | ${String(s.count).padStart(6)} | ${cell(s.p50)} | ${cell(s.p95)} | ${cell(s.p99)} | ${cell(s.max)} |`;
 }
 
-function latencyRow(name: string, samples: number[]): string {
-  const sorted = samples.slice().sort((a, b) => a - b);
-  const cell = (q: number): string => (sorted.length === 0 ? '-' : quantile(sorted, q).toFixed(1));
-  return `| ${name.padEnd(10)} | ${String(sorted.length).padStart(6)} | ${cell(0.5).padStart(6)} | ${cell(0.9).padStart(6)} | ${cell(0.99).padStart(6)} | ${(sorted.length === 0 ? '-' : sorted[sorted.length - 1]!.toFixed(1)).padStart(6)} |`;
+function table(title: string, rows: string[]): void {
+  console.log(`\n${title}`);
+  console.log('| route/outcome |      n |     p50 |     p95 |     p99 |     max |');
+  console.log('|---------------|-------:|--------:|--------:|--------:|--------:|');
+  for (const line of rows) console.log(line);
 }
 
-/** What happened: counts by outcome, latency by outcome, what the queue saw. */
-function report(result: LoadResult, service: Service): void {
+/** What happened: outcomes, latency on both sides, and what each module saw. */
+async function report(result: LoadResult, service: Service): Promise<void> {
   const count = (status: number): number => result.byStatus.get(status) ?? 0;
   const total = [...result.byStatus.values()].reduce((a, b) => a + b, 0);
   const seconds = result.durationMs / 1000;
   console.log(`\n${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} req/s) from ${CLIENTS} clients`);
-  console.log(`  served     ${count(200)}   (200)`);
+  console.log(`  served     ${count(200) + count(201)}   (200/201)`);
   console.log(`  timed out  ${count(504)}   (504 after ${REQUEST_TIMEOUT}: the handler's signal was aborted)`);
   console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full)`);
-  const other = total - count(200) - count(504) - count(503);
-  if (other > 0 || result.errors > 0) console.log(`  other      ${other} responses, ${result.errors} network errors`);
-  console.log('\nlatency (ms)');
-  console.log('| outcome    |      n |    p50 |    p90 |    p99 |    max |');
-  console.log('|------------|-------:|-------:|-------:|-------:|-------:|');
-  console.log(latencyRow('served', result.latency.served));
-  console.log(latencyRow('timed out', result.latency.timedOut));
-  console.log(latencyRow('shed', result.latency.shed));
-  const stats = service.queue.stats();
+  const other = total - count(200) - count(201) - count(504) - count(503);
+  if (other > 0 || result.errors > 0) console.log(`  other      ${other} responses (409: order retried while in flight), ${result.errors} network errors`);
+
+  table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed'].map((o) => row(o, result.latency, o)));
+  table('server-side latency (ms), by route (headroom/percentiles)', ROUTES.map((r) => row(r, service.tracker, r)));
+
+  const q = service.queue.stats();
+  console.log(`\nqueue "demo" (concurrency 12, maxSize 24): added ${q.added}, completed ${q.completed}, rejected ${q.rejected}, timed out ${q.timedOut}`);
+  const c = service.cache.stats();
+  console.log(`cache: /report computed ${c.factory.calls} times for ${c.l1.hits + c.l1.misses} reads (hit rate ${(c.hitRate * 100).toFixed(1)}%)`);
+  const o = result.orders;
   console.log(
-    `\nqueue "demo" (concurrency 8, maxSize 16): added ${stats.added}, completed ${stats.completed}, ` +
-      `rejected ${stats.rejected}, failed ${stats.failed}`,
+    `idempotency: ${o.sent} order POSTs, ${service.orders.run} orders placed, ${o.replayed} answered from the first result, ` +
+      `${o.conflicts} refused with 409 while their first attempt was in flight`,
   );
+  const health = await service.health.check();
+  const checks = Object.entries(health.checks).map(([name, c]) => `${name} ${c.status}`).join(', ');
+  console.log(`health: ${health.status} (${checks})`);
 }
 
 async function main(): Promise<void> {
-  console.log('headroom demo: timeout + shed on a node:http service\n');
+  console.log('headroom demo: percentiles + timeout + shed + idempotency + cache + health on node:http\n');
   const service = await startService();
-  console.log(`service on ${service.url}: /fast, /slow, /flaky (hangs 30% of the time)`);
+  console.log(`service on ${service.url}: GET /fast /slow /flaky (hangs 30% of the time) /report (cached), POST /orders, GET /ready`);
   const result = await driveLoad(service.url);
-  report(result, service);
+  await report(result, service);
+  result.latency.close();
   await service.close();
 }
 

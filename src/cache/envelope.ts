@@ -1,0 +1,136 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { cacheJsonSerializer } from './serializer.js';
+import type { CacheSerializer } from './types.js';
+
+/**
+ * How an entry is stored in Redis: one string, so that a read is one `GET`. The string is a JSON
+ * array, so that with the default JSON serializer a read costs one `JSON.parse` of the stored
+ * text, about what `JSON.parse` of the bare value would cost (no header to scan, no slice):
+ *
+ * ```
+ * [<kind>,<expiresAt>,<graceMs>,<ageUs>,<tags or 0>,<payload>]
+ * ```
+ *
+ * - `kind` says how `payload` is written: `1` the value itself, inline (JSON serializer, not
+ *   compressed); `2` a string from a custom serializer; `3` bytes from a custom serializer, base64;
+ *   `4` deflated serializer text, base64; `5` deflated serializer bytes, base64. Kinds 4 and 5
+ *   mark compressed payloads.
+ * - `expiresAt` (epoch ms) ends freshness; grace ends at `expiresAt + graceMs`.
+ * - the creation stamp (µs, see `stamp()`, compared with tag invalidation times) is
+ *   `expiresAt * 1000 - ageUs`. Stored as deltas so that they parse as small integers (no heap
+ *   number per field on every read).
+ * - `tags` is an array of strings, or `0` when the entry has none.
+ */
+export type Envelope = [kind: number, expiresAt: number, graceMs: number, ageUs: number, tags: string[] | 0, value: unknown, size?: number];
+
+/** Index of the fields of an {@link Envelope}. */
+export const EXPIRES = 1;
+export const GRACE = 2;
+export const AGE = 3;
+export const TAGS = 4;
+export const VALUE = 5;
+/** Set after decoding: the stored text's length, the entry's size for `l1.maxBytes`. */
+export const SIZE = 6;
+
+/** The creation stamp (µs) of a decoded entry. */
+export function createdAtOf(e: Envelope): number {
+  return e[EXPIRES] * 1000 - e[AGE];
+}
+
+/** The end of grace (epoch ms) of a decoded entry. */
+export function staleUntilOf(e: Envelope): number {
+  return e[EXPIRES] + e[GRACE];
+}
+
+/** Thrown for a stored payload that is not a valid envelope; the entry is then a miss. */
+export class EnvelopeError extends Error {
+  override readonly name = 'EnvelopeError';
+}
+
+/** The stored text, and the payload size used by `l1.maxBytes`. */
+export interface Encoded {
+  text: string;
+  size: number;
+}
+
+/** Encodes an entry; throws whatever the serializer throws. */
+export function encodeEnvelope(
+  serializer: CacheSerializer,
+  compressAbove: number,
+  value: unknown,
+  createdAt: number,
+  expiresAt: number,
+  staleUntil: number,
+  tags: readonly string[] | undefined,
+): Encoded {
+  const data = serializer.serialize(value);
+  let kind: number;
+  let payload: string;
+  let size: number;
+  if (typeof data === 'string') {
+    size = data.length;
+    if (size > compressAbove) {
+      kind = 4;
+      payload = `"${deflateRawSync(data).toString('base64')}"`;
+    } else if (serializer === cacheJsonSerializer) {
+      kind = 1;
+      payload = data;
+    } else {
+      kind = 2;
+      payload = JSON.stringify(data);
+    }
+  } else if (data instanceof Uint8Array) {
+    size = data.byteLength;
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (size > compressAbove) {
+      kind = 5;
+      payload = `"${deflateRawSync(bytes).toString('base64')}"`;
+    } else {
+      kind = 3;
+      payload = `"${bytes.toString('base64')}"`;
+    }
+  } else {
+    throw new TypeError('serializer.serialize must return a string or a Uint8Array');
+  }
+  const tagsJson = tags === undefined || tags.length === 0 ? '0' : JSON.stringify(tags);
+  return { text: `[${kind},${expiresAt},${staleUntil - expiresAt},${expiresAt * 1000 - createdAt},${tagsJson},${payload}]`, size };
+}
+
+/** Decodes a stored entry; throws {@link EnvelopeError} or the serializer's error. */
+export function decodeEnvelope(serializer: CacheSerializer, text: string): Envelope {
+  if (text.charCodeAt(0) !== 91) throw new EnvelopeError('not an envelope');
+  const e = JSON.parse(text) as Envelope;
+  if (
+    e.length !== 6 ||
+    typeof e[EXPIRES] !== 'number' ||
+    typeof e[GRACE] !== 'number' ||
+    typeof e[AGE] !== 'number' ||
+    (e[TAGS] !== 0 && !Array.isArray(e[TAGS]))
+  ) {
+    throw new EnvelopeError('malformed envelope');
+  }
+  const kind = e[0];
+  if (kind === 1) {
+    if (serializer !== cacheJsonSerializer) throw new EnvelopeError('inline JSON payload, but a custom serializer is configured');
+    return e;
+  }
+  const payload = e[VALUE];
+  if (typeof payload !== 'string') throw new EnvelopeError('malformed payload');
+  switch (kind) {
+    case 2:
+      e[VALUE] = serializer.deserialize(payload);
+      break;
+    case 3:
+      e[VALUE] = serializer.deserialize(new Uint8Array(Buffer.from(payload, 'base64')));
+      break;
+    case 4:
+      e[VALUE] = serializer.deserialize(inflateRawSync(Buffer.from(payload, 'base64')).toString('utf8'));
+      break;
+    case 5:
+      e[VALUE] = serializer.deserialize(new Uint8Array(inflateRawSync(Buffer.from(payload, 'base64'))));
+      break;
+    default:
+      throw new EnvelopeError('unknown payload kind');
+  }
+  return e;
+}

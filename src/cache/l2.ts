@@ -1,0 +1,327 @@
+import type { Cluster, Redis } from 'ioredis';
+import { armDeadline, disarmDeadline, type DeadlineList, type DeadlineNode } from '../core/index.js';
+import { Breaker } from './breaker.js';
+import type { CacheRedis } from './types.js';
+
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const SCAN_COUNT = '500';
+
+/** The value a bounded call settles with when it failed, timed out or was skipped. */
+export const FAIL: unique symbol = Symbol('headroom.cache.l2-fail');
+/** See {@link FAIL}. */
+export type Fail = typeof FAIL;
+/** A shared resolved promise of {@link FAIL}. */
+export const FAIL_PROMISE: Promise<Fail> = Promise.resolve(FAIL);
+
+/** Reported to the error hook when an L2 call passes `l2Timeout`. */
+export class L2TimeoutError extends Error {
+  override readonly name = 'L2TimeoutError';
+}
+
+/** Hooks the L2 reports to. */
+export interface L2Hooks {
+  error(error: unknown, operation: string, timedOut: boolean): void;
+  down(error: unknown): void;
+  up(): void;
+}
+
+type Settle = (value: unknown) => void;
+
+// The Promise executor stores its resolving functions here, so that making a call's promise
+// allocates no closure of ours (the executor runs synchronously inside `new Promise`).
+let capturedResolve: Settle = noop;
+let capturedReject: Settle = noop;
+function capture(resolve: Settle, reject: Settle): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+function noop(): void {}
+
+function settlerOf(read: L2Read): Settle {
+  return (value) => read.settled(value);
+}
+
+/**
+ * An L2 `GET` whose outcome goes to {@link L2Read.onReply}: the reply (`string` or `null`), or
+ * {@link FAIL} when it failed, passed `l2Timeout`, or was skipped by the breaker; exactly once.
+ *
+ * The read is its own node on headroom's shared deadline timer (`core/deadline-timer.ts`) and
+ * carries its own promise and resolving functions, so a read allocates this object, its promise
+ * and one callback for the GET's `then`, and runs no async function. The cache's flights extend
+ * it: the object that coalesces callers is the object that bounds the call.
+ */
+export abstract class L2Read implements DeadlineNode {
+  deadlineAt = 0;
+  deadlinePrev: DeadlineNode | null = null;
+  deadlineNext: DeadlineNode | null = null;
+  deadlineList: DeadlineList | null = null;
+  /** What the callers await; settled by the subclass through {@link L2Read.resolve}/{@link L2Read.reject}. */
+  readonly promise: Promise<unknown>;
+  readonly resolve: Settle;
+  readonly reject: Settle;
+  /** The L2 while the GET is pending; `undefined` before, after, and for a skipped read. */
+  pendingOn: L2 | undefined = undefined;
+  /**
+   * The GET's fulfilment and rejection handler: one closure per read (`then` has no receiver
+   * argument), made by {@link settlerOf}, not a class-field arrow (tsx/esbuild's `keepNames`
+   * would rename such an arrow, an `Object.defineProperty`, on every construction).
+   */
+  readonly settle: Settle;
+
+  constructor() {
+    this.promise = new Promise(capture);
+    this.resolve = capturedResolve;
+    this.reject = capturedReject;
+    this.settle = settlerOf(this);
+  }
+
+  /**
+   * @internal The GET's outcome: a string or `null` is a reply; anything else is a rejection
+   * reason (a GET never fulfils with anything else); {@link FAIL} comes only for a skipped read.
+   */
+  settled(value: unknown): void {
+    const l2 = this.pendingOn;
+    if (l2 === undefined) {
+      // A reply that lost to the deadline is dropped.
+      if (value === FAIL) this.onReply(FAIL);
+      return;
+    }
+    this.pendingOn = undefined;
+    disarmDeadline(this);
+    if (typeof value === 'string' || value === null) {
+      l2.breaker.success();
+      this.onReply(value);
+    } else {
+      l2.failed(value, 'get', false);
+      this.onReply(FAIL);
+    }
+  }
+
+  /** The GET's outcome; must not throw (settle {@link L2Read.promise} instead). */
+  abstract onReply(reply: string | null | Fail): void;
+
+  /** Deadline timer callback: the GET passed `l2Timeout`. */
+  onDeadline(): void {
+    const l2 = this.pendingOn;
+    if (l2 === undefined) return;
+    this.pendingOn = undefined;
+    l2.timedOut('get');
+    this.onReply(FAIL);
+  }
+}
+
+/** A bounded call other than a read: resolves its promise with the value, or FAIL. */
+class BoundCall implements DeadlineNode {
+  deadlineAt = 0;
+  deadlinePrev: DeadlineNode | null = null;
+  deadlineNext: DeadlineNode | null = null;
+  deadlineList: DeadlineList | null = null;
+  readonly promise: Promise<unknown>;
+  private readonly resolve: Settle;
+  private done = false;
+  readonly onValue: Settle;
+  readonly onError: Settle;
+
+  constructor(
+    private readonly l2: L2,
+    private readonly operation: string,
+  ) {
+    this.promise = new Promise(capture);
+    this.resolve = capturedResolve;
+    this.onValue = (value) => this.settle(value, false);
+    this.onError = (error) => this.settle(error, true);
+  }
+
+  private settle(outcome: unknown, failed: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    disarmDeadline(this);
+    if (failed) {
+      this.l2.failed(outcome, this.operation, false);
+      this.resolve(FAIL);
+    } else {
+      this.l2.breaker.success();
+      this.resolve(outcome);
+    }
+  }
+
+  onDeadline(): void {
+    if (this.done) return;
+    this.done = true;
+    this.l2.timedOut(this.operation);
+    this.resolve(FAIL);
+  }
+}
+
+/**
+ * The cache's view of Redis: every call bounded by `l2Timeout` (on headroom's shared deadline
+ * timer, no timer per call), gated by the breaker, and never rejecting (a failed, slow or skipped
+ * call resolves with {@link FAIL}).
+ */
+export class L2 {
+  readonly isCluster: boolean;
+  readonly breaker: Breaker;
+  private closed = false;
+
+  constructor(
+    readonly client: CacheRedis,
+    private readonly timeoutMs: number,
+    threshold: number,
+    cooldownMs: number,
+    private readonly hooks: L2Hooks,
+  ) {
+    this.isCluster = (client as { isCluster?: boolean }).isCluster === true;
+    this.breaker = new Breaker(threshold, cooldownMs, hooks.down, hooks.up);
+  }
+
+  /**
+   * Starts `read`'s GET of `key`. Its outcome reaches `read.onReply` asynchronously, also when
+   * the breaker skips the call. Arming the deadline is the read's one clock read (an exact one:
+   * a coarse start could make a deadline fire early after a long synchronous stretch, and
+   * spurious timeouts would open the breaker).
+   */
+  read(read: L2Read, key: string): void {
+    if (!this.usable()) {
+      void FAIL_PROMISE.then(read.settle);
+      return;
+    }
+    read.pendingOn = this;
+    armDeadline(read, this.timeoutMs);
+    this.client.get(key).then(read.settle, read.settle);
+  }
+
+  /**
+   * True when a call may be sent: the cache is open (nothing reaches the client after `close()`,
+   * which the user may `quit()` right after) and the breaker lets it through. Checked before the
+   * client is called, never after.
+   */
+  private usable(): boolean {
+    return !this.closed && this.breaker.allow();
+  }
+
+  /** Resolves with `promise`'s value, or {@link FAIL} when it rejects or passes `l2Timeout`. */
+  private bound<T>(promise: Promise<T>, operation: string): Promise<T | Fail> {
+    const call = new BoundCall(this, operation);
+    armDeadline(call, this.timeoutMs);
+    promise.then(call.onValue, call.onError);
+    return call.promise as Promise<T | Fail>;
+  }
+
+  /** @internal A call failed: reply errors (WRONGTYPE, NOSCRIPT...) mean Redis answered, so they do not open the breaker. */
+  failed(error: unknown, operation: string, timedOut: boolean): void {
+    if (timedOut || (error as { name?: string } | null)?.name !== 'ReplyError') this.breaker.failure(error);
+    this.hooks.error(error, operation, timedOut);
+  }
+
+  /** @internal A call passed `l2Timeout`. */
+  timedOut(operation: string): void {
+    this.failed(new L2TimeoutError(`headroom cache: L2 ${operation} took over ${this.timeoutMs} ms`), operation, true);
+  }
+
+  /** GET `key` (reply, or {@link FAIL}). */
+  get(key: string): Promise<string | null | Fail> {
+    if (!this.usable()) return FAIL_PROMISE;
+    return this.bound(this.client.get(key), 'get');
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<'OK' | Fail> {
+    if (!this.usable()) return FAIL_PROMISE;
+    return this.bound(this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))), 'set');
+  }
+
+  /** Deletes keys; on a Cluster one `UNLINK` per key (keys of one call may sit in different slots). */
+  del(keys: readonly string[]): Promise<number | Fail> {
+    if (keys.length === 0) return Promise.resolve(0);
+    if (!this.usable()) return FAIL_PROMISE;
+    if (!this.isCluster || keys.length === 1) return this.bound(this.client.unlink(...keys), 'unlink');
+    return this.bound(
+      Promise.all(keys.map((k) => this.client.unlink(k))).then((counts) => counts.reduce((a, b) => a + b, 0)),
+      'unlink',
+    );
+  }
+
+  /** Reads several string keys; `MGET` on a single server, one `GET` each on a Cluster. */
+  mget(keys: readonly string[]): Promise<Array<string | null> | Fail> {
+    if (!this.usable()) return FAIL_PROMISE;
+    if (!this.isCluster) return this.bound(this.client.mget(...keys), 'mget');
+    return this.bound(Promise.all(keys.map((k) => this.client.get(k))), 'mget');
+  }
+
+  /** Sets several keys to `value` with a ttl, in one bounded call. */
+  setMany(keys: readonly string[], value: string, ttlMs: number): Promise<unknown> {
+    if (!this.usable()) return FAIL_PROMISE;
+    const px = Math.max(1, Math.ceil(ttlMs));
+    return this.bound(Promise.all(keys.map((k) => this.client.set(k, value, 'PX', px))), 'set');
+  }
+
+  publish(channel: string, message: string): Promise<number | Fail> {
+    if (!this.usable()) return FAIL_PROMISE;
+    return this.bound(this.client.publish(channel, message), 'publish');
+  }
+
+  /** `SET key token NX PX ttl`: true when acquired, false when held by another, FAIL when unknown. */
+  async acquire(key: string, token: string, ttlMs: number): Promise<boolean | Fail> {
+    if (!this.usable()) return FAIL;
+    const reply = await this.bound(this.client.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'), 'lock');
+    return reply === FAIL ? FAIL : reply === 'OK';
+  }
+
+  /** Deletes the lock only if it still holds `token`. */
+  release(key: string, token: string): Promise<unknown> {
+    if (!this.usable()) return FAIL_PROMISE;
+    return this.bound(this.client.eval(RELEASE_LOCK, 1, key, token) as Promise<unknown>, 'unlock');
+  }
+
+  /**
+   * Deletes every key matching `match` with `SCAN` (never `KEYS`) + `UNLINK`, on every master of a
+   * Cluster. Resolves with the number of keys deleted, or {@link FAIL} if any step failed (the
+   * keys deleted before the failure stay deleted).
+   */
+  async scanDelete(match: string): Promise<number | Fail> {
+    const nodes: Redis[] = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    const results = await Promise.all(nodes.map((node) => this.scanNode(node, match)));
+    let total = 0;
+    for (const r of results) {
+      if (r === FAIL) return FAIL;
+      total += r;
+    }
+    return total;
+  }
+
+  private async scanNode(node: Redis, match: string): Promise<number | Fail> {
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      if (!this.usable()) return FAIL;
+      const reply = await this.bound(node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT), 'scan');
+      if (reply === FAIL) return FAIL;
+      cursor = reply[0];
+      const keys = reply[1];
+      if (keys.length > 0) {
+        let removed: number | Fail;
+        if (this.isCluster) {
+          // Keys of one node can sit in different slots: one UNLINK each, pipelined to that node.
+          const pipeline = node.pipeline();
+          for (const key of keys) pipeline.unlink(key);
+          removed = await this.bound(
+            pipeline.exec().then((rows) => (rows ?? []).reduce((n, [, count]) => n + (typeof count === 'number' ? count : 0), 0)),
+            'unlink',
+          );
+        } else {
+          removed = await this.bound(node.unlink(...keys), 'unlink');
+        }
+        if (removed === FAIL) return FAIL;
+        deleted += removed;
+      }
+    } while (cursor !== '0');
+    return deleted;
+  }
+
+  /**
+   * Later calls resolve with {@link FAIL} at once. Calls already sent settle with their reply,
+   * or at their deadline at the latest (the shared timer holds the process open only until then).
+   */
+  close(): void {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Tag invalidation times known to this instance, bounded. When a tag is evicted its time is
+ * folded into `horizon`: an L1 entry carrying a tag no longer tracked is judged against the
+ * latest evicted time, which can only make it a miss too early, never serve it too late.
+ */
+export class TagTimes {
+  /** Bumped whenever a tag's time moves forward: L1 entries checked at an older epoch are re-checked. */
+  epoch = 0;
+  horizon = 0;
+  private readonly times = new Map<string, number>();
+
+  constructor(private readonly max: number) {}
+
+  /** The known time of `tag`, or `undefined`. */
+  get(tag: string): number | undefined {
+    return this.times.get(tag);
+  }
+
+  /** For L1 entries: the known time, else the horizon. */
+  timeOrHorizon(tag: string): number {
+    const t = this.times.get(tag);
+    return t === undefined ? this.horizon : t;
+  }
+
+  /** Records that `tag` was invalidated at `time` (keeps the later of the known and new time). */
+  set(tag: string, time: number): void {
+    const previous = this.times.get(tag);
+    if (previous !== undefined) {
+      if (previous >= time) return;
+      this.times.delete(tag);
+    }
+    this.times.set(tag, time);
+    if (time > 0) this.epoch++;
+    if (this.times.size > this.max) {
+      const oldest = this.times.keys().next().value as string;
+      const t = this.times.get(oldest) as number;
+      this.times.delete(oldest);
+      if (t > this.horizon) {
+        this.horizon = t;
+        this.epoch++;
+      }
+    }
+  }
+
+  /** Forgets everything (the bus was down: times may be missing). */
+  clear(): void {
+    this.times.clear();
+    this.horizon = 0;
+    this.epoch++;
+  }
+}

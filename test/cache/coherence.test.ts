@@ -1,0 +1,167 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
+import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
+import { busReady, waitFor } from './helpers.js';
+
+let server: RedisServer;
+let redis: Redis;
+const open: Cache[] = [];
+let n = 0;
+
+/** Two instances sharing Redis (own connections), like two processes of one service. */
+async function pair(options: CacheOptions = {}): Promise<[Cache, Cache]> {
+  const prefix = `coh${++n}:`;
+  const a = createCache({ redis: server.client(), prefix, ...options });
+  const b = createCache({ redis: server.client(), prefix, ...options });
+  open.push(a, b);
+  await busReady(a, b);
+  return [a, b];
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = server.client();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+afterAll(stopAllRedis);
+
+describe('coherence across instances', () => {
+  it('set on one instance replaces the value in the other instance L1', async () => {
+    const [a, b] = await pair();
+    await a.set('k', 'v1');
+    expect(await b.getOrSet('k', () => 'never')).toBe('v1'); // now in b's L1
+    await a.set('k', 'v2');
+    await waitFor(async () => (await b.get('k')) === 'v2', 'b to see v2');
+    expect(b.stats().bus.messagesIn).toBeGreaterThanOrEqual(1);
+  });
+
+  it('delete and deleteMany on one instance remove the entry from the other L1', async () => {
+    const [a, b] = await pair();
+    await a.set('x', 1);
+    await a.set('y', 2);
+    expect(await b.get('x')).toBe(1);
+    expect(await b.get('y')).toBe(2);
+    await a.delete('x');
+    await waitFor(async () => (await b.get('x')) === undefined, 'x to disappear from b');
+    await a.deleteMany(['y']);
+    await waitFor(async () => (await b.get('y')) === undefined, 'y to disappear from b');
+  });
+
+  it('invalidateTags on one instance makes tagged entries a miss on the other', async () => {
+    const [a, b] = await pair();
+    let calls = 0;
+    const load = () => ({ n: ++calls });
+    await b.getOrSet('user:1', load, { tags: ['user:1', 'users'] });
+    await b.getOrSet('user:2', load, { tags: ['user:2', 'users'] });
+    expect(calls).toBe(2);
+    await a.invalidateTags(['user:1']);
+    await waitFor(() => b.stats().bus.messagesIn > 0, 'the tag message');
+    expect(await b.getOrSet('user:1', load, { tags: ['user:1', 'users'] })).toEqual({ n: 3 });
+    expect(await b.getOrSet('user:2', load, { tags: ['user:2', 'users'] })).toEqual({ n: 2 });
+    await a.invalidateTags('users');
+    await waitFor(() => b.stats().bus.messagesIn > 1, 'the second tag message');
+    expect(await b.getOrSet('user:2', load)).toEqual({ n: 4 });
+  });
+
+  it('clear on one instance empties the other L1 and Redis, not other prefixes', async () => {
+    const [a, b] = await pair();
+    await redis.set('unrelated:key', 'kept');
+    await a.set('k1', 1);
+    await a.namespace('api').set('k2', 2);
+    expect(await b.get('k1')).toBe(1);
+    expect(await b.namespace('api').get('k2')).toBe(2);
+    await a.clear();
+    await waitFor(async () => (await b.get('k1')) === undefined, 'b to lose k1');
+    expect(await b.namespace('api').get('k2')).toBeUndefined();
+    expect(await redis.keys(`coh${n}:*`)).toEqual([]);
+    expect(await redis.get('unrelated:key')).toBe('kept');
+  });
+
+  it('invalidatePattern removes matching keys in Redis and every L1', async () => {
+    const [a, b] = await pair();
+    await Promise.all(['report:2024-01', 'report:2024-02', 'report:2025-01', 'other'].map((k) => a.set(k, k)));
+    for (const k of ['report:2024-01', 'report:2024-02', 'report:2025-01', 'other']) expect(await b.get(k)).toBe(k);
+    expect(await a.invalidatePattern('report:2024-*')).toBe(2);
+    await waitFor(async () => (await b.get('report:2024-01')) === undefined, 'pattern to reach b');
+    expect(await b.get('report:2024-02')).toBeUndefined();
+    expect(await b.get('report:2025-01')).toBe('report:2025-01');
+    expect(await a.get('other')).toBe('other');
+  });
+
+  it('ignores its own messages and publishes keys, never values', async () => {
+    const [a] = await pair();
+    const sub = server.client();
+    const seen: string[] = [];
+    sub.on('message', (_channel: string, message: string) => seen.push(message));
+    await sub.subscribe(`coh${n}:bus`);
+    await a.set('secret', { password: 'hunter2' });
+    await a.delete('secret');
+    await waitFor(() => seen.length === 2, 'two bus messages');
+    expect(seen.join('')).not.toContain('hunter2');
+    expect(seen.map((m) => JSON.parse(m).o)).toEqual(['s', 'd']);
+    expect(a.stats().bus).toMatchObject({ messagesIn: 0, messagesOut: 2 });
+    sub.disconnect();
+  });
+
+  it('stops trusting old L1 entries while the bus is down and empties L1 when it is back', async () => {
+    const [a, b] = await pair({ busDownL1Ttl: 50 });
+    const events: string[] = [];
+    b.on('bus-down', () => events.push('down'));
+    b.on('bus-up', () => events.push('up'));
+    await a.set('k', 'v1');
+    expect(await b.get('k')).toBe('v1');
+    // Kill b's subscriber connection (and a's): the bus drops, ioredis reconnects by itself.
+    await redis.client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => events.includes('down'), 'bus-down');
+    await waitFor(() => events.includes('up'), 'bus-up');
+    expect(b.stats().l1.size).toBe(0);
+    await busReady(a, b);
+    expect(await b.get('k')).toBe('v1');
+  });
+
+  it('reads an entry older than busDownL1Ttl again from L2 while the bus is down', async () => {
+    const prefix = `coh${++n}:`;
+    // The bus connection is a duplicate() of this client, so it inherits the slow reconnect.
+    const client = server.client({ retryStrategy: () => 1_000 });
+    const b = createCache({ redis: client, prefix, busDownL1Ttl: 30 });
+    open.push(b);
+    await busReady(b);
+    await b.set('old', 'v1');
+    // Another writer changes L2 without a bus message reaching b.
+    const raw = (await redis.get(`${prefix}_:e:old`))!;
+    await redis.set(`${prefix}_:e:old`, raw.replace('"v1"', '"v2"'));
+    await redis.client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => !b.stats().bus.connected, 'the bus to drop');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await b.get('old')).toBe('v2'); // not trusted from L1 any more
+    await b.set('young', 'y');
+    expect(await b.getOrSet('young', () => 'never')).toBe('y'); // young entries still served from L1
+    await waitFor(() => b.stats().bus.connected, 'the bus to reconnect', 5_000);
+    expect(b.stats().l1.size).toBe(0);
+  });
+
+  it('a set or delete during a computation wins: the computed value is returned but not cached', async () => {
+    const [a, b] = await pair();
+    const slow = (value: string) => async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      return value;
+    };
+    const pending = a.getOrSet('k', slow('computed-before-set'));
+    await new Promise((r) => setTimeout(r, 30));
+    await b.set('k', 'set-by-b');
+    expect(await pending).toBe('computed-before-set');
+    const c = createCache({ redis: server.client(), prefix: `coh${n}:` });
+    open.push(c);
+    expect(await c.get('k')).toBe('set-by-b');
+    expect(await a.get('k')).toBe('set-by-b');
+
+    const pending2 = a.getOrSet('k2', slow('computed-before-delete'));
+    await new Promise((r) => setTimeout(r, 30));
+    await b.delete('k2');
+    expect(await pending2).toBe('computed-before-delete');
+    expect(await c.get('k2')).toBeUndefined();
+  });
+});
