@@ -1,16 +1,30 @@
 import type { HttpExchange, HttpResponse, HttpResult, Next, NextOptions } from '../core/index.js';
 
 /**
- * The exchange each request gets, keyed by the request object the adapter registered it under
+ * The exchange each request gets, kept on the request object the adapter registered it under
  * (node `IncomingMessage` or fetch `Request`). Only the first exchange of a request is stored:
  * a second adapter on the same request (two `app.use(toNode(...))`) shares its signal, so
  * `requestSignal(req)` and every middleware see one signal.
+ *
+ * A symbol-keyed property rather than a WeakMap: the exchange references its request, and a
+ * WeakMap entry whose value holds its own key is an ephemeron the garbage collector has to
+ * revisit; measured at 10-20 us of GC per request through node:http. The property is invisible
+ * to `Object.keys`, `for...in` and `JSON.stringify`. The WeakMap stays as the fallback for a
+ * request object that cannot take a property (frozen).
  */
-const registry = new WeakMap<object, BaseExchange>();
+const EXCHANGE: unique symbol = Symbol('headroom.exchange');
+const fallback = new WeakMap<object, BaseExchange>();
+
+type Keyed = { [EXCHANGE]?: BaseExchange };
 
 /** The exchange registered for `key`, if an adapter has seen it. */
 export function registeredExchange(key: object): BaseExchange | undefined {
-  return registry.get(key);
+  return (key as Keyed)[EXCHANGE] ?? fallback.get(key);
+}
+
+function register(key: object, exchange: BaseExchange): void {
+  if (Object.isExtensible(key)) (key as Keyed)[EXCHANGE] = exchange;
+  else fallback.set(key, exchange);
 }
 
 /**
@@ -39,8 +53,8 @@ export abstract class BaseExchange implements HttpExchange {
   private bodyPromise: Promise<unknown> | undefined = undefined;
 
   constructor(key: object) {
-    const root = registry.get(key);
-    if (root === undefined) registry.set(key, this);
+    const root = registeredExchange(key);
+    if (root === undefined) register(key, this);
     this.root = root;
     this.next = (options?: NextOptions) => this.nextPromise ?? (this.nextPromise = this.runNext(options));
   }

@@ -12,6 +12,37 @@ export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
   return map;
 }
 
+/**
+ * Adds to `map` the headers given to `writeHead(status, headers)` that it does not hold yet:
+ * an object, a flat `[name, value, name, value]` array or an array of `[name, value]` pairs.
+ * When headers had been set with `setHeader` before, node merged them already (and they win).
+ */
+function addHeadHeaders(map: HeaderMap, given: OutgoingHttpHeaders | readonly unknown[]): void {
+  if (!Array.isArray(given)) {
+    for (const name in given) {
+      const value = (given as OutgoingHttpHeaders)[name];
+      const lower = name.toLowerCase();
+      if (value !== undefined && value !== null && map[lower] === undefined) {
+        map[lower] = Array.isArray(value) ? value.join(', ') : String(value);
+      }
+    }
+    return;
+  }
+  const added: HeaderMap = {};
+  const pairs = given.length > 0 && Array.isArray(given[0]);
+  const step = pairs ? 1 : 2;
+  for (let i = 0; i + step - 1 < given.length; i += step) {
+    const name = pairs ? (given[i] as unknown[])[0] : given[i];
+    const value = pairs ? (given[i] as unknown[])[1] : given[i + 1];
+    if (typeof name !== 'string' || name === '' || value === undefined || value === null) continue;
+    const lower = name.toLowerCase();
+    if (map[lower] !== undefined && added[lower] === undefined) continue;
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    // A name repeated in the array form is sent as several lines: read back joined, as node does.
+    map[lower] = added[lower] = added[lower] === undefined ? text : added[lower] + ', ' + text;
+  }
+}
+
 /** A fetch `Headers` as a {@link HeaderMap}. */
 export function webHeaderMap(headers: Headers): HeaderMap {
   const map: HeaderMap = {};
@@ -28,9 +59,16 @@ export class NodeResult implements HttpResult {
     private readonly res: ServerResponse,
     readonly status: number,
     readonly body: Uint8Array | undefined,
+    /** The header argument of `writeHead`, when it was recorded. */
+    private readonly headHeaders: OutgoingHttpHeaders | readonly unknown[] | undefined = undefined,
   ) {}
   get headers(): HeaderMap {
-    return (this.copied ??= nodeHeaderMap(this.res.getHeaders()));
+    let copied = this.copied;
+    if (copied === undefined) {
+      copied = this.copied = nodeHeaderMap(this.res.getHeaders());
+      if (this.headHeaders !== undefined) addHeadHeaders(copied, this.headHeaders);
+    }
+    return copied;
   }
 }
 
@@ -93,6 +131,69 @@ export function readAll(stream: Readable): Promise<Buffer> {
     stream.once('end', onEnd);
     stream.once('error', onError);
     stream.once('close', onClose);
+  });
+}
+
+/** The state of one request body being read by {@link readRequestBody}. */
+interface BodyRead {
+  first: Buffer | undefined;
+  more: Buffer[] | undefined;
+  resolve: (bytes: Buffer) => void;
+  reject: (err: unknown) => void;
+}
+
+const BODY_READ: unique symbol = Symbol('headroom.bodyRead');
+type Reading = IncomingMessage & { body?: unknown; [BODY_READ]?: BodyRead | undefined };
+
+// Listeners shared by every request (EventEmitter calls them with `this` = the request), so that
+// reading a body allocates its promise and one small state object, no closures.
+function onBodyData(this: Reading, chunk: Buffer | string): void {
+  const read = this[BODY_READ];
+  if (read === undefined) return;
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  if (read.first === undefined) read.first = bytes;
+  else if (read.more === undefined) read.more = [bytes];
+  else read.more.push(bytes);
+}
+function onBodyEnd(this: Reading): void {
+  const read = stopReading(this);
+  if (read === undefined) return;
+  const first = read.first;
+  const more = read.more;
+  // One chunk (a small body, the common case) is handed on as is: no copy.
+  const bytes = first === undefined ? Buffer.alloc(0) : more === undefined ? first : Buffer.concat([first, ...more]);
+  this.body = bytes;
+  read.resolve(bytes);
+}
+function onBodyError(this: Reading, err: unknown): void {
+  stopReading(this)?.reject(err);
+}
+function onBodyClose(this: Reading): void {
+  stopReading(this)?.reject(new Error('headroom: the request body ended before it was complete'));
+}
+function stopReading(req: Reading): BodyRead | undefined {
+  const read = req[BODY_READ];
+  if (read === undefined) return undefined;
+  req[BODY_READ] = undefined;
+  req.removeListener('data', onBodyData);
+  req.removeListener('end', onBodyEnd);
+  req.removeListener('error', onBodyError);
+  req.removeListener('close', onBodyClose);
+  return read;
+}
+
+/**
+ * Reads a node request body to its end into one Buffer, stored as `req.body` (where parsers
+ * put a body) before the promise resolves.
+ */
+export function readRequestBody(req: IncomingMessage): Promise<Buffer> {
+  const reading = req as Reading;
+  return new Promise<Buffer>((resolve, reject) => {
+    reading[BODY_READ] = { first: undefined, more: undefined, resolve, reject };
+    reading.on('data', onBodyData);
+    reading.on('end', onBodyEnd);
+    reading.on('error', onBodyError);
+    reading.on('close', onBodyClose);
   });
 }
 

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import {
+  ErrorCode,
+  integerOption,
+  invalidArgument,
+  isHeadroomError,
+  objectArgument,
+  parseDuration,
+  problemResponse,
+  type Duration,
+  type HeaderMap,
+  type HttpExchange,
+  type HttpResponse,
+  type HttpResult,
+  type Middleware,
+} from '../core/index.js';
+import { canonicalJson, canonicalParsedJson, sha256 } from './fingerprint.js';
+import { Idempotency } from './idempotency.js';
+import { KeyProblem, parseIdempotencyKey } from './idempotency-key.js';
+import { ReleaseWithoutStoring } from './internal.js';
+
+/** The response headers stored and replayed unless {@link IdempotencyMiddlewareOptions.headers} says otherwise. */
+export const DEFAULT_REPLAYED_HEADERS: readonly string[] = Object.freeze([
+  'content-type',
+  'content-language',
+  'content-location',
+  'location',
+  'etag',
+  'last-modified',
+  'cache-control',
+  'link',
+]);
+
+/** Options for {@link idempotencyMiddleware}. */
+export interface IdempotencyMiddlewareOptions {
+  /** The methods the middleware applies to; others pass straight through. Default `['POST', 'PATCH']`. */
+  methods?: string[];
+  /**
+   * Refuse a request of those methods that carries no `Idempotency-Key` with 400
+   * (`IDEMPOTENCY_KEY_INVALID`). Default `false`: such requests pass through, not deduplicated.
+   */
+  required?: boolean;
+  /**
+   * The caller a key belongs to: a tenant, account or user id from the authenticated request.
+   * Keys are only compared within a scope. Without it, keys are global: a client that guesses or
+   * reuses another client's key gets that client's stored response (its body, its `Location`).
+   * Return `undefined` for the global scope. It runs before the operation, so read what an
+   * earlier authentication middleware established (a header, a verified token).
+   */
+  scope?: (exchange: HttpExchange) => string | undefined;
+  /**
+   * Response headers stored and replayed (lower-case). Default {@link DEFAULT_REPLAYED_HEADERS}.
+   * Leave out `set-cookie` and anything per-request (`date`, request ids): a replay must not
+   * hand out the first caller's session or pretend to be fresh.
+   */
+  headers?: string[];
+  /** The longest key accepted, in characters; longer is 400. Default `255` (as Stripe). */
+  maxKeyLength?: number;
+  /**
+   * Store 5xx responses too, so that a retry replays the failure. Default `false`: a 5xx releases
+   * the key and a retry runs the handler again (the failure was probably transient).
+   */
+  storeServerErrors?: boolean;
+  /**
+   * While the first request with a key is in flight, hold duplicates up to this long for its
+   * response instead of answering 409 at once. Default: answer 409 at once.
+   */
+  wait?: Duration;
+}
+
+/** A response as stored: status, chosen headers, body in base64. @internal */
+interface StoredResponse {
+  s: number;
+  h: HeaderMap;
+  b: string;
+}
+
+const METHOD = /^[A-Z]+$/;
+
+function keyInvalid(detail: string): HttpResponse {
+  return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.includes('json');
+}
+
+/**
+ * A digest of method, target (path and query) and body. JSON bodies (parsed by the framework, or raw with a JSON
+ * content type) are canonicalised so that key order and whitespace do not matter; anything else
+ * is hashed as bytes.
+ */
+async function requestFingerprint(exchange: HttpExchange): Promise<string> {
+  const head = exchange.method + '\n' + exchange.url + '\n';
+  const body = await exchange.body();
+  if (body instanceof Uint8Array || typeof body === 'string') {
+    if (body.length > 0 && isJson(exchange.header('content-type'))) {
+      try {
+        const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+        return sha256(head + 'j' + canonicalParsedJson(JSON.parse(text)));
+      } catch {
+        // not JSON after all: hash the bytes
+      }
+    }
+    return createHash('sha256').update(head + 'b').update(body).digest('base64url');
+  }
+  if (body !== undefined && body !== null) return sha256(head + 'j' + canonicalJson(body));
+  return sha256(head);
+}
+
+/**
+ * HTTP middleware for `Idempotency-Key` (IETF draft, Stripe semantics), for every framework
+ * through the `headroom/http` adapters.
+ *
+ * For POST and PATCH (by default) carrying the header, the first request runs the handler; its
+ * status, chosen headers and body are stored, and every retry with the same key (in the same
+ * scope) gets them back with `Idempotent-Replayed: true` without running the handler. Answers,
+ * all `application/problem+json`:
+ * - 400 `IDEMPOTENCY_KEY_INVALID`: key empty, longer than `maxKeyLength`, not printable ASCII, a
+ *   malformed quoted string, or missing while `required`;
+ * - 409 `IDEMPOTENCY_IN_PROGRESS` (with `Retry-After`): the first request is still running;
+ * - 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another method, path, query or body;
+ * - 503 `SERVICE_UNAVAILABLE`: the store is unreachable (the handler did not run).
+ *
+ * The request is fingerprinted as method + path (with its query) + body, JSON bodies
+ * canonicalised (key order and whitespace do not matter) and other bodies hashed as bytes. 5xx
+ * responses are not stored by default: the key is released and a retry runs again.
+ *
+ * @param idempotency - the {@link Idempotency} holding the store, `ttl` and `lockTtl`.
+ * @param options - see {@link IdempotencyMiddlewareOptions}.
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { toNode } from 'headroom/http';
+ * import { Idempotency, RedisIdempotencyStore, fingerprint, idempotencyMiddleware } from 'headroom/idempotency';
+ *
+ * const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis), ttl: '24h' });
+ * const app = express();
+ * app.use(express.json());
+ * app.use(toNode(idempotencyMiddleware(idempotency, {
+ *   required: true,
+ *   // One scope per credential, hashed so that no token lands in the store's keys.
+ *   scope: (exchange) => fingerprint(exchange.header('authorization') ?? 'anonymous'),
+ * })));
+ * app.post('/payments', async (req, res) => {
+ *   const payment = await payments.create(req.body); // runs once per key
+ *   res.status(201).location(`/payments/${payment.id}`).json(payment);
+ * });
+ * ```
+ */
+export function idempotencyMiddleware(idempotency: Idempotency, options: IdempotencyMiddlewareOptions = {}): Middleware {
+  if (!(idempotency instanceof Idempotency)) throw invalidArgument('idempotency', 'an Idempotency instance', idempotency);
+  objectArgument(options, 'options');
+  if (options.methods !== undefined && !Array.isArray(options.methods)) throw invalidArgument('methods', 'an array of HTTP method names', options.methods);
+  const methods = new Set<string>();
+  for (const method of options.methods ?? ['POST', 'PATCH']) {
+    if (typeof method !== 'string' || !METHOD.test(method.toUpperCase())) throw invalidArgument('methods', 'an array of HTTP method names', options.methods);
+    methods.add(method.toUpperCase());
+  }
+  if (options.required !== undefined && typeof options.required !== 'boolean') throw invalidArgument('required', 'a boolean', options.required);
+  const required = options.required === true;
+  if (options.scope !== undefined && typeof options.scope !== 'function') throw invalidArgument('scope', 'a function (exchange) => string | undefined', options.scope);
+  const scopeOf = options.scope;
+  if (options.headers !== undefined && (!Array.isArray(options.headers) || options.headers.some((h) => typeof h !== 'string' || h.length === 0))) {
+    throw invalidArgument('headers', 'an array of header names', options.headers);
+  }
+  const stored = (options.headers ?? DEFAULT_REPLAYED_HEADERS).map((h) => h.toLowerCase());
+  const maxKeyLength = integerOption(options.maxKeyLength, 'maxKeyLength', 255, { min: 1, max: 65_536 });
+  if (options.storeServerErrors !== undefined && typeof options.storeServerErrors !== 'boolean') {
+    throw invalidArgument('storeServerErrors', 'a boolean', options.storeServerErrors);
+  }
+  const storeServerErrors = options.storeServerErrors === true;
+  const wait = options.wait === undefined ? undefined : parseDuration(options.wait, 'wait');
+  const tooLong = new KeyProblem(`The Idempotency-Key header is longer than ${maxKeyLength} characters.`);
+
+  function toStored(result: HttpResult): StoredResponse {
+    const headers: HeaderMap = {};
+    for (let i = 0; i < stored.length; i++) {
+      const name = stored[i]!;
+      const value = result.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    const body = result.body;
+    return {
+      s: result.status,
+      h: headers,
+      b: body === undefined || body.byteLength === 0 ? '' : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
+    };
+  }
+
+  function replay(response: StoredResponse): HttpResponse {
+    const headers: HeaderMap = { ...response.h, 'idempotent-replayed': 'true' };
+    return { status: response.s, headers, body: response.b === '' ? '' : Buffer.from(response.b, 'base64') };
+  }
+
+  return async function idempotencyKeyMiddleware(exchange, next) {
+    if (!methods.has(exchange.method)) {
+      await next();
+      return;
+    }
+    const raw = exchange.header('idempotency-key');
+    if (raw === undefined) {
+      if (required) exchange.respond(keyInvalid('This request needs an Idempotency-Key header.'));
+      else await next();
+      return;
+    }
+    const key = parseIdempotencyKey(raw, maxKeyLength, tooLong);
+    if (typeof key !== 'string') {
+      exchange.respond(keyInvalid(key.detail));
+      return;
+    }
+    const scope = scopeOf === undefined ? undefined : scopeOf(exchange);
+    const fingerprint = await requestFingerprint(exchange);
+    let ran = false;
+    let response: StoredResponse;
+    try {
+      response = await idempotency.run<StoredResponse>(
+        key,
+        async () => {
+          ran = true;
+          const result = await next({ captureBody: true });
+          if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
+          return toStored(result);
+        },
+        { fingerprint, scope, wait },
+      );
+    } catch (err) {
+      if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again
+      if (!ran && isHeadroomError(err) && !exchange.responded) {
+        exchange.respond(problemResponse(err));
+        return;
+      }
+      throw err;
+    }
+    if (!ran) exchange.respond(replay(response));
+  };
+}
