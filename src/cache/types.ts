@@ -244,23 +244,65 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 /** Counters of a cache, from {@link Cache.stats}. Counts start at creation. */
 export interface CacheStats {
   /** L1 hits and misses (a miss is any lookup that had to go past L1). */
-  l1: { hits: number; misses: number; size: number };
+  l1: {
+    /** Lookups answered from L1. */
+    hits: number;
+    /** Lookups that had to go past L1. */
+    misses: number;
+    /** Entries held in L1 now. */
+    size: number;
+  };
   /** L2 hits and misses, failed calls and calls abandoned past `l2Timeout`. */
-  l2: { hits: number; misses: number; errors: number; timeouts: number };
+  l2: {
+    /** Lookups answered from L2. */
+    hits: number;
+    /** Lookups L2 had no fresh value for. */
+    misses: number;
+    /** L2 calls that failed (connection errors, replies the cache could not use). */
+    errors: number;
+    /** L2 calls abandoned after `l2Timeout`. */
+    timeouts: number;
+  };
   /** `(l1.hits + l2.hits) / lookups`, 0 when there was no lookup. */
   hitRate: number;
   /** Stale values served (factory failed or slow, or L2 down). */
   staleServed: number;
   /** Factory runs, and those that threw or passed the hard timeout. */
-  factory: { calls: number; errors: number; timeouts: number };
+  factory: {
+    /** Factory runs. */
+    calls: number;
+    /** Factory runs that threw. */
+    errors: number;
+    /** Factory runs that passed `factoryTimeout.hard`. */
+    timeouts: number;
+  };
   /** Background refreshes started by `earlyRefresh` or a soft timeout. */
   refreshes: number;
   /** The L2 breaker's state and how many times it opened. */
-  breaker: { state: BreakerState; opened: number };
+  breaker: {
+    /** `'closed'` (L2 in use), `'open'` (skipped) or `'half-open'` (one probe in flight). */
+    state: BreakerState;
+    /** How many times the breaker opened. */
+    opened: number;
+  };
   /** Whether the bus is connected, and messages received from others and published. */
-  bus: { connected: boolean; messagesIn: number; messagesOut: number };
+  bus: {
+    /** Whether the invalidation bus is subscribed right now. */
+    connected: boolean;
+    /** Messages received from other instances. */
+    messagesIn: number;
+    /** Messages published by this instance. */
+    messagesOut: number;
+  };
   /** Cross-process lock: acquired, waited for another holder, waits that gave up. */
-  lock: { acquired: number; waited: number; timedOut: number };
+  lock: {
+    /** Cross-process locks this instance took. */
+    acquired: number;
+    /** Times this instance waited for another holder's value. */
+    waited: number;
+    /** Waits that gave up after `lock.wait` and ran the factory. */
+    timedOut: number;
+  };
 }
 
 /** Names the layer a hit came from. */
@@ -269,17 +311,53 @@ export type CacheLayer = 'l1' | 'l2';
 /** The events of a cache and their payloads. `namespace` is `undefined` for the root. */
 export interface CacheEvents {
   /** A lookup found a fresh value. */
-  hit: { key: string; namespace: string | undefined; layer: CacheLayer };
+  hit: {
+    /** The key, as the caller gave it. */
+    key: string;
+    /** The namespace, `undefined` for the root. */
+    namespace: string | undefined;
+    /** Where the value came from. */
+    layer: CacheLayer;
+  };
   /** A lookup found nothing fresh. */
-  miss: { key: string; namespace: string | undefined };
+  miss: {
+    /** The key, as the caller gave it. */
+    key: string;
+    /** The namespace, `undefined` for the root. */
+    namespace: string | undefined;
+  };
   /** A stale value was served. */
-  stale: { key: string; namespace: string | undefined; reason: 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'l2-down' };
+  stale: {
+    /** The key, as the caller gave it. */
+    key: string;
+    /** The namespace, `undefined` for the root. */
+    namespace: string | undefined;
+    /** Why the stale value was served instead of a fresh one. */
+    reason: 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'l2-down';
+  };
   /** A background refresh started (early refresh, or factory finishing past a soft timeout). */
-  refresh: { key: string; namespace: string | undefined };
+  refresh: {
+    /** The key, as the caller gave it. */
+    key: string;
+    /** The namespace, `undefined` for the root. */
+    namespace: string | undefined;
+  };
   /** Something failed without reaching the caller (L2, bus, deserialization) or a factory threw. */
-  error: { error: unknown; operation: string; key: string | undefined; namespace: string | undefined };
+  error: {
+    /** What was thrown or returned by Redis, the serializer or the factory. */
+    error: unknown;
+    /** What the cache was doing: `'l2-<command>'` (e.g. `'l2-get'`, `'l2-set'`), `'deserialize'`, `'bus'`, `'factory'`, `'clear'`, `'invalidate-pattern'`. */
+    operation: string;
+    /** The key involved, when there was one. */
+    key: string | undefined;
+    /** The namespace, `undefined` for the root. */
+    namespace: string | undefined;
+  };
   /** The L2 breaker opened: L2 is skipped for `breaker.cooldown`. */
-  'l2-down': { error: unknown };
+  'l2-down': {
+    /** The failure that opened the breaker. */
+    error: unknown;
+  };
   /** The L2 breaker closed again after a successful probe. */
   'l2-up': Record<string, never>;
   /** The bus connection dropped; L1 entries are trusted for `busDownL1Ttl` only. */
