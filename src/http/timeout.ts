@@ -1,10 +1,90 @@
-import { objectArgument, parseDuration, problemResponse, stringOption, type Duration, type Middleware } from '../core/index.js';
-import { TimeoutError, withTimeout } from '../timeout/index.js';
+import {
+  armDeadline,
+  disarmDeadline,
+  objectArgument,
+  parseDuration,
+  problemResponse,
+  stringOption,
+  type DeadlineList,
+  type DeadlineNode,
+  type Duration,
+  type HttpExchange,
+  type Middleware,
+} from '../core/index.js';
+import { TimeoutError } from '../timeout/index.js';
 
 /** Options of {@link timeout}. */
 export interface TimeoutMiddlewareOptions {
   /** The operation name the {@link TimeoutError} (and the problem's `detail`) carries. Default: none. */
   name?: string;
+}
+
+type Settle = (value: unknown) => void;
+type Executor = (resolve: (value: void | PromiseLike<void>) => void, reject: (reason?: unknown) => void) => void;
+
+// The Promise executor stores its resolving functions here, so that the middleware's promise
+// allocates no closure of ours; it runs synchronously inside `new Promise`.
+let capturedResolve: Settle = noop;
+let capturedReject: Settle = noop;
+function capture(resolve: Settle, reject: Settle): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+function noop(): void {}
+
+/**
+ * One request's deadline: a node of the shared deadline timer (no timer, no AbortController,
+ * no `withTimeout` race of its own), settling the middleware's promise at the deadline or when
+ * the rest of the chain settles, whichever comes first.
+ */
+class RequestDeadline implements DeadlineNode {
+  deadlineAt = 0;
+  deadlinePrev: DeadlineNode | null = null;
+  deadlineNext: DeadlineNode | null = null;
+  deadlineList: DeadlineList | null = null;
+  done = false;
+  readonly resolve: Settle = capturedResolve;
+  readonly reject: Settle = capturedReject;
+
+  constructor(
+    readonly exchange: HttpExchange,
+    readonly timeoutMs: number,
+    readonly name: string | undefined,
+  ) {}
+
+  onDeadline(): void {
+    if (this.done) return;
+    this.done = true;
+    this.expire(new TimeoutError(this.timeoutMs, this.name));
+  }
+
+  fulfil(): void {
+    if (this.done) return;
+    this.done = true;
+    disarmDeadline(this);
+    this.resolve(undefined);
+  }
+
+  fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    disarmDeadline(this);
+    // A TimeoutError from further down (a queue's, a handler's) is answered like our own.
+    if (err instanceof TimeoutError) this.expire(err);
+    else this.reject(err);
+  }
+
+  private expire(err: TimeoutError): void {
+    // Answer first, so that what the handler does on abort lands on a sent response.
+    try {
+      this.exchange.respond(problemResponse(err));
+      this.exchange.abort(err);
+    } catch (thrown) {
+      this.reject(thrown);
+      return;
+    }
+    this.resolve(undefined);
+  }
 }
 
 /**
@@ -16,6 +96,10 @@ export interface TimeoutMiddlewareOptions {
  * The deadline runs until the response is done (until it finished for node and Fastify, until
  * the handler returned for Koa, Hono and fetch). When the handler has already started its
  * response (streaming), the signal is still aborted but the status cannot change.
+ *
+ * Per request it costs one small object on the shared deadline timer (the one behind
+ * `withTimeout`), its promise and two callbacks: no `setTimeout`, no `AbortController` unless
+ * someone reads the exchange signal.
  *
  * @param duration - the deadline: ms, or `'250ms'`, `'5s'`...
  * @example
@@ -31,14 +115,21 @@ export function timeout(duration: Duration, options: TimeoutMiddlewareOptions = 
   const timeoutMs = parseDuration(duration, 'duration', { positive: true });
   objectArgument(options, 'options');
   const name = options.name === undefined ? undefined : stringOption(options.name, 'options.name', '');
-  return async function timeoutMiddleware(exchange, next) {
+  return function timeoutMiddleware(exchange, next) {
+    const promise = new Promise<void>(capture as Executor);
+    const deadline = new RequestDeadline(exchange, timeoutMs, name);
+    armDeadline(deadline, timeoutMs);
+    let pending;
     try {
-      await withTimeout(next(), timeoutMs, name);
+      pending = next();
     } catch (err) {
-      if (!(err instanceof TimeoutError)) throw err;
-      // Answer first, so that what the handler does on abort lands on a sent response.
-      exchange.respond(problemResponse(err));
-      exchange.abort(err);
+      deadline.fail(err);
+      return promise;
     }
+    pending.then(
+      () => deadline.fulfil(),
+      (err: unknown) => deadline.fail(err),
+    );
+    return promise;
   };
 }

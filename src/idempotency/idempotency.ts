@@ -133,6 +133,9 @@ class Lease implements IdempotencyContext {
   renewedAt: number;
   renewing = false;
   done = false;
+  /** Neighbours in the instance's list of held leases (intrusive: no Set entry per operation). */
+  prevLease: Lease | null = null;
+  nextLease: Lease | null = null;
   private controller: AbortController | undefined;
   private lostReason: unknown;
 
@@ -199,7 +202,10 @@ export class Idempotency {
   private readonly storeErrors: ((error: unknown) => boolean) | undefined;
   private readonly serializer: IdempotencySerializer;
   private readonly events = new Emitter<IdempotencyEvents>();
-  private readonly leases = new Set<Lease>();
+  /** Leases held now, oldest first; a linked list through the leases, O(1) add and drop. */
+  private leaseHead: Lease | null = null;
+  private leaseTail: Lease | null = null;
+  private leaseCount = 0;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private readonly renewAfterMs: number;
   private readonly tickMs: number;
@@ -292,7 +298,8 @@ export class Idempotency {
           cause: err,
         });
       }
-      if (found.status === 'acquired') return this.execute(key, scope, storeKey, token, fingerprint, operation);
+      // `return await`: one microtask hop where returning the promise from an async function costs three.
+      if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation);
       if (found.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
       if (found.status === 'completed') return replayOutcome(found.value, this.serializer) as T;
 
@@ -324,7 +331,7 @@ export class Idempotency {
 
   /** The number of operations running under a lease held by this instance. */
   get running(): number {
-    return this.leases.size;
+    return this.leaseCount;
   }
 
   private async execute<T>(
@@ -392,7 +399,12 @@ export class Idempotency {
   }
 
   private hold(lease: Lease): void {
-    this.leases.add(lease);
+    const tail = this.leaseTail;
+    lease.prevLease = tail;
+    if (tail === null) this.leaseHead = lease;
+    else tail.nextLease = lease;
+    this.leaseTail = lease;
+    this.leaseCount++;
     if (this.ticker === undefined) {
       this.ticker = setInterval(this.tick, this.tickMs);
       this.ticker.unref();
@@ -400,8 +412,17 @@ export class Idempotency {
   }
 
   private drop(lease: Lease): void {
+    if (lease.done) return;
     lease.done = true;
-    this.leases.delete(lease);
+    const prev = lease.prevLease;
+    const next = lease.nextLease;
+    if (prev === null) this.leaseHead = next;
+    else prev.nextLease = next;
+    if (next === null) this.leaseTail = prev;
+    else next.prevLease = prev;
+    lease.prevLease = null;
+    lease.nextLease = null;
+    this.leaseCount--;
     // The ticker is cleared by its next tick if no lease is left by then, not here: a busy
     // service whose short operations empty the set between requests would otherwise create and
     // clear an interval per request.
@@ -415,13 +436,15 @@ export class Idempotency {
 
   // One shared timer renews every lease that is due, so a short operation costs no timer of its own.
   private renewDue(): void {
-    if (this.leases.size === 0) {
+    if (this.leaseCount === 0) {
       clearInterval(this.ticker);
       this.ticker = undefined;
       return;
     }
     const now = Date.now();
-    for (const lease of this.leases) {
+    for (let lease = this.leaseHead, after: Lease | null; lease !== null; lease = after) {
+      // Read first: losing the lease below unlinks it.
+      after = lease.nextLease;
       if (lease.renewing || now - lease.renewedAt < this.renewAfterMs) continue;
       if (now - lease.renewedAt >= this.lockTtlMs) {
         // Renewals kept failing until the lease ran out: behave as the store would, it is gone.

@@ -62,6 +62,18 @@ describe.each(KINDS)('shed() on %s', (kind: Kind) => {
     expect(isHeadroomError(log.aborted[0], 'OPERATION_TIMEOUT')).toBe(true);
   });
 
+  it('answers 504, aborts the handler and frees the slot when an outer timeout() gives up on a running request', async () => {
+    queue = new TaskQueue({ concurrency: 1, maxSize: 5 });
+    app = await startApp(kind, compose(timeout('150ms'), shed(queue)));
+    const response = await fetch(`${app.url}/hang`);
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ code: 'OPERATION_TIMEOUT' });
+    const log = app.log;
+    await eventually(() => expect(log.aborted).toHaveLength(1));
+    await eventually(() => expect(queue!.pending).toBe(0));
+    expect(await (await fetch(`${app.url}/fast`)).text()).toBe('fast');
+  });
+
   it('takes a waiting request out of the queue when an outer timeout() gives up on it', async () => {
     queue = new TaskQueue({ concurrency: 1, maxSize: 5 });
     const occupant = queue.add(() => new Promise((resolve) => setTimeout(resolve, 600)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fingerprint } from '../../src/idempotency/index.js';
-import { canonicalParsedJson } from '../../src/idempotency/fingerprint.js';
+import { canonicalParsedJson, isCanonicalJsonBytes } from '../../src/idempotency/fingerprint.js';
 import { KeyProblem, parseIdempotencyKey } from '../../src/idempotency/idempotency-key.js';
 
 const TOO_LONG = new KeyProblem('too long');
@@ -70,5 +70,74 @@ describe('fingerprint', () => {
   it('hashes bytes and strings as bytes', () => {
     expect(fingerprint(new Uint8Array([1, 2, 3]))).toBe(fingerprint(Buffer.from([1, 2, 3])));
     expect(fingerprint('abc')).toBe(fingerprint(Buffer.from('abc')));
+  });
+
+  describe('canonical bytes check', () => {
+    const canonicalOf = (text: string): string | undefined => {
+      try {
+        return canonicalParsedJson(JSON.parse(text));
+      } catch {
+        return undefined;
+      }
+    };
+
+    it.each([
+      '{"amount":1999,"currency":"eur","customer":"cus_42","description":"order #1001"}',
+      '{"a":[1,-2,{"b":null,"c":true,"d":false}],"e":{},"f":[]}',
+      '"text"',
+      '123',
+      '{"10":1,"9":2}',
+      '{"A":1,"a":2,"aa":3}',
+    ])('accepts text that is already canonical: %s', (text) => {
+      expect(isCanonicalJsonBytes(Buffer.from(text))).toBe(true);
+      expect(canonicalOf(text)).toBe(text);
+    });
+
+    it.each([
+      '{"b":1,"a":2}',
+      '{"a":1,"a":2}',
+      '{ "a":1}',
+      '{"a":1.5}',
+      '{"a":1e3}',
+      '{"a":-0}',
+      '{"a":0123}',
+      '{"a":1234567890123456789}',
+      '{"a":"\\u0041"}',
+      '{"a":"é"}',
+      '{"a":1,}',
+      '[1,2',
+      '{"a":tru}',
+      '',
+      '1 ',
+    ])('declines text that is not known to be canonical: %s', (text) => {
+      expect(isCanonicalJsonBytes(Buffer.from(text))).toBe(false);
+    });
+
+    it('never accepts text whose canonical form differs from it (random corpus)', () => {
+      let seed = 42;
+      const random = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const atoms = ['0', '7', '-3', '10', '1.5', '1e2', '-0', 'true', 'false', 'null', '"x"', '"a b"', '"\\n"', '"é"', '99999999999999999'];
+      const keys = ['a', 'b', 'B', '10', '9', 'aa', '_', '__proto__'];
+      const value = (depth: number): string => {
+        const kind = depth > 3 ? 0 : random(4);
+        if (kind === 0 || kind === 1) return atoms[random(atoms.length)]!;
+        if (kind === 2) return '[' + Array.from({ length: random(4) }, () => value(depth + 1)).join(random(10) === 0 ? ', ' : ',') + ']';
+        const picked = Array.from({ length: random(4) }, () => keys[random(keys.length)]!);
+        if (random(2) === 0) picked.sort();
+        return '{' + picked.map((k) => JSON.stringify(k) + (random(12) === 0 ? ': ' : ':') + value(depth + 1)).join(',') + '}';
+      };
+      let accepted = 0;
+      for (let i = 0; i < 5000; i++) {
+        const text = value(0);
+        if (isCanonicalJsonBytes(Buffer.from(text))) {
+          accepted++;
+          expect(canonicalOf(text)).toBe(text);
+        }
+      }
+      expect(accepted).toBeGreaterThan(100);
+    });
   });
 });
