@@ -1,40 +1,14 @@
 import { getEventListeners } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { HeadroomError, isHeadroomError } from '../../src/core/index.js';
 import { QueueClosedError, QueueFullError, TaskQueue, TimeoutError } from '../../src/queue/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
+import { deferred, flush, sleep, trackUnhandledRejections } from '../support/async.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets pending promise callbacks run. */
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-let unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
-});
+const unhandled = trackUnhandledRejections();
 afterEach(async () => {
   await flush();
-  process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
 });
 

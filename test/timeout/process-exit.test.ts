@@ -1,35 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runScript, type ScriptResult } from '../support/child-script.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'headroom-timeout-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const entry = resolve(import.meta.dirname, '../../src/timeout/index.ts');
 
-/** Runs `body` in a fresh Node process; resolves with its exit code and the ms from "done" to exit. */
-function runChild(body: string): Promise<{ code: number | null; afterDoneMs: number; output: string }> {
-  const file = join(dir, `child-${Math.random().toString(36).slice(2)}.mts`);
-  writeFileSync(file, `import { withTimeout } from ${JSON.stringify(entry)};\n${body}\nconsole.log('done');\n`);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let doneAt = 0;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (doneAt === 0 && output.includes('done')) doneAt = performance.now();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolvePromise({ code, afterDoneMs: doneAt === 0 ? Infinity : performance.now() - doneAt, output });
-    });
-  });
+/** Runs `body` in a fresh Node process with `withTimeout` imported; prints `done` at the end. */
+function runChild(body: string): Promise<ScriptResult> {
+  return runScript(`import { withTimeout } from ${JSON.stringify(entry)};\n${body}\nconsole.log('done');\n`);
 }
 
 describe('withTimeout: nothing outlives the call', () => {

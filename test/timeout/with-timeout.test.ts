@@ -1,27 +1,17 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HeadroomError, isHeadroomError } from '../../src/core/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import { TimeoutError, withTimeout } from '../../src/timeout/index.js';
+import { sleep, trackUnhandledRejections } from '../support/async.js';
 
 const never = <T = never>(): Promise<T> => new Promise<T>(() => {});
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function abortListeners(signal: AbortSignal): number {
   return getEventListeners(signal, 'abort').length;
 }
 
-let unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = trackUnhandledRejections();
 
 describe('withTimeout: settling before the deadline', () => {
   it('resolves with the value of a promise that settles in time', async () => {
