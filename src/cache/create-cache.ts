@@ -23,7 +23,7 @@ import type { Cache, CacheOptions, NamespaceOptions, CacheSerializer } from './t
  * import { Redis } from 'ioredis';
  * import { createCache } from 'headroom/cache';
  *
- * const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: true });
+ * const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
  * const cache = createCache({
  *   redis,
  *   prefix: 'shop:',

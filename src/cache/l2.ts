@@ -42,25 +42,62 @@ function settlerOf(read: L2Read): Settle {
 }
 
 /**
- * An L2 `GET` whose outcome goes to {@link L2Read.onReply}: the reply (`string` or `null`), or
- * {@link FAIL} when it failed, passed `l2Timeout`, or was skipped by the breaker; exactly once.
+ * The reads started in one tick, sharing one node on headroom's shared deadline timer (one
+ * `armDeadline`, one clock read and one `disarmDeadline` per batch instead of per read: with
+ * auto-pipelining, the reads of a tick are answered together). It is armed at the end of the
+ * tick that started its reads (a microtask), from an exact clock reading taken then, which is
+ * after every member's start, so no read ever times out early; a read's deadline is counted from
+ * the end of the synchronous stretch that started it (late by that stretch at most).
  *
- * The read is its own node on headroom's shared deadline timer (`core/deadline-timer.ts`) and
- * carries its own promise and resolving functions, so a read allocates this object, its promise
- * and one callback for the GET's `then`, and runs no async function. The cache's flights extend
- * it: the object that coalesces callers is the object that bounds the call.
+ * A settled read leaves its slot empty, so the batch holds only reads still pending, and is
+ * disarmed when the last one settles.
+ *
+ * @internal
  */
-export abstract class L2Read implements DeadlineNode {
+export class ReadBatch implements DeadlineNode {
   deadlineAt = 0;
   deadlinePrev: DeadlineNode | null = null;
   deadlineNext: DeadlineNode | null = null;
   deadlineList: DeadlineList | null = null;
+  /** The reads of the batch; a settled read's slot is emptied. */
+  readonly reads: Array<L2Read | undefined> = [];
+  /** How many of them are still pending. */
+  pending = 0;
+
+  /** Deadline timer callback: every read still pending passed `l2Timeout`. */
+  onDeadline(): void {
+    const reads = this.reads;
+    for (let i = 0; i < reads.length; i++) {
+      const read = reads[i];
+      if (read !== undefined) {
+        reads[i] = undefined;
+        read.onDeadline();
+      }
+    }
+    this.pending = 0;
+  }
+}
+
+/**
+ * An L2 `GET` whose outcome goes to {@link L2Read.onReply}: the reply (`string` or `null`), or
+ * {@link FAIL} when it failed, passed `l2Timeout`, or was skipped by the breaker; exactly once.
+ *
+ * The read carries its own promise and resolving functions and is bounded by its tick's
+ * {@link ReadBatch} on headroom's shared deadline timer, so a read allocates this object, its
+ * promise and one callback for the GET's `then`, and runs no async function. The cache's flights
+ * extend it: the object that coalesces callers is the object that bounds the call.
+ */
+export abstract class L2Read {
   /** What the callers await; settled by the subclass through {@link L2Read.resolve}/{@link L2Read.reject}. */
   readonly promise: Promise<unknown>;
   readonly resolve: Settle;
   readonly reject: Settle;
   /** The L2 while the GET is pending; `undefined` before, after, and for a skipped read. */
   pendingOn: L2 | undefined = undefined;
+  /** @internal The batch bounding the pending GET, and this read's slot in it. */
+  batch: ReadBatch | undefined = undefined;
+  /** @internal See {@link L2Read.batch}. */
+  slot = 0;
   /**
    * The GET's fulfilment and rejection handler: one closure per read (`then` has no receiver
    * argument), made by {@link settlerOf}, not a class-field arrow (tsx/esbuild's `keepNames`
@@ -87,7 +124,10 @@ export abstract class L2Read implements DeadlineNode {
       return;
     }
     this.pendingOn = undefined;
-    disarmDeadline(this);
+    const batch = this.batch as ReadBatch;
+    this.batch = undefined;
+    batch.reads[this.slot] = undefined;
+    if (--batch.pending === 0) disarmDeadline(batch);
     if (typeof value === 'string' || value === null) {
       l2.breaker.success();
       this.onReply(value);
@@ -100,11 +140,12 @@ export abstract class L2Read implements DeadlineNode {
   /** The GET's outcome; must not throw (settle {@link L2Read.promise} instead). */
   abstract onReply(reply: string | null | Fail): void;
 
-  /** Deadline timer callback: the GET passed `l2Timeout`. */
+  /** @internal The GET passed `l2Timeout` (told by its batch). */
   onDeadline(): void {
     const l2 = this.pendingOn;
     if (l2 === undefined) return;
     this.pendingOn = undefined;
+    this.batch = undefined;
     l2.timedOut('get');
     this.onReply(FAIL);
   }
@@ -162,6 +203,13 @@ export class L2 {
   readonly isCluster: boolean;
   readonly breaker: Breaker;
   private closed = false;
+  /** The batch of the reads started in this tick, until `armBatch` arms it at the end of the tick. */
+  private batch: ReadBatch | undefined = undefined;
+  private readonly armBatch = (): void => {
+    const batch = this.batch as ReadBatch;
+    this.batch = undefined;
+    if (batch.pending > 0) armDeadline(batch, this.timeoutMs);
+  };
 
   constructor(
     readonly client: CacheRedis,
@@ -176,9 +224,9 @@ export class L2 {
 
   /**
    * Starts `read`'s GET of `key`. Its outcome reaches `read.onReply` asynchronously, also when
-   * the breaker skips the call. Arming the deadline is the read's one clock read (an exact one:
-   * a coarse start could make a deadline fire early after a long synchronous stretch, and
-   * spurious timeouts would open the breaker).
+   * the breaker skips the call. The read joins this tick's {@link ReadBatch}, armed at the end of
+   * the tick with an exact clock reading (a coarse or earlier start could make a deadline fire
+   * early after a long synchronous stretch, and spurious timeouts would open the breaker).
    */
   read(read: L2Read, key: string): void {
     if (!this.usable()) {
@@ -186,7 +234,14 @@ export class L2 {
       return;
     }
     read.pendingOn = this;
-    armDeadline(read, this.timeoutMs);
+    let batch = this.batch;
+    if (batch === undefined) {
+      batch = this.batch = new ReadBatch();
+      queueMicrotask(this.armBatch);
+    }
+    read.batch = batch;
+    read.slot = batch.reads.push(read) - 1;
+    batch.pending++;
     this.client.get(key).then(read.settle, read.settle);
   }
 
