@@ -1,5 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
-import { armDeadline, disarmDeadline, type DeadlineList, type DeadlineNode } from '../core/index.js';
+import {
+  armDeadline,
+  disarmDeadline,
+  type DeadlineList,
+  type DeadlineNode,
+  closureFreePromise,
+  settlers,
+  type Settle,
+} from '../core/index.js';
 import { Breaker } from './breaker.js';
 import type { CacheRedis } from './types.js';
 
@@ -24,18 +32,6 @@ export interface L2Hooks {
   down(error: unknown): void;
   up(): void;
 }
-
-type Settle = (value: unknown) => void;
-
-// The Promise executor stores its resolving functions here, so that making a call's promise
-// allocates no closure of ours (the executor runs synchronously inside `new Promise`).
-let capturedResolve: Settle = noop;
-let capturedReject: Settle = noop;
-function capture(resolve: Settle, reject: Settle): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-function noop(): void {}
 
 function settlerOf(read: L2Read): Settle {
   return (value) => read.settled(value);
@@ -106,9 +102,9 @@ export abstract class L2Read {
   readonly settle: Settle;
 
   constructor() {
-    this.promise = new Promise(capture);
-    this.resolve = capturedResolve;
-    this.reject = capturedReject;
+    this.promise = closureFreePromise();
+    this.resolve = settlers.resolve;
+    this.reject = settlers.reject;
     this.settle = settlerOf(this);
   }
 
@@ -167,8 +163,8 @@ class BoundCall implements DeadlineNode {
     private readonly l2: L2,
     private readonly operation: string,
   ) {
-    this.promise = new Promise(capture);
-    this.resolve = capturedResolve;
+    this.promise = closureFreePromise();
+    this.resolve = settlers.resolve;
     this.onValue = (value) => this.settle(value, false);
     this.onError = (error) => this.settle(error, true);
   }

@@ -26,3 +26,4 @@ export {
   type DeadlineNode,
   type DeadlineList,
 } from './deadline-timer.js';
+export { closureFreePromise, settlers, type Settle } from './settlers.js';

@@ -10,6 +10,9 @@ import {
   type Duration,
   type HttpExchange,
   type Middleware,
+  closureFreePromise,
+  settlers,
+  type Settle,
 } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 
@@ -18,19 +21,6 @@ export interface TimeoutMiddlewareOptions {
   /** The operation name the {@link TimeoutError} (and the problem's `detail`) carries. Default: none. */
   name?: string;
 }
-
-type Settle = (value: unknown) => void;
-type Executor = (resolve: (value: void | PromiseLike<void>) => void, reject: (reason?: unknown) => void) => void;
-
-// The Promise executor stores its resolving functions here, so that the middleware's promise
-// allocates no closure of ours; it runs synchronously inside `new Promise`.
-let capturedResolve: Settle = noop;
-let capturedReject: Settle = noop;
-function capture(resolve: Settle, reject: Settle): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-function noop(): void {}
 
 /**
  * One request's deadline: a node of the shared deadline timer (no timer, no AbortController,
@@ -43,8 +33,8 @@ class RequestDeadline implements DeadlineNode {
   deadlineNext: DeadlineNode | null = null;
   deadlineList: DeadlineList | null = null;
   done = false;
-  readonly resolve: Settle = capturedResolve;
-  readonly reject: Settle = capturedReject;
+  readonly resolve: Settle = settlers.resolve;
+  readonly reject: Settle = settlers.reject;
 
   constructor(
     readonly exchange: HttpExchange,
@@ -116,7 +106,7 @@ export function timeout(duration: Duration, options: TimeoutMiddlewareOptions = 
   objectArgument(options, 'options');
   const name = options.name === undefined ? undefined : stringOption(options.name, 'options.name', '');
   return function timeoutMiddleware(exchange, next) {
-    const promise = new Promise<void>(capture as Executor);
+    const promise = closureFreePromise<void>();
     const deadline = new RequestDeadline(exchange, timeoutMs, name);
     armDeadline(deadline, timeoutMs);
     let pending;

@@ -14,6 +14,9 @@ import {
   deadlineNow as now,
   type DeadlineList,
   type DeadlineNode,
+  closureFreePromise,
+  settlers,
+  type Settle,
 } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import { QueueClosedError, QueueFullError } from './queue-errors.js';
@@ -150,17 +153,6 @@ const EWMA_ALPHA = 0.2;
 /** Distinct priority levels kept while empty, so alternating levels do not churn. */
 const KEEP_EMPTY_BUCKETS = 8;
 
-type Settle = (value: unknown) => void;
-type Executor<T> = (resolve: (value: T | PromiseLike<T>) => void, reject: (reason?: unknown) => void) => void;
-let capturedResolve: Settle = noop;
-let capturedReject: Settle = noop;
-// Runs synchronously inside `new Promise`, so the returned promise costs no closure of ours.
-function capture(resolve: Settle, reject: Settle): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-function noop(): void {}
-
 /** The tasks of one priority level, oldest first. */
 class Bucket {
   head: Entry | null = null;
@@ -186,8 +178,8 @@ class Entry implements DeadlineNode {
   enqueuedAt = 0;
   startedAt = 0;
   controller: AbortController | undefined = undefined;
-  readonly resolve: Settle = capturedResolve;
-  readonly reject: Settle = capturedReject;
+  readonly resolve: Settle = settlers.resolve;
+  readonly reject: Settle = settlers.reject;
 
   constructor(
     readonly core: QueueCore,
@@ -277,7 +269,7 @@ class QueueCore {
       return Promise.reject(new QueueFullError(this.maxSize, this.retryAfterMs(), this.name));
     }
     this.added++;
-    const promise = new Promise<T>(capture as Executor<T>);
+    const promise = closureFreePromise<T>();
     const entry = new Entry(this, task as Task<unknown>, signal, timeoutMs);
     if (signal !== undefined) signal.addEventListener('abort', entry);
     if (runNow) {

@@ -6,6 +6,9 @@ import {
   type DeadlineList,
   type DeadlineNode,
   type Duration,
+  closureFreePromise,
+  settlers,
+  type Settle,
 } from '../core/index.js';
 import { TimeoutError } from './timeout-error.js';
 
@@ -25,17 +28,6 @@ export interface WithTimeoutOptions<T> {
   fallback?: T | ((error: TimeoutError) => T | PromiseLike<T>);
 }
 
-type Settle = (value: unknown) => void;
-type Executor<T> = (resolve: (value: T | PromiseLike<T>) => void, reject: (reason?: unknown) => void) => void;
-
-// The Promise executor stores its resolving functions here, so that making the returned promise
-// allocates no closure of ours; it runs synchronously inside `new Promise`.
-let capturedResolve: Settle = noop;
-let capturedReject: Settle = noop;
-function capture(resolve: Settle, reject: Settle): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
 function noop(): void {}
 
 /**
@@ -59,8 +51,8 @@ class TimeoutCall implements DeadlineNode {
     readonly parent: AbortSignal | undefined,
     readonly controller: AbortController | undefined,
   ) {
-    this.resolve = capturedResolve;
-    this.reject = capturedReject;
+    this.resolve = settlers.resolve;
+    this.reject = settlers.reject;
   }
 
   fulfil(value: unknown): void {
@@ -174,7 +166,7 @@ export function withTimeout<T>(
     throw invalidArgument('operation', 'a promise or a function (signal) => promise', operation);
   }
 
-  const promise = new Promise<T>(capture as Executor<T>);
+  const promise = closureFreePromise<T>();
   const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent, undefined);
   if (parent !== undefined && parent.aborted) {
     call.done = true;
@@ -206,7 +198,7 @@ function runFunction<T>(
 ): Promise<T> {
   if (parent !== undefined && parent.aborted) return Promise.reject(parent.reason);
   const controller = new AbortController();
-  const promise = new Promise<T>(capture as Executor<T>);
+  const promise = closureFreePromise<T>();
   const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent, controller);
   armDeadline(call, timeoutMs);
   if (parent !== undefined) parent.addEventListener('abort', call);
