@@ -12,7 +12,7 @@ import {
   type Listener,
 } from '../core/index.js';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, IdempotencyLeaseLostError } from './errors.js';
-import { ReleaseWithoutStoring } from './internal.js';
+import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring } from './internal.js';
 import { encodeError, encodeValue, jsonSerializer, replayOutcome, type IdempotencySerializer } from './outcome.js';
 import type { IdempotencyStore } from './store.js';
 
@@ -117,6 +117,16 @@ export interface IdempotencyEvents {
 }
 
 const MAX_KEY_PART = 2 ** 16;
+
+/**
+ * Lease tokens: a random prefix per process (122 random bits) and a counter, unique across
+ * processes like a UUID per call, without drawing and formatting random bytes on every request.
+ */
+const TOKEN_PREFIX = randomUUID() + ':';
+let tokenSequence = 0;
+function nextToken(): string {
+  return TOKEN_PREFIX + (++tokenSequence).toString(36);
+}
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 250;
 const MAX_RETRY_AFTER_MS = 1000;
@@ -210,6 +220,8 @@ export class Idempotency {
   private readonly renewAfterMs: number;
   private readonly tickMs: number;
   private readonly tick = (): void => this.renewDue();
+  /** The store holds values as given (see {@link KEEPS_VALUES}). */
+  private readonly keepsValues: boolean;
 
   constructor(options: IdempotencyOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object with a store', options);
@@ -226,6 +238,7 @@ export class Idempotency {
       throw invalidArgument('store', 'an IdempotencyStore (acquire, complete, renew, release)', store);
     }
     this.store = options.store;
+    this.keepsValues = (store as { [KEEPS_VALUES]?: unknown })[KEEPS_VALUES] === true;
     this.ttlMs = options.ttl === undefined ? 86_400_000 : parseDuration(options.ttl, 'ttl', { positive: true });
     this.lockTtlMs = options.lockTtl === undefined ? 30_000 : parseDuration(options.lockTtl, 'lockTtl', { positive: true });
     if (this.lockTtlMs < 10) throw invalidArgument('lockTtl', 'a duration of at least 10ms', options.lockTtl);
@@ -264,7 +277,22 @@ export class Idempotency {
    * });
    * ```
    */
-  async run<T>(key: string, operation: IdempotentOperation<T>, options?: RunOptions): Promise<T> {
+  run<T>(key: string, operation: IdempotentOperation<T>, options?: RunOptions): Promise<T> {
+    return this.start(key, operation, options, false);
+  }
+
+  /**
+   * `run` for the HTTP middleware: with a store that keeps values in memory, an object result is
+   * stored as that object (no serializer round trip) and replays get the same object back, so
+   * it must never be mutated. Not for user results: `run` gives every replay its own copy.
+   *
+   * @internal
+   */
+  [RUN_KEPT]<T extends object>(key: string, operation: IdempotentOperation<T>, options?: RunOptions): Promise<T> {
+    return this.start(key, operation, options, this.keepsValues);
+  }
+
+  private async start<T>(key: string, operation: IdempotentOperation<T>, options: RunOptions | undefined, keep: boolean): Promise<T> {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_PART) {
       throw invalidArgument('key', 'a non-empty string (at most 65536 characters)', key);
     }
@@ -284,7 +312,7 @@ export class Idempotency {
       if (options.wait !== undefined) waitMs = parseDuration(options.wait, 'options.wait');
     }
     const storeKey = scopedKey(scope, key);
-    const token = randomUUID();
+    const token = nextToken();
     let deadline = 0;
     let delay = FIRST_POLL_MS;
     for (;;) {
@@ -299,9 +327,13 @@ export class Idempotency {
         });
       }
       // `return await`: one microtask hop where returning the promise from an async function costs three.
-      if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation);
+      if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
       if (found.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
-      if (found.status === 'completed') return replayOutcome(found.value, this.serializer) as T;
+      if (found.status === 'completed') {
+        const value = found.value as unknown;
+        // A non-string value was kept as-is by a store that KEEPS_VALUES (see RUN_KEPT).
+        return (typeof value === 'string' ? replayOutcome(value, this.serializer) : value) as T;
+      }
 
       const now = Date.now();
       if (deadline === 0) deadline = now + waitMs;
@@ -341,6 +373,7 @@ export class Idempotency {
     token: string,
     fingerprint: string,
     operation: IdempotentOperation<T>,
+    keep: boolean,
   ): Promise<T> {
     const lease = new Lease(key, scope, storeKey, token, Date.now());
     this.hold(lease);
@@ -359,12 +392,17 @@ export class Idempotency {
     this.drop(lease);
     let encoded: string;
     try {
-      encoded = encodeValue(value, this.serializer);
+      // Kept: the store holds the object itself (typed as the string it stands in for).
+      encoded = keep && typeof value === 'object' && value !== null ? (value as unknown as string) : encodeValue(value, this.serializer);
     } catch (err) {
       await this.release(lease);
       throw err;
     }
-    await this.complete(lease, fingerprint, encoded);
+    // A store that keeps values in this process writes the record synchronously, inside this
+    // call, before `complete` first awaits: a duplicate arriving next already finds the result.
+    // Awaiting the resolved promise would only add microtask hops to every first call.
+    if (this.keepsValues) void this.complete(lease, fingerprint, encoded);
+    else await this.complete(lease, fingerprint, encoded);
     return value;
   }
 

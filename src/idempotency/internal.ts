@@ -11,3 +11,18 @@ export class ReleaseWithoutStoring extends Error {
     this.name = 'ReleaseWithoutStoring';
   }
 }
+
+/**
+ * Marks a store that holds records in this process's memory and gives back from `acquire`
+ * exactly the value it was given to `complete` (`MemoryIdempotencyStore`). For such a store the
+ * HTTP middleware's results are kept as the objects they are, not encoded to a string and
+ * decoded again on every replay: nothing leaves the process, so there is nothing to serialize.
+ * A kept value is never a string (strings are encoded outcomes), which is how `run` tells them
+ * apart.
+ *
+ * @internal
+ */
+export const KEEPS_VALUES: unique symbol = Symbol('headroom.idempotency.keepsValues');
+
+/** Runs like `Idempotency.run`, keeping an object result as-is in a store that {@link KEEPS_VALUES}. @internal */
+export const RUN_KEPT: unique symbol = Symbol('headroom.idempotency.runKept');

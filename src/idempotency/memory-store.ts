@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { integerOption, objectArgument } from '../core/index.js';
+import { KEEPS_VALUES } from './internal.js';
 import type { AcquireResult, AcquiredRecord, CompletedRecord, IdempotencyStore } from './store.js';
 
 /** Options for {@link MemoryIdempotencyStore}. */
@@ -40,6 +41,8 @@ const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
 export class MemoryIdempotencyStore implements IdempotencyStore {
   /** The bound given as `maxEntries`. */
   readonly maxEntries: number;
+  /** Values are held as given, in this process: the HTTP middleware stores its responses unencoded. @internal */
+  readonly [KEEPS_VALUES] = true;
   /**
    * lru-cache, not a Map used in insertion order: a Map's delete leaves a hole that iteration
    * (finding the oldest key) and re-insertion (touching a key) pay for until the next rehash,
@@ -76,11 +79,22 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.entries.peek(key);
     const live = entry !== undefined && entry.expiresAt > now;
     if (live && (entry.completed !== undefined || entry.token !== token)) return Promise.resolve(false);
+    const completed: CompletedRecord = { status: 'completed', fingerprint, value };
+    if (live) {
+      // Our own lease: complete the record in place (no new entry, no re-insertion); `get`
+      // makes it the most recently used, as the completed result is.
+      entry.expiresAt = now + ttlMs;
+      entry.token = undefined;
+      entry.fingerprint = fingerprint;
+      entry.completed = completed;
+      this.entries.get(key);
+      return Promise.resolve(true);
+    }
     this.entries.set(key, {
       expiresAt: now + ttlMs,
       token: undefined,
       fingerprint,
-      completed: { status: 'completed', fingerprint, value },
+      completed,
     });
     return Promise.resolve(true);
   }

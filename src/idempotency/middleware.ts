@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   ErrorCode,
@@ -17,7 +18,7 @@ import {
 import { canonicalJson, canonicalParsedJson, isCanonicalJsonBytes, sha256 } from './fingerprint.js';
 import { Idempotency } from './idempotency.js';
 import { KeyProblem, parseIdempotencyKey } from './idempotency-key.js';
-import { ReleaseWithoutStoring } from './internal.js';
+import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring } from './internal.js';
 
 /** The response headers stored and replayed unless {@link IdempotencyMiddlewareOptions.headers} says otherwise. */
 export const DEFAULT_REPLAYED_HEADERS: readonly string[] = Object.freeze([
@@ -75,10 +76,36 @@ interface StoredResponse {
   b: string;
 }
 
+/**
+ * A response as a store that keeps values in memory holds it (`MemoryIdempotencyStore`): the
+ * replayed response itself, built once when the first response is stored and handed to
+ * `respond()` by every replay, so that a replay encodes, decodes and allocates nothing. Never
+ * mutated (the adapters only read a response).
+ */
+class KeptResponse implements HttpResponse {
+  constructor(
+    readonly status: number,
+    readonly headers: HeaderMap,
+    readonly body: string | Uint8Array | undefined,
+  ) {}
+}
+
 const METHOD = /^[A-Z]+$/;
 
 function keyInvalid(detail: string): HttpResponse {
   return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
+}
+
+/**
+ * The fingerprint digest for a store that keeps records in this process: a short canonical text
+ * is its own fingerprint (compared as a string, never leaves the process), which saves hashing
+ * it on every request; a longer one is hashed so that a record does not hold a copy of a large
+ * body. Deterministic in the text, so a request and its retry always get the same form, and a
+ * text (it starts with the method and a newline) never equals a base64url digest.
+ */
+const SHORT_TEXT = 1024;
+function textOrSha256(text: string): string {
+  return text.length <= SHORT_TEXT ? text : sha256(text);
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -90,26 +117,26 @@ function isJson(contentType: string | undefined): boolean {
  * content type) are canonicalised so that key order and whitespace do not matter; anything else
  * is hashed as bytes.
  */
-function requestFingerprint(exchange: HttpExchange, body: unknown): string {
+function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text: string) => string): string {
   const head = exchange.method + '\n' + exchange.url + '\n';
   if (body instanceof Uint8Array || typeof body === 'string') {
     if (body.length > 0 && isJson(exchange.header('content-type'))) {
       // Already canonical (the common case for a client that serialises sorted, compact JSON):
       // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
       if (typeof body !== 'string' && isCanonicalJsonBytes(body)) {
-        return sha256(head + 'j' + Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
+        return digest(head + 'j' + Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
       }
       try {
         const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-        return sha256(head + 'j' + canonicalParsedJson(JSON.parse(text)));
+        return digest(head + 'j' + canonicalParsedJson(JSON.parse(text)));
       } catch {
         // not JSON after all: hash the bytes
       }
     }
     return createHash('sha256').update(head + 'b').update(body).digest('base64url');
   }
-  if (body !== undefined && body !== null) return sha256(head + 'j' + canonicalJson(body));
-  return sha256(head);
+  if (body !== undefined && body !== null) return digest(head + 'j' + canonicalJson(body));
+  return digest(head);
 }
 
 /**
@@ -175,6 +202,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
   }
   const storeServerErrors = options.storeServerErrors === true;
   const wait = options.wait === undefined ? undefined : parseDuration(options.wait, 'wait');
+  // Stores that hold values in this process get the response object itself (see KeptResponse).
+  const keep = (idempotency.store as { [KEEPS_VALUES]?: unknown })[KEEPS_VALUES] === true;
+  const digest = keep ? textOrSha256 : sha256;
   const tooLong = new KeyProblem(`The Idempotency-Key header is longer than ${maxKeyLength} characters.`);
 
   function toStored(result: HttpResult): StoredResponse {
@@ -190,6 +220,33 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       h: headers,
       b: body === undefined || body.byteLength === 0 ? '' : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
     };
+  }
+
+  function toKept(result: HttpResult): KeptResponse {
+    const headers: HeaderMap = {};
+    for (let i = 0; i < stored.length; i++) {
+      const name = stored[i]!;
+      const value = result.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    headers['idempotent-replayed'] = 'true';
+    const body = result.body;
+    let kept: string | Uint8Array | undefined;
+    if (body !== undefined && body.byteLength > 0) {
+      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      if (isUtf8(bytes)) {
+        // UTF-8 text (JSON, HTML...) is kept as a string: one compact heap object with no
+        // backing store for the GC to track, and node sends a string body in the same write
+        // as the head.
+        kept = bytes.toString('utf8');
+      } else {
+        // An exact copy: the captured bytes may be a slice of node's shared 8 KiB pool (which a
+        // kept record would pin) or a buffer the handler reuses.
+        kept = Buffer.allocUnsafeSlow(body.byteLength);
+        kept.set(body);
+      }
+    }
+    return new KeptResponse(result.status, headers, kept);
   }
 
   function replay(response: StoredResponse): HttpResponse {
@@ -215,17 +272,17 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     }
     const scope = scopeOf === undefined ? undefined : scopeOf(exchange);
     // The body is awaited here and hashed synchronously: one promise and one hop fewer per request.
-    const fingerprint = requestFingerprint(exchange, await exchange.body());
+    const fingerprint = requestFingerprint(exchange, await exchange.body(), digest);
     let ran = false;
-    let response: StoredResponse;
+    let response: StoredResponse | KeptResponse;
     try {
-      response = await idempotency.run<StoredResponse>(
+      response = await idempotency[RUN_KEPT]<StoredResponse | KeptResponse>(
         key,
         async () => {
           ran = true;
           const result = await next({ captureBody: true });
           if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
-          return toStored(result);
+          return keep ? toKept(result) : toStored(result);
         },
         { fingerprint, scope, wait },
       );
@@ -237,6 +294,6 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       }
       throw err;
     }
-    if (!ran) exchange.respond(replay(response));
+    if (!ran) exchange.respond(response instanceof KeptResponse ? response : replay(response));
   };
 }

@@ -16,6 +16,32 @@ describe('MemoryIdempotencyStore', () => {
     expect(await store.acquire('k0', 't2', '', 60_000)).toEqual({ status: 'acquired' });
   });
 
+  it('keeps a record it was asked about, and drops the one untouched longest', async () => {
+    const store = new MemoryIdempotencyStore({ maxEntries: 3 });
+    for (const key of ['a', 'b', 'c']) {
+      await store.acquire(key, 't', '', 60_000);
+      await store.complete(key, 't', '', key, 60_000);
+    }
+    await store.acquire('a', 'other', '', 60_000); // a replay: 'a' is now the most recently used
+    await store.acquire('d', 't', '', 60_000); // pushes out 'b'
+    expect(store.size).toBe(3);
+    expect(await store.acquire('a', 'x', '', 60_000)).toMatchObject({ status: 'completed', value: 'a' });
+    expect(await store.acquire('c', 'x', '', 60_000)).toMatchObject({ status: 'completed', value: 'c' });
+    expect(await store.acquire('d', 'x', '', 60_000)).toMatchObject({ status: 'in-progress' });
+    expect(await store.acquire('b', 'x', '', 60_000)).toEqual({ status: 'acquired' });
+    // released and re-acquired keys keep the list consistent
+    expect(await store.release('b', 'x')).toBe(true);
+    expect(store.size).toBe(3 - 1);
+    for (let i = 0; i < 10; i++) await store.acquire(`n${i}`, 't', '', 60_000);
+    expect(store.size).toBe(3);
+    expect(await store.acquire('n9', 'y', '', 60_000)).toMatchObject({ status: 'in-progress' });
+    expect(await store.acquire('n6', 'y', '', 60_000)).toEqual({ status: 'acquired' });
+    store.clear();
+    expect(store.size).toBe(0);
+    await store.acquire('z', 't', '', 60_000);
+    expect(store.size).toBe(1);
+  });
+
   it('defaults to 10 000 entries', () => {
     expect(new MemoryIdempotencyStore().maxEntries).toBe(10_000);
   });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   Idempotency,
@@ -8,6 +10,7 @@ import {
   isHeadroomError,
   type IdempotencyMiddlewareOptions,
 } from '../../src/idempotency/index.js';
+import { toNode } from '../../src/http/index.js';
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { startPaymentApp, type Kind, type PaymentApp } from './payment-apps.js';
 
@@ -279,5 +282,87 @@ describe('idempotencyMiddleware under 200 concurrent duplicates', () => {
     for (const r of replies.filter((x) => x.status === 409)) expect(r.json.code).toBe('IDEMPOTENCY_IN_PROGRESS');
     const after = await post(app, '/payments', { key });
     expect(after.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe('idempotencyMiddleware with the memory store (responses kept unencoded)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  });
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; runs: () => number }> {
+    let runs = 0;
+    const mw = toNode(idempotencyMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() })));
+    const server = createServer((req, res) =>
+      mw(req, res, () => {
+        runs++;
+        handler(req, res);
+      }),
+    );
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, runs: () => runs };
+  }
+  const send = (url: string, key: string, body: string) =>
+    fetch(url + '/p', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body });
+
+  it('replays a body that is not UTF-8 byte for byte', async () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0x41]);
+    const app = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(bytes);
+    });
+    const first = Buffer.from(await (await send(app.url, 'bin', '{}')).arrayBuffer());
+    const again = await send(app.url, 'bin', '{}');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(Buffer.from(await again.arrayBuffer())).toEqual(bytes);
+    expect(first).toEqual(bytes);
+    expect(app.runs()).toBe(1);
+  });
+
+  it('replays a UTF-8 body written in several chunks, multi-byte characters included', async () => {
+    const app = await serve((_req, res) => {
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.write('prix: 19,99 €, ');
+      res.write(Buffer.from('naïve 日本 '));
+      res.end('🎉');
+    });
+    const first = await (await send(app.url, 'utf8', '{}')).text();
+    const again = await send(app.url, 'utf8', '{}');
+    expect(await again.text()).toBe('prix: 19,99 €, naïve 日本 🎉');
+    expect(first).toBe('prix: 19,99 €, naïve 日本 🎉');
+    expect(again.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(app.runs()).toBe(1);
+  });
+
+  it('fingerprints long bodies too: reordered keys replay, another value is 422', async () => {
+    const app = await serve((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    const note = 'x'.repeat(2000);
+    expect((await send(app.url, 'long', JSON.stringify({ a: 1, note }))).status).toBe(201);
+    const reordered = await send(app.url, 'long', JSON.stringify({ note, a: 1 }));
+    expect(reordered.headers.get('idempotent-replayed')).toBe('true');
+    expect((await send(app.url, 'long', JSON.stringify({ a: 2, note }))).status).toBe(422);
+    expect(app.runs()).toBe(1);
+  });
+
+  it('lets run() replay a key the middleware completed, and the middleware replay a key run() completed', async () => {
+    const idempotency = new Idempotency({ store: new MemoryIdempotencyStore() });
+    const mw = toNode(idempotencyMiddleware(idempotency));
+    const server = createServer((req, res) =>
+      mw(req, res, () => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"id":1}');
+      }),
+    );
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await (await send(url, 'shared', '{}')).text();
+    const fp = 'POST\n/p\nj{}';
+    const stored = await idempotency.run('shared', () => 'not run', { fingerprint: fp });
+    expect(stored).toMatchObject({ status: 201, body: '{"id":1}' });
   });
 });
