@@ -70,7 +70,8 @@ interface Ring {
 
 /** Everything tracked for one key: its live interval (dense) and its rings (sparse). */
 class Series implements HotInterval {
-  counts: Int32Array;
+  counts: Uint16Array;
+  carry: Map<number, number> | null = null;
   /** Epoch (in smallest-window intervals) of the live interval, or -1 when there is none. */
   hotEpoch = -1;
   count = 0;
@@ -92,14 +93,16 @@ class Series implements HotInterval {
   constructor(
     readonly key: string,
     levels: Level[],
-    counts: Int32Array,
+    counts: Uint16Array,
   ) {
     this.counts = counts;
     this.rings = levels.map((l) => ({ epochs: new Float64Array(l.slots).fill(-1), snaps: new Array<Snapshot | null>(l.slots).fill(null) }));
   }
 }
 
-const EMPTY = new Int32Array(0);
+const EMPTY = new Uint16Array(0);
+/** A 16-bit dense slot wraps here; the excess goes to {@link HotInterval.carry}. */
+const WRAP = 0x10000;
 
 /**
  * Per-key latency percentiles (p50 to p99.9) over sliding windows, on HdrHistogram.
@@ -131,7 +134,7 @@ export class PercentileTracker {
   private readonly layout: BucketLayout;
   private readonly acc: Accumulator;
   private readonly series = new Map<string, Series>();
-  private readonly pool: Int32Array[] = [];
+  private readonly pool: Uint16Array[] = [];
   private readonly events = new Emitter<PercentileTrackerEvents>();
   private readonly maxKeys: number;
   private readonly highestUs: number;
@@ -208,9 +211,9 @@ export class PercentileTracker {
    * sparse closed ones.
    */
   get estimatedFootprintBytes(): number {
-    let bytes = this.layout.length * 8 + this.pool.length * this.layout.length * 4;
+    let bytes = this.layout.length * 8 + this.pool.length * this.layout.length * 2;
     for (const s of this.series.values()) {
-      bytes += 256 + s.counts.byteLength;
+      bytes += 256 + s.counts.byteLength + (s.carry === null ? 0 : 64 + s.carry.size * 32);
       for (const ring of s.rings) {
         bytes += ring.epochs.byteLength + ring.snaps.length * 8;
         for (const snap of ring.snaps) if (snap !== null) bytes += snap.footprint;
@@ -257,7 +260,10 @@ export class PercentileTracker {
       s.clamped++;
     }
     if (s.hotEpoch !== this.epoch) this.openInterval(s);
-    s.counts[this.layout.index(us)]!++;
+    const i = this.layout.index(us);
+    const c = (s.counts[i] as number) + 1;
+    s.counts[i] = c;
+    if (c === WRAP) this.carryOver(s, i);
     s.count++;
     s.sum += us;
     s.sumSq += us * us;
@@ -597,7 +603,7 @@ export class PercentileTracker {
 
   private openInterval(s: Series): void {
     if (s.count > 0) this.flush(s);
-    if (s.counts === EMPTY) s.counts = this.pool.pop() ?? new Int32Array(this.layout.length);
+    if (s.counts === EMPTY) s.counts = this.pool.pop() ?? new Uint16Array(this.layout.length);
     s.hotEpoch = this.epoch;
   }
 
@@ -630,6 +636,12 @@ export class PercentileTracker {
     s.errors = 0;
     s.clamped = 0;
     s.hotEpoch = -1;
+  }
+
+  /** Slot `i` of `s` just wrapped from 65,535 to 0: keep the 65,536 values aside. */
+  private carryOver(s: Series, i: number): void {
+    s.carry ??= new Map();
+    s.carry.set(i, (s.carry.get(i) ?? 0) + WRAP);
   }
 
   private release(s: Series): void {

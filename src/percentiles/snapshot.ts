@@ -1,4 +1,31 @@
 /**
+ * Snapshot indexes: 2 bytes each while the layout has at most 65,536 slots (3 digits up to
+ * about 30 hours), else 4.
+ *
+ * @internal
+ */
+export type SnapshotIndexes = Uint16Array | Int32Array;
+
+/**
+ * Snapshot counts, as narrow as the largest count allows: most buckets of a 5 s interval hold
+ * under 256 values, of a 5 min one under 65,536. Float64 past 2^32 so day-long merges never wrap.
+ *
+ * @internal
+ */
+export type SnapshotCounts = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+function indexArray(n: number, highestIndex: number): SnapshotIndexes {
+  return highestIndex <= 0xffff ? new Uint16Array(n) : new Int32Array(n);
+}
+
+function countArray(n: number, largest: number): SnapshotCounts {
+  if (largest <= 0xff) return new Uint8Array(n);
+  if (largest <= 0xffff) return new Uint16Array(n);
+  if (largest <= 0xffffffff) return new Uint32Array(n);
+  return new Float64Array(n);
+}
+
+/**
  * One closed interval of one key, stored sparse: only the non-zero counts of the HdrHistogram
  * layout, in index order, plus exact moments. Immutable once built, so the same snapshot can sit
  * in several rings at once.
@@ -8,9 +35,9 @@
 export class Snapshot {
   constructor(
     /** Non-zero count indexes, ascending. */
-    readonly indexes: Int32Array,
-    /** The count at each of `indexes`. Float64 so that day-long merges never overflow. */
-    readonly counts: Float64Array,
+    readonly indexes: SnapshotIndexes,
+    /** The count at each of `indexes`, in the narrowest array that holds the largest one. */
+    readonly counts: SnapshotCounts,
     /** Values recorded. */
     readonly count: number,
     /** Sum of the values, in µs. */
@@ -29,13 +56,17 @@ export class Snapshot {
 
   /** Approximate bytes held. */
   get footprint(): number {
-    return this.indexes.byteLength + this.counts.byteLength + 96;
+    // Object header and fields, plus two typed-array headers and their backing stores.
+    return this.indexes.byteLength + this.counts.byteLength + 96 + 2 * 72;
   }
 }
 
 /** The live, dense interval a key is recording into. @internal */
 export interface HotInterval {
-  counts: Int32Array;
+  /** Dense counts, 16 bits each; a slot that reaches 65,536 wraps to 0 and moves 65,536 to `carry`. */
+  counts: Uint16Array;
+  /** Whole multiples of 65,536 per slot that wrapped in `counts` this interval, or `null` (the usual case). */
+  carry: Map<number, number> | null;
   count: number;
   sum: number;
   sumSq: number;
@@ -54,13 +85,23 @@ export interface HotInterval {
  */
 export function takeSnapshot(hot: HotInterval, fromIndex: number, toIndex: number): Snapshot {
   const dense = hot.counts;
+  const carry = hot.carry;
   let nonZero = 0;
-  for (let i = fromIndex; i <= toIndex; i++) if (dense[i] !== 0) nonZero++;
-  const indexes = new Int32Array(nonZero);
-  const counts = new Float64Array(nonZero);
+  let largest = 0;
+  for (let i = fromIndex; i <= toIndex; i++) {
+    let c = dense[i] as number;
+    if (carry !== null) c += carry.get(i) ?? 0;
+    if (c !== 0) {
+      nonZero++;
+      if (c > largest) largest = c;
+    }
+  }
+  const indexes = indexArray(nonZero, toIndex);
+  const counts = countArray(nonZero, largest);
   let j = 0;
   for (let i = fromIndex; i <= toIndex; i++) {
-    const c = dense[i] as number;
+    let c = dense[i] as number;
+    if (carry !== null) c += carry.get(i) ?? 0;
     if (c !== 0) {
       indexes[j] = i;
       counts[j] = c;
@@ -68,6 +109,7 @@ export function takeSnapshot(hot: HotInterval, fromIndex: number, toIndex: numbe
       dense[i] = 0;
     }
   }
+  hot.carry = null;
   return new Snapshot(indexes, counts, hot.count, hot.sum, hot.sumSq, hot.min, hot.max, hot.errors, hot.clamped);
 }
 
@@ -80,16 +122,22 @@ export function mergeSnapshots(a: Snapshot, b: Snapshot): Snapshot {
   let x = 0;
   let y = 0;
   let n = 0;
+  let largest = 0;
   while (x < ai.length && y < bi.length) {
     const p = ai[x] as number;
     const q = bi[y] as number;
-    if (p <= q) x++;
-    if (q <= p) y++;
+    let c = 0;
+    if (p <= q) c += ac[x++] as number;
+    if (q <= p) c += bc[y++] as number;
+    if (c > largest) largest = c;
     n++;
   }
   n += ai.length - x + (bi.length - y);
-  const indexes = new Int32Array(n);
-  const counts = new Float64Array(n);
+  for (; x < ai.length; x++) if ((ac[x] as number) > largest) largest = ac[x] as number;
+  for (; y < bi.length; y++) if ((bc[y] as number) > largest) largest = bc[y] as number;
+  const highestIndex = Math.max(ai.length > 0 ? (ai[ai.length - 1] as number) : 0, bi.length > 0 ? (bi[bi.length - 1] as number) : 0);
+  const indexes = indexArray(n, highestIndex);
+  const counts = countArray(n, largest);
   x = 0;
   y = 0;
   let k = 0;

@@ -112,6 +112,7 @@ export class Accumulator {
     const dense = this.dense;
     const src = hot.counts;
     for (let i = from; i <= to; i++) dense[i]! += src[i] as number;
+    if (hot.carry !== null) for (const [i, c] of hot.carry) dense[i]! += c;
     if (from < this.lo) this.lo = from;
     if (to > this.hi) this.hi = to;
     this.addMoments(hot.count, hot.sum, hot.sumSq, hot.min, hot.max, hot.errors, hot.clamped);

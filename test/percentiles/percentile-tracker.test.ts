@@ -196,6 +196,28 @@ describe('PercentileTracker bounds', () => {
     expect(warnings).toEqual([{ key: 'GET /users/3', maxKeys: 3 }]);
   });
 
+  it('counts more than 65,535 values of one bucket in one interval exactly, live and closed', () => {
+    const clock = fakeClock();
+    const t = tracker({ clock: clock.read, windows: ['1m', '1h'] });
+    for (let i = 0; i < 200_000; i++) t.record('hot', 7);
+    t.record('hot', 900);
+    const live = t.stats('hot');
+    expect(live.count).toBe(200_001);
+    expect(live.p50).toBeCloseTo(7, 2);
+    expect(live.p999).toBeCloseTo(7, 2);
+    expect(live.max).toBe(900);
+    clock.advance(5_000);
+    for (let i = 0; i < 70_000; i++) t.record('hot', 7);
+    clock.advance(5_000);
+    const closed = t.stats('hot', { window: '1h' });
+    expect(closed.count).toBe(270_001);
+    expect(closed.p999).toBeCloseTo(7, 2);
+    expect(closed.max).toBe(900);
+    const merged = PercentileTracker.merge([t.encode('hot', { window: '1h' })]).hot;
+    expect(merged?.count).toBe(270_001);
+    expect(merged?.p50).toBeCloseTo(7, 2);
+  });
+
   it('keeps memory bounded with maxKeys keys over days of simulated time', () => {
     const clock = fakeClock();
     const t = tracker({ clock: clock.read, maxKeys: 50, windows: ['1m', '1h', '24h'] });
