@@ -269,7 +269,9 @@ export class KeySpace implements Cache {
     try {
       read = this.decode(flight.key, raw, now);
       if (read !== CHECK_TAGS && read !== FAIL && read !== undefined && this.usable(read, flight.refreshOf, now)) {
-        this.endFlight(flight);
+        // No identity check (one hash lookup less): only a flight waiting for its L2 write can be
+        // replaced in `inflight`, and this one is still reading.
+        this.inflight.delete(flight.key);
         flight.resolve(this.l2Hit(flight.key, read, flight.o, flight, now));
         return;
       }
