@@ -1,28 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { busReady, sleep } from './helpers.js';
+import { busReady, cacheSuite, sleep } from './helpers.js';
 
-let server: RedisServer;
+const suite = cacheSuite('basics');
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ redis } = suite);
+});
 
 function make(options: Parameters<typeof createCache>[0] = {}): Cache {
-  const cache = createCache({ redis, prefix: `basics${++n}:`, ...options });
-  open.push(cache);
+  const cache = createCache({ redis, prefix: suite.nextPrefix(), ...options });
+  suite.track(cache);
   return cache;
 }
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('getOrSet', () => {
   it('runs the factory on a miss, then answers from L1', async () => {
@@ -67,7 +58,7 @@ describe('getOrSet', () => {
       ctx.setTags(['x']);
       return 'v';
     });
-    const pttl = await redis.pttl(`basics${n}:_:e:k`);
+    const pttl = await redis.pttl(`${suite.lastPrefix}_:e:k`);
     expect(pttl).toBeGreaterThan(1000);
     expect(pttl).toBeLessThanOrEqual(2000);
     await cache.invalidateTags('x');
@@ -76,7 +67,7 @@ describe('getOrSet', () => {
 
     expect(await cache.getOrSet('skip', (ctx) => ctx.skip('not cached'))).toBe('not cached');
     expect(await cache.has('skip')).toBe(false);
-    expect(await redis.exists(`basics${n}:_:e:skip`)).toBe(0);
+    expect(await redis.exists(`${suite.lastPrefix}_:e:skip`)).toBe(0);
   });
 
   it('does not cache undefined results', async () => {
@@ -102,11 +93,11 @@ describe('get / set / has / delete', () => {
     await cache.set('a', { x: 1 }, { ttl: '1m' });
     expect(await cache.get('a')).toEqual({ x: 1 });
     expect(await cache.has('a')).toBe(true);
-    expect(await redis.exists(`basics${n}:_:e:a`)).toBe(1);
+    expect(await redis.exists(`${suite.lastPrefix}_:e:a`)).toBe(1);
     await cache.delete('a');
     expect(await cache.get('a')).toBeUndefined();
     expect(await cache.has('a')).toBe(false);
-    expect(await redis.exists(`basics${n}:_:e:a`)).toBe(0);
+    expect(await redis.exists(`${suite.lastPrefix}_:e:a`)).toBe(0);
   });
 
   it('deleteMany removes every key', async () => {
@@ -153,7 +144,7 @@ describe('get / set / has / delete', () => {
 
   it('works without Redis (L1 only)', async () => {
     const cache = createCache({ l1: { maxEntries: 2 } });
-    open.push(cache);
+    suite.track(cache);
     await cache.set('a', 1);
     await cache.set('b', 2);
     await cache.set('c', 3);
@@ -174,7 +165,7 @@ describe('get / set / has / delete', () => {
   it('counts entries read from L2 by their stored size for maxBytes', async () => {
     const writer = make();
     await Promise.all(Array.from({ length: 50 }, (_, i) => writer.set(`s${i}`, 'x'.repeat(100))));
-    const reader = make({ prefix: `basics${n}:`, l1: { maxEntries: 1000, maxBytes: 1000 } });
+    const reader = make({ prefix: suite.lastPrefix, l1: { maxEntries: 1000, maxBytes: 1000 } });
     for (let i = 0; i < 50; i++) expect(await reader.get(`s${i}`)).toBe('x'.repeat(100));
     expect(reader.stats().l1.size).toBeLessThan(10);
   });
@@ -182,7 +173,7 @@ describe('get / set / has / delete', () => {
   it('spreads expiries with jitter, never past the ttl', async () => {
     const cache = make({ ttl: '100s', jitter: 0.5 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => cache.set(`j${i}`, i)));
-    const ttls = await Promise.all(Array.from({ length: 20 }, (_, i) => redis.pttl(`basics${n}:_:e:j${i}`)));
+    const ttls = await Promise.all(Array.from({ length: 20 }, (_, i) => redis.pttl(`${suite.lastPrefix}_:e:j${i}`)));
     expect(Math.max(...ttls)).toBeLessThanOrEqual(100_000);
     expect(Math.min(...ttls)).toBeGreaterThanOrEqual(49_000);
     expect(new Set(ttls.map((t) => Math.round(t / 1000))).size).toBeGreaterThan(3);

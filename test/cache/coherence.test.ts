@@ -1,32 +1,25 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { busReady, waitFor } from './helpers.js';
+import type { RedisServer } from '../support/redis.js';
+import { busReady, cacheSuite, waitFor } from './helpers.js';
 
+const suite = cacheSuite('coh');
 let server: RedisServer;
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server, redis } = suite);
+});
 
 /** Two instances sharing Redis (own connections), like two processes of one service. */
 async function pair(options: CacheOptions = {}): Promise<[Cache, Cache]> {
-  const prefix = `coh${++n}:`;
+  const prefix = suite.nextPrefix();
   const a = createCache({ redis: server.client(), prefix, ...options });
   const b = createCache({ redis: server.client(), prefix, ...options });
-  open.push(a, b);
+  suite.track(a, b);
   await busReady(a, b);
   return [a, b];
 }
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('coherence across instances', () => {
   it('set on one instance replaces the value in the other instance L1', async () => {
@@ -76,7 +69,7 @@ describe('coherence across instances', () => {
     await a.clear();
     await waitFor(async () => (await b.get('k1')) === undefined, 'b to lose k1');
     expect(await b.namespace('api').get('k2')).toBeUndefined();
-    expect(await redis.keys(`coh${n}:*`)).toEqual([]);
+    expect(await redis.keys(`${suite.lastPrefix}*`)).toEqual([]);
     expect(await redis.get('unrelated:key')).toBe('kept');
   });
 
@@ -96,7 +89,7 @@ describe('coherence across instances', () => {
     const sub = server.client();
     const seen: string[] = [];
     sub.on('message', (_channel: string, message: string) => seen.push(message));
-    await sub.subscribe(`coh${n}:bus`);
+    await sub.subscribe(`${suite.lastPrefix}bus`);
     await a.set('secret', { password: 'hunter2' });
     await a.delete('secret');
     await waitFor(() => seen.length === 2, 'two bus messages');
@@ -123,11 +116,11 @@ describe('coherence across instances', () => {
   });
 
   it('reads an entry older than busDownL1Ttl again from L2 while the bus is down', async () => {
-    const prefix = `coh${++n}:`;
+    const prefix = suite.nextPrefix();
     // The bus connection is a duplicate() of this client, so it inherits the slow reconnect.
     const client = server.client({ retryStrategy: () => 1_000 });
     const b = createCache({ redis: client, prefix, busDownL1Ttl: 30 });
-    open.push(b);
+    suite.track(b);
     await busReady(b);
     await b.set('old', 'v1');
     // Another writer changes L2 without a bus message reaching b.
@@ -153,8 +146,8 @@ describe('coherence across instances', () => {
     await new Promise((r) => setTimeout(r, 30));
     await b.set('k', 'set-by-b');
     expect(await pending).toBe('computed-before-set');
-    const c = createCache({ redis: server.client(), prefix: `coh${n}:` });
-    open.push(c);
+    const c = createCache({ redis: server.client(), prefix: suite.lastPrefix });
+    suite.track(c);
     expect(await c.get('k')).toBe('set-by-b');
     expect(await a.get('k')).toBe('set-by-b');
 

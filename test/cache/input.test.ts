@@ -2,27 +2,21 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, isHeadroomError, type Cache, type CacheOptions, type CacheSerializer } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
+import type { RedisServer } from '../support/redis.js';
+import { cacheSuite } from './helpers.js';
 
+const suite = cacheSuite('in');
 let server: RedisServer;
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server, redis } = suite);
+});
 
 function make(options: CacheOptions = {}): Cache {
-  const cache = createCache({ redis, prefix: `in${++n}:`, ...options });
-  open.push(cache);
+  const cache = createCache({ redis, prefix: suite.nextPrefix(), ...options });
+  suite.track(cache);
   return cache;
 }
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('bad keys', () => {
   it.each([
@@ -73,7 +67,7 @@ describe('values the serializer cannot encode', () => {
     expect(await cache.get('k')).toBe('before');
     await expect(cache.getOrSet('other', () => value)).rejects.toMatchObject({ code: 'CACHE_INVALID_VALUE' });
     expect(await cache.has('other')).toBe(false);
-    expect(await redis.exists(`in${n}:_:e:other`)).toBe(0);
+    expect(await redis.exists(`${suite.lastPrefix}_:e:other`)).toBe(0);
   });
 
   it('rejects set(key, undefined) with CACHE_INVALID_VALUE', async () => {
@@ -92,10 +86,10 @@ describe('unreadable stored values', () => {
     const cache = make({ l1: false });
     const errors: string[] = [];
     cache.on('error', (e) => errors.push(e.operation));
-    await redis.set(`in${n}:_:e:k`, stored);
+    await redis.set(`${suite.lastPrefix}_:e:k`, stored);
     expect(await cache.get('k')).toBeUndefined();
     expect(errors).toEqual(['deserialize']);
-    expect(await redis.exists(`in${n}:_:e:k`)).toBe(0);
+    expect(await redis.exists(`${suite.lastPrefix}_:e:k`)).toBe(0);
     expect(await cache.getOrSet('k', () => 'recomputed')).toBe('recomputed');
   });
 });
@@ -159,10 +153,10 @@ describe('serializer and compression', () => {
     const options: CacheOptions = { l1: false, compressAbove: compress ? 1024 : false };
     if (serializer !== undefined) options.serializer = serializer;
     const writer = make(options);
-    const reader = createCache({ ...options, redis, prefix: `in${n}:` });
-    open.push(reader);
+    const reader = createCache({ ...options, redis, prefix: suite.lastPrefix });
+    suite.track(reader);
     await writer.set('big', big);
-    const raw = (await redis.get(`in${n}:_:e:big`))!;
+    const raw = (await redis.get(`${suite.lastPrefix}_:e:big`))!;
     expect(raw.startsWith(`[${kind},`)).toBe(true);
     if (compress) expect(raw.length).toBeLessThan(JSON.stringify(big).length / 3);
     expect(await reader.get('big')).toEqual(big);
@@ -171,14 +165,14 @@ describe('serializer and compression', () => {
   it('does not compress values under compressAbove', async () => {
     const cache = make({ compressAbove: 1024 });
     await cache.set('small', { a: 1 });
-    expect((await redis.get(`in${n}:_:e:small`))!.startsWith('[1,')).toBe(true);
+    expect((await redis.get(`${suite.lastPrefix}_:e:small`))!.startsWith('[1,')).toBe(true);
   });
 
   it('reads a compressed entry written by hand in the documented format', async () => {
     const cache = make({ l1: false });
     const payload = deflateRawSync(JSON.stringify({ hello: 'world' })).toString('base64');
     const far = Date.now() + 60_000;
-    await redis.set(`in${n}:_:e:hand`, `[4,${far},0,1000,0,"${payload}"]`);
+    await redis.set(`${suite.lastPrefix}_:e:hand`, `[4,${far},0,1000,0,"${payload}"]`);
     expect(await cache.get('hand')).toEqual({ hello: 'world' });
   });
 });

@@ -1,34 +1,26 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { busReady, waitFor } from './helpers.js';
+import type { RedisServer } from '../support/redis.js';
+import { busReady, cacheSuite, waitFor } from './helpers.js';
 
+const suite = cacheSuite('ns');
 let server: RedisServer;
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server, redis } = suite);
+});
 
 function make(options: CacheOptions = {}): Cache {
   const cache = createCache({
     redis: server.client(),
-    prefix: `ns${n}:`,
+    prefix: suite.testPrefix,
     namespaces: { session: { ttl: '24h' }, kpi: { ttl: '1m' } },
     ...options,
   });
-  open.push(cache);
+  suite.track(cache);
   return cache;
 }
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  n++;
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('namespaces', () => {
   it('gives each namespace its own key space and ttl defaults', async () => {
@@ -43,9 +35,9 @@ describe('namespaces', () => {
     expect(await cache.get('k')).toBe('root');
     expect(await session.get('k')).toBe('session');
     expect(await kpi.get('k')).toBe('kpi');
-    const sessionTtl = await redis.pttl(`ns${n}:session:e:k`);
-    const kpiTtl = await redis.pttl(`ns${n}:kpi:e:k`);
-    const rootTtl = await redis.pttl(`ns${n}:_:e:k`);
+    const sessionTtl = await redis.pttl(`${suite.testPrefix}session:e:k`);
+    const kpiTtl = await redis.pttl(`${suite.testPrefix}kpi:e:k`);
+    const rootTtl = await redis.pttl(`${suite.testPrefix}_:e:k`);
     expect(sessionTtl).toBeGreaterThan(23 * 3_600_000);
     expect(kpiTtl).toBeLessThanOrEqual(60_000);
     expect(rootTtl).toBeLessThanOrEqual(300_000);
@@ -64,8 +56,8 @@ describe('namespaces', () => {
     await waitFor(async () => (await b.namespace('kpi').get('k')) === undefined, 'kpi to be cleared on b');
     expect(await b.namespace('session').get('k')).toBe('s');
     expect(await b.get('k')).toBe('root');
-    expect(await redis.exists(`ns${n}:kpi:e:k`)).toBe(0);
-    expect(await redis.exists(`ns${n}:session:e:k`)).toBe(1);
+    expect(await redis.exists(`${suite.testPrefix}kpi:e:k`)).toBe(0);
+    expect(await redis.exists(`${suite.testPrefix}session:e:k`)).toBe(1);
   });
 
   it('keeps tags per namespace', async () => {

@@ -1,27 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, isHeadroomError, TimeoutError, type Cache, type CacheOptions } from '../../src/cache/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { busReady, sleep, waitFor } from './helpers.js';
+import type { RedisServer } from '../support/redis.js';
+import { busReady, cacheSuite, sleep, waitFor } from './helpers.js';
 
+const suite = cacheSuite('res');
 let server: RedisServer;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server } = suite);
+});
 
 function make(options: CacheOptions = {}): Cache {
-  const cache = createCache({ redis: server.client(), prefix: `res${++n}:`, ...options });
-  open.push(cache);
+  const cache = createCache({ redis: server.client(), prefix: suite.nextPrefix(), ...options });
+  suite.track(cache);
   return cache;
 }
 
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
+afterEach(() => {
   server.resume();
-  await Promise.all(open.splice(0).map((c) => c.close()));
 });
-afterAll(stopAllRedis);
 
 describe('grace (stale-if-error)', () => {
   it('serves the stale value when the factory fails within grace, and reports it', async () => {
@@ -178,7 +175,7 @@ describe('fail-open when Redis is paused or killed', () => {
       return cache.stats().breaker.state === 'closed';
     }, 'the breaker to close after Redis resumes');
     await cache.set('after', 'ok');
-    const other = make({ prefix: `res${n}:` });
+    const other = make({ prefix: suite.lastPrefix });
     expect(await other.get('after')).toBe('ok');
   });
 
@@ -200,7 +197,7 @@ describe('fail-open when Redis is paused or killed', () => {
       return cache.stats().breaker.state === 'closed';
     }, 'L2 to be used again', 10_000);
     const checker = server.client();
-    await waitFor(async () => (await checker.exists(`res${n}:_:e:after-restart`)) === 1, 'the write to reach Redis', 5_000);
+    await waitFor(async () => (await checker.exists(`${suite.lastPrefix}_:e:after-restart`)) === 1, 'the write to reach Redis', 5_000);
   });
 });
 
@@ -227,8 +224,8 @@ describe('L2 writes do not hold up callers', () => {
     }
     // The SET was sent before the deadline abandoned it: Redis applies it when it resumes.
     const checker = server.client();
-    await waitFor(async () => (await checker.exists(`res${n}:_:e:cold`)) === 1, 'the value to reach Redis');
-    const other = make({ prefix: `res${n}:` });
+    await waitFor(async () => (await checker.exists(`${suite.lastPrefix}_:e:cold`)) === 1, 'the value to reach Redis');
+    const other = make({ prefix: suite.lastPrefix });
     expect(await other.get('cold')).toBe('computed-1');
   });
 
@@ -266,7 +263,7 @@ describe('L2 writes do not hold up callers', () => {
   });
 
   it('with lock: true, answers the holder at once and keeps the lock until its L2 write is done', async () => {
-    const prefix = `res-lock${++n}:`;
+    const prefix = suite.nextPrefix();
     const a = make({ prefix, lock: true, l2Timeout: '2s' });
     const b = make({ prefix, lock: true, l2Timeout: '2s' });
     await busReady(a, b);

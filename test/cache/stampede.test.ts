@@ -3,36 +3,21 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { sleep } from './helpers.js';
+import type { RedisServer } from '../support/redis.js';
+import { cacheSuite, sleep } from './helpers.js';
 
+const suite = cacheSuite('st');
 let server: RedisServer;
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server, redis } = suite);
+});
 
 function make(options: CacheOptions = {}, client: Redis = redis): Cache {
-  const cache = createCache({ redis: client, prefix: `st${n}:`, ...options });
-  open.push(cache);
+  const cache = createCache({ redis: client, prefix: suite.testPrefix, ...options });
+  suite.track(cache);
   return cache;
 }
-
-/** How many times Redis ran `command` so far (INFO commandstats). */
-async function commandCalls(command: string): Promise<number> {
-  const info = await redis.info('commandstats');
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
-  return match === null ? 0 : Number(match[1]);
-}
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  n++;
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('stampede protection in one process', () => {
   it('runs the factory once for 500 concurrent getOrSet of a cold key', async () => {
@@ -67,12 +52,12 @@ describe('stampede protection in one process', () => {
     const writer = make({ l1: false });
     await writer.set('hot', { v: 1 });
     const reader = make({ l1: false });
-    const before = await commandCalls('get');
+    const before = await suite.commandCalls('get');
     const values = await Promise.all([
       ...Array.from({ length: 100 }, () => reader.get('hot')),
       ...Array.from({ length: 100 }, () => reader.getOrSet('hot', () => ({ v: 2 }))),
     ]);
-    const after = await commandCalls('get');
+    const after = await suite.commandCalls('get');
     expect(values.every((v) => (v as { v: number }).v === 1)).toBe(true);
     // One GET for the get() calls, one for the getOrSet() calls, plus the INFO round itself does no GET.
     expect(after - before).toBeLessThanOrEqual(2);
@@ -130,7 +115,7 @@ describe('cross-process stampede lock (lock: true)', () => {
     const waited = caches.reduce((sum, c) => sum + c.stats().lock.waited, 0);
     expect(waited).toBeGreaterThanOrEqual(1); // 3 unless a cache started after the value was written
     expect(waited).toBeLessThanOrEqual(3);
-    expect(await redis.exists(`st${n}:_:l:shared`)).toBe(0); // released
+    expect(await redis.exists(`${suite.testPrefix}_:l:shared`)).toBe(0); // released
   });
 
   it('without the lock, each instance runs its own factory', async () => {
@@ -161,7 +146,7 @@ describe('cross-process stampede lock (lock: true)', () => {
 
   it('runs the factory once across real child processes', async () => {
     const worker = fileURLToPath(new URL('./lock-worker.mts', import.meta.url));
-    const prefix = `st-proc${n}:`;
+    const prefix = `${suite.testPrefix}proc:`;
     const counterKey = `${prefix}factory-calls`;
     const start = Date.now() + 1500; // all processes fire together
     const runs = [0, 1, 2].map(

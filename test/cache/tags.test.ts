@@ -1,34 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
-import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { busReady, deferred, waitFor } from './helpers.js';
+import type { RedisServer } from '../support/redis.js';
+import { busReady, cacheSuite, deferred, waitFor } from './helpers.js';
 
+const suite = cacheSuite('tag');
 let server: RedisServer;
 let redis: Redis;
-const open: Cache[] = [];
-let n = 0;
+beforeAll(() => {
+  ({ server, redis } = suite);
+});
 
 function make(options: CacheOptions = {}): Cache {
-  const cache = createCache({ redis: server.client(), prefix: `tag${n}:`, ...options });
-  open.push(cache);
+  const cache = createCache({ redis: server.client(), prefix: suite.testPrefix, ...options });
+  suite.track(cache);
   return cache;
 }
-
-async function calls(command: string): Promise<number> {
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'));
-  return match === null ? 0 : Number(match[1]);
-}
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-afterEach(async () => {
-  n++;
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(stopAllRedis);
 
 describe('tags', () => {
   it('makes every entry carrying an invalidated tag a miss, and leaves others alone', async () => {
@@ -50,11 +37,11 @@ describe('tags', () => {
   it('writes the invalidation time to Redis, without scanning or deleting entries', async () => {
     const cache = make();
     await cache.set('k', 1, { tags: ['t'] });
-    const scans = await calls('scan');
+    const scans = await suite.commandCalls('scan');
     await cache.invalidateTags('t');
-    expect(await calls('scan')).toBe(scans);
-    expect(Number(await redis.get(`tag${n}:_:t:t`))).toBeGreaterThan(0);
-    expect(await redis.exists(`tag${n}:_:e:k`)).toBe(1); // left to expire; reads judge it stale
+    expect(await suite.commandCalls('scan')).toBe(scans);
+    expect(Number(await redis.get(`${suite.testPrefix}_:t:t`))).toBeGreaterThan(0);
+    expect(await redis.exists(`${suite.testPrefix}_:e:k`)).toBe(1); // left to expire; reads judge it stale
   });
 
   it('an instance started after the invalidation still treats old entries as misses', async () => {
@@ -74,12 +61,12 @@ describe('tags', () => {
     await writer.set('k2', 2, { tags: ['shared'] });
     const reader = make({ l1: false });
     await busReady(reader);
-    const before = await calls('mget');
+    const before = await suite.commandCalls('mget');
     expect(await reader.get('k1')).toBe(1);
-    expect(await calls('mget')).toBe(before + 1); // 'shared' never seen: one MGET
+    expect(await suite.commandCalls('mget')).toBe(before + 1); // 'shared' never seen: one MGET
     expect(await reader.get('k2')).toBe(2);
     expect(await reader.get('k1')).toBe(1);
-    expect(await calls('mget')).toBe(before + 1); // known (kept current by the bus): none
+    expect(await suite.commandCalls('mget')).toBe(before + 1); // known (kept current by the bus): none
   });
 
   it('treats a value computed while its tag was invalidated as stale', async () => {
@@ -96,7 +83,7 @@ describe('tags', () => {
   it('keeps tagged entries in Redis no longer than tagRetention', async () => {
     const cache = make({ tagRetention: '2s' });
     await cache.set('k', 1, { ttl: '1h', tags: ['t'] });
-    const pttl = await redis.pttl(`tag${n}:_:e:k`);
+    const pttl = await redis.pttl(`${suite.testPrefix}_:e:k`);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(2_000);
   });
