@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { WebResult, responseBytes, toWebResponse } from './internal.js';
+import { toWebResponse, webResultOf } from './internal.js';
 
 const NOT_FOUND = (): Response => new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 
@@ -153,9 +153,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
   }
 
   settle(): Promise<HttpResult> {
-    const response = (this.response ??= NOT_FOUND());
-    if (!this.capturing) return Promise.resolve(new WebResult(response, undefined));
-    return responseBytes(response).then((bytes) => new WebResult(response, bytes));
+    return webResultOf((this.response ??= NOT_FOUND()), this.capturing);
   }
 
   /** Runs the middleware and returns the response to send. */

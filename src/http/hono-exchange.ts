@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { WebExchange } from './fetch-exchange.js';
-import { WebResult, responseBytes, toWebResponse } from './internal.js';
+import { toWebResponse, webResultOf } from './internal.js';
 
 /** The parts of a Hono context the adapter uses. */
 export interface HonoContextLike {
@@ -99,9 +99,7 @@ export class HonoExchange extends WebExchange {
   }
 
   settle(): Promise<HttpResult> {
-    const response = this.c.finalized ? this.c.res : NOT_FOUND();
-    if (!this.capturing) return Promise.resolve(new WebResult(response, undefined));
-    return responseBytes(response).then((bytes) => new WebResult(response, bytes));
+    return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing);
   }
 
   /** Runs the middleware; `c.res` holds the response when it returns. */

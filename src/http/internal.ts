@@ -95,6 +95,12 @@ export async function responseBytes(response: Response): Promise<Uint8Array> {
   return new Uint8Array(await response.clone().arrayBuffer());
 }
 
+/** What `next()` resolves with for a fetch `Response`: with its body bytes when `capturing`. */
+export function webResultOf(response: Response, capturing: boolean): Promise<HttpResult> {
+  if (!capturing) return Promise.resolve(new WebResult(response, undefined));
+  return responseBytes(response).then((bytes) => new WebResult(response, bytes));
+}
+
 /** Whether a node request carries a body, going by its headers. */
 export function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;

@@ -2,20 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isHeadroomError } from '../../src/core/index.js';
 import { compose, timeout, type HttpExchange, type HttpResult, type Middleware } from '../../src/http/index.js';
 import { KINDS, USER_ROUTE, startApp, type App, type Kind } from './apps.js';
-
-/** Polls `check` until it passes (handlers finish after the response on timeouts). */
-async function eventually(check: () => void, ms = 3_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+import { eventually } from '../support/async.js';
 
 describe.each(KINDS)('%s adapter', (kind: Kind) => {
   let app: App | undefined;

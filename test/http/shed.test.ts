@@ -3,19 +3,7 @@ import { isHeadroomError } from '../../src/core/index.js';
 import { compose, shed, timeout } from '../../src/http/index.js';
 import { TaskQueue } from '../../src/queue/index.js';
 import { KINDS, startApp, type App, type Kind } from './apps.js';
-
-async function eventually(check: () => void, ms = 3_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+import { eventually } from '../support/async.js';
 
 describe('shed()', () => {
   it('rejects something that is not a queue with INVALID_ARGUMENT', () => {

@@ -7,6 +7,20 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** Lets pending promise callbacks and I/O callbacks run. */
 export const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Retries `check` every 20 ms until it stops throwing, or rethrows its error after `ms`. */
+export async function eventually(check: () => void, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(20);
+    }
+  }
+}
+
 /** A promise plus the functions that settle it. */
 export interface Deferred<T> {
   promise: Promise<T>;
