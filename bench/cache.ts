@@ -13,7 +13,7 @@
  * interleaved over several rounds in a rotated order; each figure is a median, each ratio the
  * median of per-round ratios (short batches, many rounds: the machine is shared and noisy).
  * Environment: BENCH_ROUNDS (default 11), BENCH_MS (time per peer per round for L1, default 120;
- * L2 uses 1.5x that).
+ * L2 uses 1.5x that), BENCH_ONLY (a comma-separated subset of `l1,l2,stampede`; default all).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -41,6 +41,7 @@ const L2_MS = L1_MS * 1.5;
 const KEYS = 1_000;
 const L2_CONCURRENCY = 64;
 const began = performance.now();
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'l1,l2,stampede').split(',').map((s) => s.trim()));
 
 const server = await startRedis();
 const plain = server.client();
@@ -111,7 +112,7 @@ function rowsFor(contenders: Contender[], results: Map<string, Sample[]>, subjec
 // ---------------------------------------------------------------------------------------------
 // 1. L1 hit through getOrSet
 // ---------------------------------------------------------------------------------------------
-{
+if (ONLY.has('l1')) {
   let missCount = 0;
   const miss = async (): Promise<unknown> => {
     missCount++;
@@ -157,7 +158,7 @@ function rowsFor(contenders: Contender[], results: Map<string, Sample[]>, subjec
 // ---------------------------------------------------------------------------------------------
 // 2. L2 hit: no L1, 1,000 keys in Redis, 64 concurrent callers
 // ---------------------------------------------------------------------------------------------
-{
+if (ONLY.has('l2')) {
   let missCount = 0;
   const miss = async (): Promise<unknown> => {
     missCount++;
@@ -219,7 +220,7 @@ function rowsFor(contenders: Contender[], results: Map<string, Sample[]>, subjec
 const STAMPEDE_CALLERS = 1_000;
 const FACTORY_MS = 50;
 const STAMPEDE_ROUNDS = 3;
-{
+if (ONLY.has('stampede')) {
   const peers: Peer[] = [
     headroomPeer({ name: 'headroom (L1)', prefix: 'bench-st-a', l1: true }),
     headroomPeer({ name: 'headroom (L1 + L2)', prefix: 'bench-st-b', l1: true, redis: plain }),
@@ -265,7 +266,7 @@ const STAMPEDE_ROUNDS = 3;
 // ---------------------------------------------------------------------------------------------
 // 3b. Stampede, four processes sharing Redis
 // ---------------------------------------------------------------------------------------------
-{
+if (ONLY.has('stampede')) {
   const PROCESSES = 4;
   const MP_FACTORY_MS = 100;
   const workerFile = fileURLToPath(new URL('./cache-stampede-worker.ts', import.meta.url));

@@ -126,6 +126,8 @@ function markDirty(map: Map<string, Flight | ReadFlight>, key: string): void {
 
 function noop(): void {}
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * One key space: the root cache or a namespace. Owns its L1, its tag times and its in-flight
  * maps; shares L2, the bus, the emitter and options with the other key spaces through the core.
@@ -280,7 +282,10 @@ export class KeySpace implements Cache {
       flight.reject(error);
       return;
     }
-    flight.resolve(this.afterRead(flight, read));
+    // Not an L2 hit: the rest may run the factory, user code that must not run inside ioredis'
+    // reply parser (where a direct GET's reply arrives), so it starts in a microtask.
+    const first = read;
+    flight.resolve(RESOLVED.then(() => this.afterRead(flight, first)));
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   type Settle,
 } from '../core/index.js';
 import { Breaker } from './breaker.js';
+import { directReadsAllowed, getCommandFor, type GetCommandClass } from './get-command.js';
 import type { CacheRedis } from './types.js';
 
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -59,6 +60,8 @@ export class ReadBatch implements DeadlineNode {
   readonly reads: Array<L2Read | undefined> = [];
   /** How many of them are still pending. */
   pending = 0;
+  /** The socket corked while the batch's GETs are written (uncorked when the batch is armed). */
+  corked: Redis['stream'] | undefined = undefined;
 
   constructor(readonly l2: L2) {}
 
@@ -81,9 +84,10 @@ export class ReadBatch implements DeadlineNode {
  * {@link FAIL} when it failed, passed `l2Timeout`, or was skipped by the breaker; exactly once.
  *
  * The read carries its own promise and resolving functions and is bounded by its tick's
- * {@link ReadBatch} on headroom's shared deadline timer, so a read allocates this object, its
- * promise and one callback for the GET's `then`, and runs no async function. The cache's flights
- * extend it: the object that coalesces callers is the object that bounds the call.
+ * {@link ReadBatch} on headroom's shared deadline timer. On a standalone client the reply reaches
+ * it straight from ioredis' reply parser (see `get-command.ts`), so a read allocates this object,
+ * its promise and one ioredis command, and runs no async function and no promise callback. The
+ * cache's flights extend it: the object that coalesces callers is the object that bounds the call.
  */
 export abstract class L2Read {
   /** What the callers await; settled by the subclass through {@link L2Read.resolve}/{@link L2Read.reject}. */
@@ -97,24 +101,18 @@ export abstract class L2Read {
   batch: ReadBatch | undefined = undefined;
   /** @internal See {@link L2Read.batch}. */
   slot = 0;
-  /**
-   * The GET's fulfilment and rejection handler: one closure per read (`then` has no receiver
-   * argument), made by {@link settlerOf}, not a class-field arrow (tsx/esbuild's `keepNames`
-   * would rename such an arrow, an `Object.defineProperty`, on every construction). Not
-   * `Function.prototype.bind`: a bound handler measured ~10% slower on this path.
-   */
-  readonly settle: Settle;
 
   constructor() {
     this.promise = closureFreePromise();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
-    this.settle = settlerOf(this);
   }
 
   /**
    * @internal The GET's outcome: a string or `null` is a reply; anything else is a rejection
    * reason (a GET never fulfils with anything else); {@link FAIL} comes only for a skipped read.
+   * May be called synchronously from inside {@link L2.read} (a client that is already closed
+   * rejects at once) and, on the direct path, from inside ioredis' reply parser.
    */
   settled(value: unknown): void {
     const batch = this.batch;
@@ -136,7 +134,10 @@ export abstract class L2Read {
     }
   }
 
-  /** The GET's outcome; must not throw (settle {@link L2Read.promise} instead). */
+  /**
+   * The GET's outcome; must not throw (settle {@link L2Read.promise} instead). It may run inside
+   * ioredis' reply parser: work that can run user code (a factory) belongs in a later microtask.
+   */
   abstract onReply(reply: string | null | Fail): void;
 
   /** @internal The GET passed `l2Timeout` (told by its batch). */
@@ -206,8 +207,15 @@ export class L2 {
   private readonly armBatch = (): void => {
     const batch = this.batch as ReadBatch;
     this.batch = undefined;
+    const corked = batch.corked;
+    if (corked !== undefined) {
+      batch.corked = undefined;
+      corked.uncork();
+    }
     if (batch.pending > 0) armDeadline(batch, this.timeoutMs);
   };
+  /** The direct GET command class (standalone clients), see `get-command.ts`. */
+  private readonly GetCommand: GetCommandClass | undefined;
 
   constructor(
     readonly client: CacheRedis,
@@ -218,6 +226,7 @@ export class L2 {
   ) {
     this.isCluster = (client as { isCluster?: boolean }).isCluster === true;
     this.breaker = new Breaker(threshold, cooldownMs, hooks.down, hooks.up);
+    this.GetCommand = getCommandFor(client);
   }
 
   /**
@@ -225,21 +234,48 @@ export class L2 {
    * the breaker skips the call. The read joins this tick's {@link ReadBatch}, armed at the end of
    * the tick with an exact clock reading (a coarse or earlier start could make a deadline fire
    * early after a long synchronous stretch, and spurious timeouts would open the breaker).
+   *
+   * On a standalone client the GET is a direct command (see `get-command.ts`) and the batch corks
+   * the socket until it is armed, so the GETs of a tick leave in one write, as auto-pipelining
+   * would send them, without its per-command promises. On a Cluster, or while ioredis commands
+   * are traced, it is `client.get(key)`.
    */
   read(read: L2Read, key: string): void {
     if (!this.usable()) {
-      void FAIL_PROMISE.then(read.settle);
+      const settle = settlerOf(read);
+      void FAIL_PROMISE.then(settle);
       return;
     }
+    const GetCommand = this.GetCommand;
+    const direct = GetCommand !== undefined && directReadsAllowed();
     let batch = this.batch;
     if (batch === undefined) {
       batch = this.batch = new ReadBatch(this);
+      if (direct) batch.corked = this.cork();
       queueMicrotask(this.armBatch);
     }
     read.batch = batch;
     read.slot = batch.reads.push(read) - 1;
     batch.pending++;
-    this.client.get(key).then(read.settle, read.settle);
+    if (direct) {
+      try {
+        (this.client as Redis).sendCommand(new GetCommand(key, read) as Parameters<Redis['sendCommand']>[0]);
+      } catch (error) {
+        read.settled(error);
+      }
+    } else {
+      const settle = settlerOf(read);
+      this.client.get(key).then(settle, settle);
+    }
+  }
+
+  /** Corks the client's socket if it is connected and writable; returns it so it can be uncorked. */
+  private cork(): Redis['stream'] | undefined {
+    const client = this.client as Redis;
+    const stream = client.stream;
+    if (client.status !== 'ready' || stream === undefined || !stream.writable) return undefined;
+    stream.cork();
+    return stream;
   }
 
   /**

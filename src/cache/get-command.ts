@@ -1,0 +1,153 @@
+import { tracingChannel } from 'node:diagnostics_channel';
+import type { Redis } from 'ioredis';
+import type { CacheRedis } from './types.js';
+
+/**
+ * The receiver of a {@link GetCommandClass} command's outcome: the reply (`string` or `null`),
+ * or the reason it failed (anything else).
+ *
+ * @internal
+ */
+export interface GetReceiver {
+  settled(value: unknown): void;
+}
+
+/**
+ * A `GET` for a standalone ioredis client that hands its reply straight to a
+ * {@link GetReceiver}: no promise, no resolving closures, no `then` callback, no auto-pipelining
+ * wrapper. Built by {@link getCommandFor}.
+ *
+ * @internal
+ */
+export type GetCommandClass = new (key: string, receiver: GetReceiver) => object;
+
+/** The part of ioredis' `Command` this module relies on (ioredis 5). */
+interface IoredisCommand {
+  isResolved: boolean;
+  transformed: boolean;
+  _commandTimeoutTimer?: ReturnType<typeof setTimeout>;
+}
+
+type IoredisCommandClass = new (name: string, args: unknown[], options: object) => IoredisCommand;
+
+/**
+ * No options: the cache refuses clients with ioredis' `keyPrefix` (its own `prefix` does that
+ * job), and replies are decoded here rather than by ioredis' `replyEncoding`.
+ */
+const NO_OPTIONS = {};
+
+/**
+ * ioredis (5.10 and later) traces every command on this channel; a traced command must carry the
+ * promise ioredis hands to the tracer, so reads take the ordinary `client.get` path while anyone
+ * subscribes (an OpenTelemetry instrumentation, say). The channel is looked up by name, so this
+ * is the same channel ioredis publishes on.
+ */
+const commandChannel = tracingChannel('ioredis:command');
+
+/**
+ * True when the direct path may be used now: nobody traces ioredis commands. Node versions whose
+ * tracing channels lack `hasSubscribers` (before 20.13) always take the ordinary path, as ioredis
+ * itself then always traces.
+ *
+ * @internal
+ */
+export function directReadsAllowed(): boolean {
+  return (commandChannel as { hasSubscribers?: boolean }).hasSubscribers === false;
+}
+
+function deliver(receiver: GetReceiver, value: unknown): void {
+  try {
+    receiver.settled(value);
+  } catch (error) {
+    // This runs inside ioredis' reply parser, which must not see our exception. A receiver never
+    // throws by contract; if one did, it surfaces as an unhandled rejection, as it did when the
+    // reply came through a promise callback.
+    void Promise.reject(error);
+  }
+}
+
+/**
+ * The `Command` class of the ioredis copy that made `client` (an application may hold more than
+ * one copy). `client.constructor` cannot tell: ioredis mixes EventEmitter's prototype into its
+ * client, `constructor` included. So a pipeline, never executed, is asked to build a `GET`, and
+ * its `sendCommand` is replaced on that one instance to catch the command instead of queueing it.
+ */
+function commandClassOf(client: Redis): unknown {
+  let found: unknown;
+  try {
+    const pipeline = client.pipeline();
+    (pipeline as unknown as { sendCommand(command: object): unknown }).sendCommand = (command) => {
+      found = command.constructor;
+      return pipeline;
+    };
+    pipeline.get('headroom:probe');
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
+/**
+ * The direct `GET` command class for `client`, or `undefined` when reads must go through
+ * `client.get` (a Cluster, which routes commands itself, or a client whose `Command` class does
+ * not have the shape this relies on).
+ *
+ * How it works: ioredis' `Command` creates its promise and resolving functions in `initPromise()`,
+ * which its constructor calls, and the reply parser settles a command by calling its `resolve` or
+ * `reject` method. The subclass overrides `initPromise()` to make neither, and defines `resolve`
+ * and `reject` as methods that pass the outcome on. The shape is checked once here on a probe
+ * command; anything unexpected keeps the ordinary path.
+ *
+ * @internal
+ */
+export function getCommandFor(client: CacheRedis): GetCommandClass | undefined {
+  if ((client as { isCluster?: boolean }).isCluster === true || typeof (client as Redis).sendCommand !== 'function') return undefined;
+  const Base = commandClassOf(client as Redis);
+  if (typeof Base !== 'function') return undefined;
+  const proto = (Base as { prototype: Record<string, unknown> }).prototype;
+  if (typeof proto.initPromise !== 'function' || typeof proto.toWritable !== 'function') return undefined;
+
+  class GetCommand extends (Base as IoredisCommandClass) {
+    declare receiver: GetReceiver;
+
+    constructor(key: string, receiver: GetReceiver) {
+      super('get', [key], NO_OPTIONS);
+      this.receiver = receiver;
+    }
+
+    /** Called by ioredis' constructor: no promise, no resolving functions (a string key needs no argument transform). */
+    initPromise(): void {
+      this.transformed = true;
+    }
+
+    /** The reply: a Buffer (ioredis parses replies as Buffers) or `null`. */
+    resolve(reply: unknown): void {
+      this.done();
+      deliver(this.receiver, Buffer.isBuffer(reply) ? reply.toString() : reply);
+    }
+
+    /** A reply error, a closed connection, a flushed queue, ioredis' own `commandTimeout`. */
+    reject(error: unknown): void {
+      this.done();
+      deliver(this.receiver, error instanceof Error ? error : new Error(String(error)));
+    }
+
+    /** Marks the command settled and clears ioredis' `commandTimeout` timer, if it armed one. */
+    private done(): void {
+      this.isResolved = true;
+      const timer = this._commandTimeoutTimer;
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this._commandTimeoutTimer = undefined;
+      }
+    }
+  }
+
+  const probe = new GetCommand('probe', { settled() {} }) as unknown as Record<string, unknown>;
+  const shapeHolds =
+    !Object.prototype.hasOwnProperty.call(probe, 'resolve') &&
+    !Object.prototype.hasOwnProperty.call(probe, 'reject') &&
+    Array.isArray(probe.args) &&
+    probe.name === 'get';
+  return shapeHolds ? GetCommand : undefined;
+}
