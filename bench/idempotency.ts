@@ -1,77 +1,80 @@
 /**
- * Idempotency middleware throughput through node:http on loopback (autocannon as a library, same
- * process), for: no middleware, memory store, Redis store (a throwaway redis-server on a free
- * port); first requests (a new Idempotency-Key per request) and replays (one key, already done).
- * Also counts Redis round trips per request with INFO commandstats.
+ * Idempotency middleware throughput through node:http on loopback, for: no middleware, memory
+ * store, Redis store (a throwaway redis-server on a free port); first requests (a new
+ * Idempotency-Key per request) and replays (one key, already done). Also counts Redis round trips
+ * per request with INFO commandstats.
  *
- * Run: node --expose-gc --import tsx bench/idempotency.ts
+ * The servers run in a process of their own (bench/idempotency-server.ts, loading the built
+ * package from dist/), driven by autocannon as a library from this process: the figures are the
+ * server's, as in production, where the load does not come from inside the server's event loop.
+ * Each variant's server CPU per request is read from that process (process.cpuUsage).
+ *
+ * Run: npm run build && node --expose-gc --import tsx bench/idempotency.ts
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
-import { toNode } from '../src/http/index.js';
-import { Idempotency, MemoryIdempotencyStore, RedisIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
 import { startRedis, stopAllRedis } from '../test/support/redis.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 6);
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const SECONDS = Number(process.env.SECONDS ?? 1);
 const COUNTED = 2_000;
 const CONNECTIONS = 16;
 const BODY = JSON.stringify({ amount: 1999, currency: 'eur', customer: 'cus_42', description: 'order #1001' });
 
-/**
- * The application handler: parses the JSON body (from the stream, or from the bytes a
- * middleware already read into req.body), answers 201 with a small JSON document.
- */
-function handle(req: IncomingMessage & { body?: unknown }, res: ServerResponse): void {
-  const reply = (bytes: Buffer): void => {
-    const input = JSON.parse(bytes.toString('utf8')) as { amount: number };
-    const payload = JSON.stringify({ id: 'pay_1', status: 'succeeded', amount: input.amount });
-    res.writeHead(201, { 'content-type': 'application/json', location: '/payments/pay_1' });
-    res.end(payload);
-  };
-  if (Buffer.isBuffer(req.body)) {
-    reply(req.body);
-    return;
-  }
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => reply(Buffer.concat(chunks)));
+type ServerName = 'bare' | 'adapter' | 'memory' | 'redis';
+
+/** The server process and its IPC. */
+interface Servers {
+  child: ChildProcess;
+  ports: Record<ServerName, number>;
+  stats(): Promise<{ cpu: NodeJS.CpuUsage; served: number }>;
 }
 
-/** Requests that reached a server: the denominator of the round-trip count, server-side. */
-let served = 0;
-
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
-  const server = createServer((req, res) => {
-    served++;
-    handler(req, res);
+async function startServers(redisPort: number): Promise<Servers> {
+  const child = fork(fileURLToPath(new URL('./idempotency-server.ts', import.meta.url)), {
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : [])],
+    env: { ...process.env, BENCH_REDIS_PORT: String(redisPort) },
   });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function withMiddleware(idempotency: Idempotency): (req: IncomingMessage, res: ServerResponse) => void {
-  const mw = toNode(idempotencyMiddleware(idempotency));
-  return (req, res) => mw(req, res, () => handle(req, res));
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const nextMessage = <T>(): Promise<T> =>
+    exited ? Promise.reject(new Error('the server process exited')) : new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
+  const { ports } = await nextMessage<{ ports: Record<ServerName, number> }>();
+  return {
+    child,
+    ports,
+    stats: () => {
+      const reply = nextMessage<{ cpu: NodeJS.CpuUsage; served: number }>();
+      child.send('stats');
+      return reply;
+    },
+  };
 }
 
 let counter = 0;
 
 interface Run {
   rps: number;
-  /** CPU time of this process (server and client) per response, in microseconds. */
+  /** Server CPU time (user + system) per response, in microseconds. */
   cpuUs: number;
+  /** Share of one core the server used while loaded. */
+  utilisation: number;
   requests: number;
+  /** Requests the server received (for the round-trip count). */
+  served: number;
   non2xx: number;
 }
 
-async function load(server: Server, mode: 'first' | 'replay', replayKey: string, amount?: number): Promise<Run> {
-  const { port } = server.address() as AddressInfo;
-  const cpu = process.cpuUsage();
+async function load(servers: Servers, name: ServerName, mode: 'first' | 'replay', replayKey: string, amount?: number): Promise<Run> {
+  const before = await servers.stats();
+  const started = performance.now();
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${servers.ports[name]}`,
     connections: CONNECTIONS,
     ...(amount === undefined ? { duration: SECONDS } : { amount }),
     requests: [
@@ -87,9 +90,18 @@ async function load(server: Server, mode: 'first' | 'replay', replayKey: string,
       },
     ],
   });
-  const used = process.cpuUsage(cpu);
+  const elapsedUs = (performance.now() - started) * 1_000;
+  const after = await servers.stats();
+  const cpuUs = after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system;
   const requests = result['2xx'] + result.non2xx;
-  return { rps: result.requests.average, cpuUs: (used.user + used.system) / Math.max(1, requests), requests, non2xx: result.non2xx };
+  return {
+    rps: result.requests.average,
+    cpuUs: cpuUs / Math.max(1, requests),
+    utilisation: cpuUs / elapsedUs,
+    requests,
+    served: after.served - before.served,
+    non2xx: result.non2xx,
+  };
 }
 
 /** Calls of commands sent by clients (scripts' inner commands excluded), from INFO commandstats. */
@@ -112,43 +124,37 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
+  if (!existsSync(fileURLToPath(new URL('../dist/idempotency/index.js', import.meta.url)))) {
+    console.error('bench/idempotency.ts measures the built package: run `npm run build` first.');
+    process.exitCode = 2;
+    return;
+  }
   const redisServer = await startRedis();
-  const redis = redisServer.client();
   const probe = redisServer.client();
-
-  const bare = await listen(handle);
-  // The adapter alone, reading the body and capturing the response as the middleware makes it do:
-  // separates what toNode costs from what the idempotency store costs.
-  const captureOnly = toNode(async (exchange, next) => {
-    await exchange.body();
-    await next({ captureBody: true });
-  });
-  const adapter = await listen((req, res) => captureOnly(req, res, () => handle(req, res)));
-  const memory = await listen(withMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() })));
-  const redisBacked = await listen(withMiddleware(new Idempotency({ store: new RedisIdempotencyStore(redis) })));
+  const servers = await startServers(redisServer.port);
 
   // Complete the replay key once on each server, and warm up (JIT, script cache).
   const replayKey = 'replay-key';
-  for (const server of [memory, redisBacked]) {
-    const { port } = server.address() as AddressInfo;
-    await fetch(`http://127.0.0.1:${port}/payments`, {
+  for (const name of ['memory', 'redis'] as const) {
+    await fetch(`http://127.0.0.1:${servers.ports[name]}/payments`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': replayKey },
       body: BODY,
     }).then((r) => r.arrayBuffer());
   }
-  for (const server of [bare, adapter, memory, redisBacked]) await load(server, 'first', replayKey);
+  for (const name of ['bare', 'adapter', 'memory', 'redis'] as const) await load(servers, name, 'first', replayKey);
 
   const variants = [
-    { name: 'no middleware', server: bare, mode: 'first' as const, redis: false },
-    { name: 'toNode + body + captureBody, no store', server: adapter, mode: 'first' as const, redis: false },
-    { name: 'memory store, first requests', server: memory, mode: 'first' as const, redis: false },
-    { name: 'memory store, replays', server: memory, mode: 'replay' as const, redis: false },
-    { name: 'Redis store, first requests', server: redisBacked, mode: 'first' as const, redis: true },
-    { name: 'Redis store, replays', server: redisBacked, mode: 'replay' as const, redis: true },
+    { name: 'no middleware', server: 'bare' as const, mode: 'first' as const, redis: false },
+    { name: 'toNode + body + captureBody, no store', server: 'adapter' as const, mode: 'first' as const, redis: false },
+    { name: 'memory store, first requests', server: 'memory' as const, mode: 'first' as const, redis: false },
+    { name: 'memory store, replays', server: 'memory' as const, mode: 'replay' as const, redis: false },
+    { name: 'Redis store, first requests', server: 'redis' as const, mode: 'first' as const, redis: true },
+    { name: 'Redis store, replays', server: 'redis' as const, mode: 'replay' as const, redis: true },
   ];
   const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const util = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   let non2xx = 0;
 
   for (let round = 0; round < ROUNDS; round++) {
@@ -156,9 +162,10 @@ async function main(): Promise<void> {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
     for (const v of order) {
       globalThis.gc?.();
-      const r = await load(v.server, v.mode, replayKey);
+      const r = await load(servers, v.server, v.mode, replayKey);
       rps.get(v.name)!.push(r.rps);
       cpu.get(v.name)!.push(r.cpuUs);
+      util.get(v.name)!.push(r.utilisation);
       non2xx += r.non2xx;
     }
   }
@@ -171,28 +178,31 @@ async function main(): Promise<void> {
     // otherwise land in this count).
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = await roundTrips(probe);
-    const servedBefore = served;
-    const r = await load(v.server, v.mode, replayKey, COUNTED);
+    const r = await load(servers, v.server, v.mode, replayKey, COUNTED);
     // Counted on the server side: a response the client gave up on still cost its commands.
-    trips.set(v.name, ((await roundTrips(probe)) - before) / (served - servedBefore));
+    trips.set(v.name, ((await roundTrips(probe)) - before) / r.served);
     non2xx += r.non2xx;
   }
 
-  const bareRps = median(rps.get('no middleware')!);
+  const bareRuns = rps.get('no middleware')!;
+  /** Median over rounds of the variant's req/s over no middleware's in the same round. */
+  const ratioTo = (name: string): number => median(rps.get(name)!.map((x, i) => x / bareRuns[i]!));
   const bareCpu = median(cpu.get('no middleware')!);
-  console.log(`\nidempotency middleware, node:http on loopback, autocannon ${CONNECTIONS} connections (same process), ${ROUNDS} rounds x ${SECONDS}s, medians`);
+  console.log(
+    `\nidempotency middleware, node:http on loopback, servers in their own process (built package), autocannon ${CONNECTIONS} connections from another, ${ROUNDS} rounds x ${SECONDS}s, medians`,
+  );
   console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| variant | req/s | throughput vs no middleware | CPU us / request | CPU vs no middleware | Redis round trips / request |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| variant | req/s | throughput vs no middleware | server CPU us / request | server CPU vs no middleware | server core use | Redis round trips / request |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const v of variants) {
     const m = median(rps.get(v.name)!);
     const c = median(cpu.get(v.name)!);
     const t = trips.get(v.name);
     console.log(
-      `| ${v.name} | ${Math.round(m)} | ${(m / bareRps).toFixed(2)}x | ${c.toFixed(0)} | ${(c / bareCpu).toFixed(2)}x | ${t === undefined ? '-' : t.toFixed(2)} |`,
+      `| ${v.name} | ${Math.round(m)} | ${ratioTo(v.name).toFixed(2)}x | ${c.toFixed(1)} | ${(c / bareCpu).toFixed(2)}x | ${median(util.get(v.name)!).toFixed(2)} | ${t === undefined ? '-' : t.toFixed(2)} |`,
     );
   }
-  const memoryRatio = median(rps.get('memory store, first requests')!) / bareRps;
+  const memoryRatio = ratioTo('memory store, first requests');
   const firstTrips = trips.get('Redis store, first requests')!;
   const replayTrips = trips.get('Redis store, replays')!;
   console.log('');
@@ -200,17 +210,14 @@ async function main(): Promise<void> {
   console.log(`goal Redis <= 2 round trips per first request: ${firstTrips <= 2 ? 'met' : 'NOT met'} (${firstTrips.toFixed(2)})`);
   console.log(`goal Redis <= 1 round trip per replay: ${replayTrips <= 1 ? 'met' : 'NOT met'} (${replayTrips.toFixed(2)})`);
   const adapterCpu = median(cpu.get('toNode + body + captureBody, no store')!);
-  const own = (name: string): string => (median(cpu.get(name)!) - adapterCpu).toFixed(0);
+  const own = (name: string): string => (median(cpu.get(name)!) - adapterCpu).toFixed(1);
   console.log(
-    `CPU per request added over the adapter alone: memory ${own('memory store, first requests')} us (first), ${own('memory store, replays')} us (replay); ` +
-      `Redis ${own('Redis store, first requests')} us (first), ${own('Redis store, replays')} us (replay)`,
+    `Server CPU per request added over the adapter alone: memory ${own('memory store, first requests')} us (first), ${own('memory store, replays')} us (replay); ` +
+      `Redis ${own('Redis store, first requests')} us (first), ${own('Redis store, replays')} us (replay); the adapter over no middleware: ${(adapterCpu - bareCpu).toFixed(1)} us`,
   );
   if (non2xx > 0) console.log(`note: ${non2xx} non-2xx responses during the run`);
 
-  for (const s of [bare, adapter, memory, redisBacked]) {
-    s.close();
-    s.closeAllConnections();
-  }
+  servers.child.send('exit');
   await stopAllRedis();
 }
 

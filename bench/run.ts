@@ -16,8 +16,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+const selected = wanted.length > 0 ? wanted : ALL;
 let failed = 0;
-for (const name of wanted.length > 0 ? wanted : ALL) {
+if (selected.includes('idempotency')) {
+  // bench/idempotency.ts measures the built package (what users run): build it first.
+  const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) {
+    console.error('npm run build failed; bench/idempotency.ts needs dist/');
+    failed++;
+  }
+}
+for (const name of selected) {
   console.log(`\n## bench/${name}.ts\n`);
   const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], {
     stdio: 'inherit',

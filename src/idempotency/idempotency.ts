@@ -136,7 +136,10 @@ const MAX_RETRY_AFTER_MS = 1000;
  * scope `a:b` + key `c` and scope `a` + key `b:c` can never meet in one record.
  */
 function scopedKey(scope: string | undefined, key: string): string {
-  return scope === undefined ? ':' + key : `${scope.length}:${scope}:${key}`;
+  const scoped = scope === undefined ? ':' + key : `${scope.length}:${scope}:${key}`;
+  // Flattened (see textOrSha256 in middleware.ts): an in-memory store keeps it as its key.
+  scoped.charCodeAt(0);
+  return scoped;
 }
 
 class Lease implements IdempotencyContext {

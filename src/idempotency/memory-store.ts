@@ -15,15 +15,20 @@ export interface MemoryIdempotencyStoreOptions {
   maxEntries?: number;
 }
 
-interface Entry {
-  /** Absolute expiry (Date.now() ms): the lease's while in progress, the result's once completed. */
-  expiresAt: number;
-  /** The lease holder's token; `undefined` once completed. */
-  token: string | undefined;
-  fingerprint: string;
-  /** Built once at completion, so that a replay allocates nothing. */
-  completed: CompletedRecord | undefined;
+/** An in-progress record: the lease holder's token and the fingerprint it acquired with. */
+interface Leased {
+  readonly status: 'in-progress';
+  readonly fingerprint: string;
+  readonly token: string;
 }
+
+/**
+ * A record: a lease, or the {@link CompletedRecord} that `acquire` returns as it is. Expiry is
+ * lru-cache's per-entry ttl (typed arrays inside lru-cache, no field or object of ours), so a
+ * completed record is one object plus the strings and value it holds: records that live for
+ * `ttl` are what the garbage collector keeps copying and marking, so each object less counts.
+ */
+type Entry = Leased | CompletedRecord;
 
 const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
 
@@ -63,55 +68,42 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.acquire} */
   acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {
-    const now = Date.now();
+    // `get` answers `undefined` for an expired record (and drops it).
     const entry = this.entries.get(key);
-    if (entry === undefined || entry.expiresAt <= now) {
-      this.entries.set(key, { expiresAt: now + lockTtlMs, token, fingerprint, completed: undefined });
+    if (entry === undefined) {
+      const leased: Leased = { status: 'in-progress', fingerprint, token };
+      this.entries.set(key, leased, { ttl: lockTtlMs });
       return Promise.resolve(ACQUIRED);
     }
-    if (entry.completed !== undefined) return Promise.resolve(entry.completed);
-    return Promise.resolve({ status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs: entry.expiresAt - now });
+    if (entry.status === 'completed') return Promise.resolve(entry);
+    const leaseRemainingMs = Math.max(1, Math.ceil(this.entries.getRemainingTTL(key)));
+    return Promise.resolve({ status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs });
   }
 
   /** {@inheritDoc IdempotencyStore.complete} */
   complete(key: string, token: string, fingerprint: string, value: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
     const entry = this.entries.peek(key);
-    const live = entry !== undefined && entry.expiresAt > now;
-    if (live && (entry.completed !== undefined || entry.token !== token)) return Promise.resolve(false);
+    // A live record that is not our lease (completed, or leased by another) is never overwritten;
+    // a vanished one (expired, or pushed out) is stored again.
+    if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return Promise.resolve(false);
     const completed: CompletedRecord = { status: 'completed', fingerprint, value };
-    if (live) {
-      // Our own lease: complete the record in place (no new entry, no re-insertion); `get`
-      // makes it the most recently used, as the completed result is.
-      entry.expiresAt = now + ttlMs;
-      entry.token = undefined;
-      entry.fingerprint = fingerprint;
-      entry.completed = completed;
-      this.entries.get(key);
-      return Promise.resolve(true);
-    }
-    this.entries.set(key, {
-      expiresAt: now + ttlMs,
-      token: undefined,
-      fingerprint,
-      completed,
-    });
+    // Replaces the lease, with the result's ttl, as the most recently used record.
+    this.entries.set(key, completed, { ttl: ttlMs });
     return Promise.resolve(true);
   }
 
   /** {@inheritDoc IdempotencyStore.renew} */
   renew(key: string, token: string, lockTtlMs: number): Promise<boolean> {
-    const now = Date.now();
     const entry = this.entries.peek(key);
-    if (entry === undefined || entry.token !== token || entry.expiresAt <= now) return Promise.resolve(false);
-    entry.expiresAt = now + lockTtlMs;
+    if (entry === undefined || entry.status !== 'in-progress' || entry.token !== token) return Promise.resolve(false);
+    this.entries.set(key, entry, { ttl: lockTtlMs });
     return Promise.resolve(true);
   }
 
   /** {@inheritDoc IdempotencyStore.release} */
   release(key: string, token: string): Promise<boolean> {
     const entry = this.entries.peek(key);
-    if (entry === undefined || entry.token !== token) return Promise.resolve(false);
+    if (entry === undefined || entry.status !== 'in-progress' || entry.token !== token) return Promise.resolve(false);
     this.entries.delete(key);
     return Promise.resolve(true);
   }

@@ -105,7 +105,11 @@ function keyInvalid(detail: string): HttpResponse {
  */
 const SHORT_TEXT = 1024;
 function textOrSha256(text: string): string {
-  return text.length <= SHORT_TEXT ? text : sha256(text);
+  if (text.length > SHORT_TEXT) return sha256(text);
+  // The text was built by concatenation, a tree of V8 cons strings that a kept record would hold
+  // for `ttl`; reading a character flattens it into one string (the GC then drops the tree).
+  text.charCodeAt(0);
+  return text;
 }
 
 function isJson(contentType: string | undefined): boolean {
