@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { HeaderMap, HttpResponse, HttpResult } from '../core/index.js';
+import { RESULT_TEXT, type HeaderMap, type HttpResponse, type HttpResult } from '../core/index.js';
 
 /** A node response header map (`res.getHeaders()`) as a {@link HeaderMap}. */
 export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
@@ -52,16 +52,34 @@ export function webHeaderMap(headers: Headers): HeaderMap {
   return map;
 }
 
-/** An {@link HttpResult} whose headers are only copied out when someone reads them. */
+/**
+ * An {@link HttpResult} whose headers are only copied out when someone reads them. A body the
+ * handler wrote as one UTF-8 string is kept as that string ({@link RESULT_TEXT}) and encoded
+ * only if `body` is read.
+ */
 export class NodeResult implements HttpResult {
+  readonly [RESULT_TEXT]: string | undefined;
   private copied: HeaderMap | undefined = undefined;
+  private bytes: Uint8Array | undefined;
   constructor(
     private readonly res: ServerResponse,
     readonly status: number,
-    readonly body: Uint8Array | undefined,
+    body: Uint8Array | string | undefined,
     /** The header argument of `writeHead`, when it was recorded. */
     private readonly headHeaders: OutgoingHttpHeaders | readonly unknown[] | undefined = undefined,
-  ) {}
+  ) {
+    if (typeof body === 'string') {
+      this[RESULT_TEXT] = body;
+      this.bytes = undefined;
+    } else {
+      this[RESULT_TEXT] = undefined;
+      this.bytes = body;
+    }
+  }
+  get body(): Uint8Array | undefined {
+    const text = this[RESULT_TEXT];
+    return this.bytes === undefined && text !== undefined ? (this.bytes = Buffer.from(text)) : this.bytes;
+  }
   get headers(): HeaderMap {
     let copied = this.copied;
     if (copied === undefined) {

@@ -30,10 +30,14 @@ const NOT_FOUND: HttpResponse = { status: 404, headers: { 'content-type': 'text/
  */
 export class NodeExchange extends BaseExchange {
   private closeWatched = false;
+  /** The next exchange of the same response waiting for its `close` (two adapters on one request). */
+  private nextWatcher: NodeExchange | undefined = undefined;
   private settleResolve: ((result: HttpResult) => void) | undefined = undefined;
   private settlePromise: Promise<HttpResult> | undefined = undefined;
   /** The captured body: the first chunk alone, the rest (rarely any) in `moreChunks`. */
   private firstChunk: Uint8Array | undefined = undefined;
+  /** The captured body while it is one UTF-8 string (not encoded unless someone reads the bytes). */
+  private firstText: string | undefined = undefined;
   private moreChunks: Uint8Array[] | undefined = undefined;
   /** `writeHead` has been wrapped (for `onBeforeSend` and for its header argument). */
   private headHooked = false;
@@ -158,12 +162,22 @@ export class NodeExchange extends BaseExchange {
     let bytes: Uint8Array;
     if (typeof chunk === 'string') {
       if (chunk.length === 0) return;
-      bytes = Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+      const utf8 = typeof encoding !== 'string' || encoding === 'utf8' || encoding === 'utf-8';
+      if (utf8 && this.firstChunk === undefined && this.firstText === undefined) {
+        this.firstText = chunk;
+        return;
+      }
+      bytes = Buffer.from(chunk, utf8 ? 'utf8' : (encoding as BufferEncoding));
     } else if (chunk instanceof Uint8Array) {
       if (chunk.byteLength === 0) return;
       bytes = chunk;
     } else {
       return;
+    }
+    if (this.firstText !== undefined) {
+      // A second chunk after a text one: from here on the body is bytes.
+      this.firstChunk = Buffer.from(this.firstText);
+      this.firstText = undefined;
     }
     if (this.firstChunk === undefined) this.firstChunk = bytes;
     else if (this.moreChunks === undefined) this.moreChunks = [bytes];
@@ -171,11 +185,12 @@ export class NodeExchange extends BaseExchange {
   }
 
   protected result(): HttpResult {
-    let body: Uint8Array | undefined;
+    let body: Uint8Array | string | undefined;
     if (this.capturing) {
       const first = this.firstChunk;
       const more = this.moreChunks;
-      if (first === undefined) body = EMPTY;
+      if (this.firstText !== undefined) body = this.firstText;
+      else if (first === undefined) body = EMPTY;
       else if (more === undefined) body = first;
       else body = Buffer.concat([first, ...more]);
     }
@@ -194,10 +209,30 @@ export class NodeExchange extends BaseExchange {
     if (this.closeWatched) return;
     this.closeWatched = true;
     // `close` follows `finish` for every response (keep-alive too) and comes alone on disconnect.
-    this.res.once('close', () => this.onClose());
+    // One shared listener per response, which finds its exchanges through the response: no
+    // closure and no `once` wrapper per request.
+    const res = this.res as WatchedResponse;
+    const first = res[CLOSE_WATCHERS];
+    if (first === undefined) {
+      res[CLOSE_WATCHERS] = this;
+      res.on('close', onResponseClose);
+    } else {
+      // Rare (two adapters on one request): appended, so exchanges settle in the order they watched.
+      let last = first;
+      while (last.nextWatcher !== undefined) last = last.nextWatcher;
+      last.nextWatcher = this;
+    }
   }
 
-  private onClose(): void {
+  /** @internal Unlinks and returns the next exchange waiting on the same response. */
+  takeNextWatcher(): NodeExchange | undefined {
+    const next = this.nextWatcher;
+    this.nextWatcher = undefined;
+    return next;
+  }
+
+  /** @internal The response closed (see {@link onResponseClose}). */
+  onClose(): void {
     const controller = this.controller;
     if (controller !== undefined && !controller.signal.aborted && !this.res.writableFinished) {
       controller.abort(disconnectReason());
@@ -245,3 +280,18 @@ export class NodeExchange extends BaseExchange {
 }
 
 const EMPTY: Uint8Array = Buffer.alloc(0);
+
+/** The exchanges waiting for a response's `close`, in order, linked through `nextWatcher`. */
+const CLOSE_WATCHERS: unique symbol = Symbol('headroom.closeWatchers');
+type WatchedResponse = ServerResponse & { [CLOSE_WATCHERS]?: NodeExchange | undefined };
+
+/** The `close` listener every watched response shares (`this` is the response). */
+function onResponseClose(this: WatchedResponse): void {
+  let exchange = this[CLOSE_WATCHERS];
+  this[CLOSE_WATCHERS] = undefined;
+  while (exchange !== undefined) {
+    const next = exchange.takeNextWatcher();
+    exchange.onClose();
+    exchange = next;
+  }
+}

@@ -12,9 +12,9 @@ import {
   type Listener,
 } from '../core/index.js';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, IdempotencyLeaseLostError } from './errors.js';
-import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring } from './internal.js';
+import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring, SYNC_STORE, type SameRequest, type SyncStore } from './internal.js';
 import { encodeError, encodeValue, jsonSerializer, replayOutcome, type IdempotencySerializer } from './outcome.js';
-import type { IdempotencyStore } from './store.js';
+import type { AcquireResult, IdempotencyStore } from './store.js';
 
 /** Options for {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -225,6 +225,8 @@ export class Idempotency {
   private readonly tick = (): void => this.renewDue();
   /** The store holds values as given (see {@link KEEPS_VALUES}). */
   private readonly keepsValues: boolean;
+  /** The store's synchronous core, when it has one (see {@link SYNC_STORE}). */
+  private readonly sync: SyncStore | undefined;
 
   constructor(options: IdempotencyOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object with a store', options);
@@ -242,6 +244,7 @@ export class Idempotency {
     }
     this.store = options.store;
     this.keepsValues = (store as { [KEEPS_VALUES]?: unknown })[KEEPS_VALUES] === true;
+    this.sync = (store as { [SYNC_STORE]?: SyncStore })[SYNC_STORE];
     this.ttlMs = options.ttl === undefined ? 86_400_000 : parseDuration(options.ttl, 'ttl', { positive: true });
     this.lockTtlMs = options.lockTtl === undefined ? 30_000 : parseDuration(options.lockTtl, 'lockTtl', { positive: true });
     if (this.lockTtlMs < 10) throw invalidArgument('lockTtl', 'a duration of at least 10ms', options.lockTtl);
@@ -281,41 +284,104 @@ export class Idempotency {
    * ```
    */
   run<T>(key: string, operation: IdempotentOperation<T>, options?: RunOptions): Promise<T> {
-    return this.start(key, operation, options, false);
+    return this.start(key, operation, options, false, undefined);
   }
 
   /**
    * `run` for the HTTP middleware: with a store that keeps values in memory, an object result is
    * stored as that object (no serializer round trip) and replays get the same object back, so
    * it must never be mutated. Not for user results: `run` gives every replay its own copy.
+   * `sameRequest` decides whether two fingerprints that differ as strings still name one request
+   * (asked only when they differ).
    *
    * @internal
    */
-  [RUN_KEPT]<T extends object>(key: string, operation: IdempotentOperation<T>, options?: RunOptions): Promise<T> {
-    return this.start(key, operation, options, this.keepsValues);
+  [RUN_KEPT]<T extends object>(
+    key: string,
+    operation: IdempotentOperation<T>,
+    options: RunOptions | undefined,
+    sameRequest: SameRequest | undefined,
+  ): Promise<T> {
+    return this.start(key, operation, options, this.keepsValues, sameRequest);
   }
 
-  private async start<T>(key: string, operation: IdempotentOperation<T>, options: RunOptions | undefined, keep: boolean): Promise<T> {
+  /**
+   * Validates, then acquires the key: synchronously with a {@link SYNC_STORE} store (a first call
+   * goes straight to `execute`, a replay resolves at once), else through the async loop. Not an
+   * async function, so a synchronous answer costs no extra promise; a bad argument rejects.
+   */
+  private start<T>(
+    key: string,
+    operation: IdempotentOperation<T>,
+    options: RunOptions | undefined,
+    keep: boolean,
+    sameRequest: SameRequest | undefined,
+  ): Promise<T> {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_PART) {
-      throw invalidArgument('key', 'a non-empty string (at most 65536 characters)', key);
+      return Promise.reject(invalidArgument('key', 'a non-empty string (at most 65536 characters)', key));
     }
-    if (typeof operation !== 'function') throw invalidArgument('operation', 'a function', operation);
+    if (typeof operation !== 'function') return Promise.reject(invalidArgument('operation', 'a function', operation));
     let scope: string | undefined;
     let fingerprint = '';
     let waitMs = 0;
     if (options !== undefined) {
       scope = options.scope;
       if (scope !== undefined && (typeof scope !== 'string' || scope.length > MAX_KEY_PART)) {
-        throw invalidArgument('options.scope', 'a string (at most 65536 characters)', scope);
+        return Promise.reject(invalidArgument('options.scope', 'a string (at most 65536 characters)', scope));
       }
       if (options.fingerprint !== undefined) {
-        if (typeof options.fingerprint !== 'string') throw invalidArgument('options.fingerprint', 'a string', options.fingerprint);
+        if (typeof options.fingerprint !== 'string') return Promise.reject(invalidArgument('options.fingerprint', 'a string', options.fingerprint));
         fingerprint = options.fingerprint;
       }
-      if (options.wait !== undefined) waitMs = parseDuration(options.wait, 'options.wait');
+      if (options.wait !== undefined) {
+        try {
+          waitMs = parseDuration(options.wait, 'options.wait');
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
     }
     const storeKey = scopedKey(scope, key);
     const token = nextToken();
+    const sync = this.sync;
+    if (sync !== undefined) {
+      let found: AcquireResult | undefined;
+      try {
+        found = sync.acquireNow(storeKey, token, fingerprint, this.lockTtlMs);
+      } catch {
+        // answered by the async path below, as a store failure
+      }
+      if (found !== undefined) {
+        if (found.status === 'acquired') return this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
+        if (found.status === 'completed' && (found.fingerprint === fingerprint || sameRequest?.(found.fingerprint, fingerprint) === true)) {
+          try {
+            return Promise.resolve(this.replayed<T>(found.value));
+          } catch (err) {
+            return Promise.reject(err); // a stored error outcome is replayed as a rejection
+          }
+        }
+      }
+      // In progress, reused with another payload, or failing: the general path says which.
+    }
+    return this.acquire(key, operation, scope, fingerprint, waitMs, storeKey, token, keep, sameRequest);
+  }
+
+  /** A stored result as `run` returns it (a kept value as it is, an encoded one decoded). */
+  private replayed<T>(value: unknown): T {
+    return (typeof value === 'string' ? replayOutcome(value, this.serializer) : value) as T;
+  }
+
+  private async acquire<T>(
+    key: string,
+    operation: IdempotentOperation<T>,
+    scope: string | undefined,
+    fingerprint: string,
+    waitMs: number,
+    storeKey: string,
+    token: string,
+    keep: boolean,
+    sameRequest: SameRequest | undefined,
+  ): Promise<T> {
     let deadline = 0;
     let delay = FIRST_POLL_MS;
     for (;;) {
@@ -331,12 +397,9 @@ export class Idempotency {
       }
       // `return await`: one microtask hop where returning the promise from an async function costs three.
       if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
-      if (found.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
-      if (found.status === 'completed') {
-        const value = found.value as unknown;
-        // A non-string value was kept as-is by a store that KEEPS_VALUES (see RUN_KEPT).
-        return (typeof value === 'string' ? replayOutcome(value, this.serializer) : value) as T;
-      }
+      if (found.fingerprint !== fingerprint && sameRequest?.(found.fingerprint, fingerprint) !== true) throw new IdempotencyKeyReusedError(key);
+      // A non-string value was kept as-is by a store that KEEPS_VALUES (see RUN_KEPT).
+      if (found.status === 'completed') return this.replayed<T>(found.value);
 
       const now = Date.now();
       if (deadline === 0) deadline = now + waitMs;
@@ -404,7 +467,9 @@ export class Idempotency {
     // A store that keeps values in this process writes the record synchronously, inside this
     // call, before `complete` first awaits: a duplicate arriving next already finds the result.
     // Awaiting the resolved promise would only add microtask hops to every first call.
-    if (this.keepsValues) void this.complete(lease, fingerprint, encoded);
+    const sync = this.sync;
+    if (sync !== undefined) this.completeNow(sync, lease, fingerprint, encoded);
+    else if (this.keepsValues) void this.complete(lease, fingerprint, encoded);
     else await this.complete(lease, fingerprint, encoded);
     return value;
   }
@@ -425,6 +490,18 @@ export class Idempotency {
       // The caller still gets its result; the record stays in progress until its lease lapses.
       this.emitError(err, lease, 'complete');
     }
+  }
+
+  /** {@link Idempotency.complete} for a {@link SYNC_STORE} store: no promise, no async frame. */
+  private completeNow(sync: SyncStore, lease: Lease, fingerprint: string, encoded: string): void {
+    let stored: boolean;
+    try {
+      stored = sync.completeNow(lease.storeKey, lease.token, fingerprint, encoded, this.ttlMs);
+    } catch (err) {
+      this.emitError(err, lease, 'complete');
+      return;
+    }
+    if (!stored && this.events.has('lease-lost')) this.events.emit('lease-lost', { key: lease.key, scope: lease.scope });
   }
 
   private async release(lease: Lease): Promise<void> {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { integerOption, objectArgument } from '../core/index.js';
-import { KEEPS_VALUES } from './internal.js';
+import { KEEPS_VALUES, SYNC_STORE, type SyncStore } from './internal.js';
 import type { AcquireResult, AcquiredRecord, CompletedRecord, IdempotencyStore } from './store.js';
 
 /** Options for {@link MemoryIdempotencyStore}. */
@@ -61,6 +61,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.entries = new LRUCache<string, Entry>({ max: this.maxEntries });
   }
 
+  /** lru-cache reads `set`'s options without keeping them: one object serves every call. */
+  private readonly setOptions: { ttl: number } = { ttl: 0 };
+
+  private ttlOption(ttl: number): { ttl: number } {
+    this.setOptions.ttl = ttl;
+    return this.setOptions;
+  }
+
   /** The number of records held, expired ones included until they are read or pushed out. */
   get size(): number {
     return this.entries.size;
@@ -68,35 +76,54 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.acquire} */
   acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {
-    // `get` answers `undefined` for an expired record (and drops it).
-    const entry = this.entries.get(key);
-    if (entry === undefined) {
-      const leased: Leased = { status: 'in-progress', fingerprint, token };
-      this.entries.set(key, leased, { ttl: lockTtlMs });
-      return Promise.resolve(ACQUIRED);
-    }
-    if (entry.status === 'completed') return Promise.resolve(entry);
-    const leaseRemainingMs = Math.max(1, Math.ceil(this.entries.getRemainingTTL(key)));
-    return Promise.resolve({ status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs });
+    return Promise.resolve(this.sync.acquireNow(key, token, fingerprint, lockTtlMs));
   }
 
   /** {@inheritDoc IdempotencyStore.complete} */
   complete(key: string, token: string, fingerprint: string, value: string, ttlMs: number): Promise<boolean> {
-    const entry = this.entries.peek(key);
-    // A live record that is not our lease (completed, or leased by another) is never overwritten;
-    // a vanished one (expired, or pushed out) is stored again.
-    if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return Promise.resolve(false);
-    const completed: CompletedRecord = { status: 'completed', fingerprint, value };
-    // Replaces the lease, with the result's ttl, as the most recently used record.
-    this.entries.set(key, completed, { ttl: ttlMs });
-    return Promise.resolve(true);
+    return Promise.resolve(this.sync.completeNow(key, token, fingerprint, value, ttlMs));
+  }
+
+  /**
+   * The synchronous core of `acquire` and `complete`, handed to `Idempotency` through
+   * {@link SYNC_STORE} unless a subclass overrides either method (its override then runs).
+   */
+  private readonly sync: SyncStore = {
+    acquireNow: (key, token, fingerprint, lockTtlMs) => {
+      // `get` answers `undefined` for an expired record (and drops it).
+      const entry = this.entries.get(key);
+      if (entry === undefined) {
+        const leased: Leased = { status: 'in-progress', fingerprint, token };
+        this.entries.set(key, leased, this.ttlOption(lockTtlMs));
+        return ACQUIRED;
+      }
+      if (entry.status === 'completed') return entry;
+      const leaseRemainingMs = Math.max(1, Math.ceil(this.entries.getRemainingTTL(key)));
+      return { status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs };
+    },
+    completeNow: (key, token, fingerprint, value, ttlMs) => {
+      const entry = this.entries.peek(key);
+      // A live record that is not our lease (completed, or leased by another) is never
+      // overwritten; a vanished one (expired, or pushed out) is stored again.
+      if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return false;
+      const completed: CompletedRecord = { status: 'completed', fingerprint, value };
+      // Replaces the lease, with the result's ttl, as the most recently used record.
+      this.entries.set(key, completed, this.ttlOption(ttlMs));
+      return true;
+    },
+  };
+
+  /** @internal See {@link SYNC_STORE}. */
+  get [SYNC_STORE](): SyncStore | undefined {
+    const own = MemoryIdempotencyStore.prototype;
+    return this.acquire === own.acquire && this.complete === own.complete ? this.sync : undefined;
   }
 
   /** {@inheritDoc IdempotencyStore.renew} */
   renew(key: string, token: string, lockTtlMs: number): Promise<boolean> {
     const entry = this.entries.peek(key);
     if (entry === undefined || entry.status !== 'in-progress' || entry.token !== token) return Promise.resolve(false);
-    this.entries.set(key, entry, { ttl: lockTtlMs });
+    this.entries.set(key, entry, this.ttlOption(lockTtlMs));
     return Promise.resolve(true);
   }
 

@@ -8,6 +8,7 @@ import {
   objectArgument,
   parseDuration,
   problemResponse,
+  RESULT_TEXT,
   type Duration,
   type HeaderMap,
   type HttpExchange,
@@ -120,19 +121,22 @@ function isJson(contentType: string | undefined): boolean {
  * A digest of method, target (path and query) and body. JSON bodies (parsed by the framework, or raw with a JSON
  * content type) are canonicalised so that key order and whitespace do not matter; anything else
  * is hashed as bytes.
+ *
+ * With `raw` (a store that keeps records in this process), a short raw JSON body is not
+ * canonicalised here: the fingerprint is the text as received (marker `r`), which is what a
+ * retry sends again, and {@link sameRequest} canonicalises two such fingerprints only when they
+ * differ. That takes the canonical check off every first request and replay.
  */
-function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text: string) => string): string {
+function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text: string) => string, raw: boolean): string {
   const head = exchange.method + '\n' + exchange.url + '\n';
   if (body instanceof Uint8Array || typeof body === 'string') {
     if (body.length > 0 && isJson(exchange.header('content-type'))) {
-      // Already canonical (the common case for a client that serialises sorted, compact JSON):
-      // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
-      if (typeof body !== 'string' && isCanonicalJsonBytes(body)) {
-        return digest(head + 'j' + Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
+      if (typeof body !== 'string') {
+        if (raw && head.length + body.byteLength < SHORT_TEXT) return textOrSha256(head + 'r' + latin1(body));
+        return jsonBytesFingerprint(head, body, digest);
       }
       try {
-        const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-        return digest(head + 'j' + canonicalParsedJson(JSON.parse(text)));
+        return digest(head + 'j' + canonicalParsedJson(JSON.parse(body)));
       } catch {
         // not JSON after all: hash the bytes
       }
@@ -141,6 +145,37 @@ function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text
   }
   if (body !== undefined && body !== null) return digest(head + 'j' + canonicalJson(body));
   return digest(head);
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** The canonical fingerprint of a raw JSON body (or of its bytes, when it is not JSON after all). */
+function jsonBytesFingerprint(head: string, body: Uint8Array, digest: (text: string) => string): string {
+  // Already canonical (the common case for a client that serialises sorted, compact JSON):
+  // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
+  if (isCanonicalJsonBytes(body)) return digest(head + 'j' + latin1(body));
+  try {
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    return digest(head + 'j' + canonicalParsedJson(JSON.parse(text)));
+  } catch {
+    return createHash('sha256').update(head + 'b').update(body).digest('base64url');
+  }
+}
+
+/** A fingerprint in canonical form: a raw one (marker `r`, see requestFingerprint) canonicalised. */
+function canonicalFingerprint(fingerprint: string): string {
+  const first = fingerprint.indexOf('\n');
+  const second = first === -1 ? -1 : fingerprint.indexOf('\n', first + 1);
+  if (second === -1 || fingerprint.charCodeAt(second + 1) !== 0x72 /* r */) return fingerprint;
+  const body = Buffer.from(fingerprint.slice(second + 2), 'latin1');
+  return jsonBytesFingerprint(fingerprint.slice(0, second + 1), body, textOrSha256);
+}
+
+/** Two fingerprints that differ as strings still name one request when their canonical forms match. */
+function sameRequest(stored: string, given: string): boolean {
+  return canonicalFingerprint(stored) === canonicalFingerprint(given);
 }
 
 /**
@@ -234,6 +269,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       if (value !== undefined) headers[name] = value;
     }
     headers['idempotent-replayed'] = 'true';
+    // A body the handler wrote as one string is kept as that string, never encoded (see RESULT_TEXT).
+    const text = (result as { [RESULT_TEXT]?: string })[RESULT_TEXT];
+    if (text !== undefined) return new KeptResponse(result.status, headers, text.length === 0 ? undefined : text);
     const body = result.body;
     let kept: string | Uint8Array | undefined;
     if (body !== undefined && body.byteLength > 0) {
@@ -276,7 +314,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     }
     const scope = scopeOf === undefined ? undefined : scopeOf(exchange);
     // The body is awaited here and hashed synchronously: one promise and one hop fewer per request.
-    const fingerprint = requestFingerprint(exchange, await exchange.body(), digest);
+    const fingerprint = requestFingerprint(exchange, await exchange.body(), digest, keep);
     let ran = false;
     let response: StoredResponse | KeptResponse;
     try {
@@ -289,6 +327,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
           return keep ? toKept(result) : toStored(result);
         },
         { fingerprint, scope, wait },
+        keep ? sameRequest : undefined,
       );
     } catch (err) {
       if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again

@@ -335,6 +335,62 @@ describe('idempotencyMiddleware with the memory store (responses kept unencoded)
     expect(app.runs()).toBe(1);
   });
 
+  it('replays a body sent as one string in a non-UTF-8 encoding byte for byte', async () => {
+    const app = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=latin1' });
+      res.end('café', 'latin1');
+    });
+    const first = Buffer.from(await (await send(app.url, 'latin1', '{}')).arrayBuffer());
+    const again = await send(app.url, 'latin1', '{}');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(Buffer.from(await again.arrayBuffer())).toEqual(Buffer.from('café', 'latin1'));
+    expect(first).toEqual(Buffer.from('café', 'latin1'));
+    expect(app.runs()).toBe(1);
+  });
+
+  it('compares short JSON bodies canonically only when they differ: padding, key order, other values', async () => {
+    const app = await serve((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    // Whitespace pushes this one past the short-text bound, so it is fingerprinted canonically
+    // (hashed); the compact retry is short and kept raw: the two forms must still meet.
+    const padded = '{ "b" : 2 ,' + ' '.repeat(1100) + '"a": [1, {"y": 1, "x": 2}] }';
+    expect((await send(app.url, 'mixed', padded)).status).toBe(201);
+    const compact = await send(app.url, 'mixed', '{"a":[1,{"x":2,"y":1}],"b":2}');
+    expect(compact.headers.get('idempotent-replayed')).toBe('true');
+    expect((await send(app.url, 'mixed', '{"a":[1,{"x":2,"y":2}],"b":2}')).status).toBe(422);
+    expect(app.runs()).toBe(1);
+  });
+
+  it('treats a body labelled JSON that is not JSON as bytes: the same bytes replay, others are 422', async () => {
+    const app = await serve((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    expect((await send(app.url, 'notjson', '{not json')).status).toBe(201);
+    expect((await send(app.url, 'notjson', '{not json')).headers.get('idempotent-replayed')).toBe('true');
+    expect((await send(app.url, 'notjson', '{not json!')).status).toBe(422);
+    expect(app.runs()).toBe(1);
+  });
+
+  it('answers 409, not 422, to a reordered duplicate while the first request is in flight', async () => {
+    let finish!: () => void;
+    const app = await serve((_req, res) => {
+      finish = () => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      };
+    });
+    const first = send(app.url, 'inflight', '{"a":1,"b":2}');
+    await until(() => app.runs() === 1);
+    const duplicate = await send(app.url, 'inflight', '{"b":2,"a":1}');
+    expect(duplicate.status).toBe(409);
+    expect(((await duplicate.json()) as { code: string }).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+    finish();
+    expect((await first).status).toBe(201);
+  });
+
   it('fingerprints long bodies too: reordered keys replay, another value is 422', async () => {
     const app = await serve((_req, res) => {
       res.writeHead(201, { 'content-type': 'application/json' });
@@ -361,7 +417,8 @@ describe('idempotencyMiddleware with the memory store (responses kept unencoded)
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await (await send(url, 'shared', '{}')).text();
-    const fp = 'POST\n/p\nj{}';
+    // The middleware's fingerprint with an in-process store: method, target, then the short JSON body as received.
+    const fp = 'POST\n/p\nr{}';
     const stored = await idempotency.run('shared', () => 'not run', { fingerprint: fp });
     expect(stored).toMatchObject({ status: 201, body: '{"id":1}' });
   });
