@@ -18,8 +18,8 @@ import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { startRedis, stopAllRedis } from '../test/support/redis.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 8);
-const SECONDS = Number(process.env.SECONDS ?? 1);
+const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const SECONDS = Number(process.env.SECONDS ?? 0.5);
 const COUNTED = 2_000;
 const CONNECTIONS = 16;
 const BODY = JSON.stringify({ amount: 1999, currency: 'eur', customer: 'cus_42', description: 'order #1001' });
@@ -95,7 +95,8 @@ async function load(servers: Servers, name: ServerName, mode: 'first' | 'replay'
   const cpuUs = after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system;
   const requests = result['2xx'] + result.non2xx;
   return {
-    rps: result.requests.average,
+    // Counted over the measured wall time, not autocannon's per-second samples (runs are short).
+    rps: requests / (elapsedUs / 1e6),
     cpuUs: cpuUs / Math.max(1, requests),
     utilisation: cpuUs / elapsedUs,
     requests,
@@ -155,20 +156,39 @@ async function main(): Promise<void> {
   const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const util = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  /** Per pair: the variant's req/s and CPU per request over the bare run next to it. */
+  const rpsRatio = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpuRatio = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   let non2xx = 0;
+  const [bare, ...others] = variants;
+  const record = (name: string, r: Run): void => {
+    rps.get(name)!.push(r.rps);
+    cpu.get(name)!.push(r.cpuUs);
+    util.get(name)!.push(r.utilisation);
+    non2xx += r.non2xx;
+  };
 
+  // Paired runs: every variant runs right next to a run of no middleware (before it in even
+  // rounds, after it in odd ones), and its ratio is taken to that neighbour. This machine's
+  // speed drifts over seconds (other tenants), so a baseline measured seconds away, even in the
+  // same round, can be off by more than the effect measured. The order of variants rotates too.
   for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order each round so that no variant always runs first or last on a noisy machine.
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    const order = others.map((_, i) => others[(i + round) % others.length]!);
     for (const v of order) {
       globalThis.gc?.();
-      const r = await load(servers, v.server, v.mode, replayKey);
-      rps.get(v.name)!.push(r.rps);
-      cpu.get(v.name)!.push(r.cpuUs);
-      util.get(v.name)!.push(r.utilisation);
-      non2xx += r.non2xx;
+      const bareFirst = round % 2 === 0;
+      const a = await load(servers, bareFirst ? bare!.server : v.server, bareFirst ? bare!.mode : v.mode, replayKey);
+      globalThis.gc?.();
+      const b = await load(servers, bareFirst ? v.server : bare!.server, bareFirst ? v.mode : bare!.mode, replayKey);
+      const [base, run] = bareFirst ? [a, b] : [b, a];
+      record(bare!.name, base);
+      record(v.name, run);
+      rpsRatio.get(v.name)!.push(run.rps / base.rps);
+      cpuRatio.get(v.name)!.push(run.cpuUs / base.cpuUs);
     }
   }
+  rpsRatio.get(bare!.name)!.push(1);
+  cpuRatio.get(bare!.name)!.push(1);
 
   // Round trips, counted exactly: a fixed number of requests, all answered, INFO commandstats
   // read before and after (commands run inside the Lua scripts are not round trips).
@@ -184,12 +204,11 @@ async function main(): Promise<void> {
     non2xx += r.non2xx;
   }
 
-  const bareRuns = rps.get('no middleware')!;
-  /** Median over rounds of the variant's req/s over no middleware's in the same round. */
-  const ratioTo = (name: string): number => median(rps.get(name)!.map((x, i) => x / bareRuns[i]!));
+  /** Median over pairs of the variant's req/s over the no-middleware run next to it. */
+  const ratioTo = (name: string): number => median(rpsRatio.get(name)!);
   const bareCpu = median(cpu.get('no middleware')!);
   console.log(
-    `\nidempotency middleware, node:http on loopback, servers in their own process (built package), autocannon ${CONNECTIONS} connections from another, ${ROUNDS} rounds x ${SECONDS}s, medians`,
+    `\nidempotency middleware, node:http on loopback, servers in their own process (built package), autocannon ${CONNECTIONS} connections from another, ${ROUNDS} rounds of ${SECONDS}s runs, each variant paired with a run of no middleware next to it, medians (ratios: median of per-pair ratios)`,
   );
   console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
   console.log('| variant | req/s | throughput vs no middleware | server CPU us / request | server CPU vs no middleware | server core use | Redis round trips / request |');
@@ -199,7 +218,7 @@ async function main(): Promise<void> {
     const c = median(cpu.get(v.name)!);
     const t = trips.get(v.name);
     console.log(
-      `| ${v.name} | ${Math.round(m)} | ${ratioTo(v.name).toFixed(2)}x | ${c.toFixed(1)} | ${(c / bareCpu).toFixed(2)}x | ${median(util.get(v.name)!).toFixed(2)} | ${t === undefined ? '-' : t.toFixed(2)} |`,
+      `| ${v.name} | ${Math.round(m)} | ${ratioTo(v.name).toFixed(2)}x | ${c.toFixed(1)} | ${median(cpuRatio.get(v.name)!).toFixed(2)}x | ${median(util.get(v.name)!).toFixed(2)} | ${t === undefined ? '-' : t.toFixed(2)} |`,
     );
   }
   const memoryRatio = ratioTo('memory store, first requests');

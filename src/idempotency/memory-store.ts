@@ -15,20 +15,23 @@ export interface MemoryIdempotencyStoreOptions {
   maxEntries?: number;
 }
 
-/** An in-progress record: the lease holder's token and the fingerprint it acquired with. */
-interface Leased {
-  readonly status: 'in-progress';
-  readonly fingerprint: string;
-  readonly token: string;
-}
-
 /**
- * A record: a lease, or the {@link CompletedRecord} that `acquire` returns as it is. Expiry is
- * lru-cache's per-entry ttl (typed arrays inside lru-cache, no field or object of ours), so a
- * completed record is one object plus the strings and value it holds: records that live for
- * `ttl` are what the garbage collector keeps copying and marking, so each object less counts.
+ * A record, in progress (a lease: the holder's token) or completed (then `acquire` returns it as
+ * the {@link CompletedRecord} it is). A lease is completed in place: one object per record from
+ * acquire to expiry. Expiry is lru-cache's per-entry ttl (typed arrays inside lru-cache, no field
+ * of ours). Records that live for `ttl` are what the garbage collector keeps copying and marking,
+ * so each object less counts.
  */
-type Entry = Leased | CompletedRecord;
+class Entry {
+  constructor(
+    public status: 'in-progress' | 'completed',
+    readonly fingerprint: string,
+    /** The lease holder's token; `undefined` once completed. */
+    public token: string | undefined,
+    /** The stored value once completed. */
+    public value: string,
+  ) {}
+}
 
 const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
 
@@ -93,11 +96,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       // `get` answers `undefined` for an expired record (and drops it).
       const entry = this.entries.get(key);
       if (entry === undefined) {
-        const leased: Leased = { status: 'in-progress', fingerprint, token };
-        this.entries.set(key, leased, this.ttlOption(lockTtlMs));
+        this.entries.set(key, new Entry('in-progress', fingerprint, token, ''), this.ttlOption(lockTtlMs));
         return ACQUIRED;
       }
-      if (entry.status === 'completed') return entry;
+      if (entry.status === 'completed') return entry as CompletedRecord;
       const leaseRemainingMs = Math.max(1, Math.ceil(this.entries.getRemainingTTL(key)));
       return { status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs };
     },
@@ -106,9 +108,15 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       // A live record that is not our lease (completed, or leased by another) is never
       // overwritten; a vanished one (expired, or pushed out) is stored again.
       if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return false;
-      const completed: CompletedRecord = { status: 'completed', fingerprint, value };
-      // Replaces the lease, with the result's ttl, as the most recently used record.
-      this.entries.set(key, completed, this.ttlOption(ttlMs));
+      if (entry === undefined || entry.fingerprint !== fingerprint) {
+        this.entries.set(key, new Entry('completed', fingerprint, undefined, value), this.ttlOption(ttlMs));
+        return true;
+      }
+      // Our own lease: completed in place, given the result's ttl, as the most recently used record.
+      entry.status = 'completed';
+      entry.token = undefined;
+      entry.value = value;
+      this.entries.set(key, entry, this.ttlOption(ttlMs));
       return true;
     },
   };
