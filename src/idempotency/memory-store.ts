@@ -18,9 +18,8 @@ export interface MemoryIdempotencyStoreOptions {
 /**
  * A record, in progress (a lease: the holder's token) or completed (then `acquire` returns it as
  * the {@link CompletedRecord} it is). A lease is completed in place: one object per record from
- * acquire to expiry. Expiry is lru-cache's per-entry ttl (typed arrays inside lru-cache, no field
- * of ours). Records that live for `ttl` are what the garbage collector keeps copying and marking,
- * so each object less counts.
+ * acquire to expiry, and no lru-cache call to complete it. Records that live for `ttl` are what
+ * the garbage collector keeps copying and marking, so each object less counts.
  */
 class Entry {
   constructor(
@@ -30,7 +29,18 @@ class Entry {
     public token: string | undefined,
     /** The stored value once completed. */
     public value: string,
+    /**
+     * When the lease or the result expires, in whole milliseconds of {@link clock}: a small
+     * integer, which V8 keeps in the object itself (a fractional time would be a separate heap
+     * number per record).
+     */
+    public expiresAt: number,
   ) {}
+}
+
+/** Monotonic milliseconds (wall-clock changes do not move expiries), whole. */
+function clock(): number {
+  return Math.floor(performance.now());
 }
 
 const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
@@ -54,7 +64,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /**
    * lru-cache, not a Map used in insertion order: a Map's delete leaves a hole that iteration
    * (finding the oldest key) and re-insertion (touching a key) pay for until the next rehash,
-   * measured at 7 us per eviction and 25 us per touch with 10 000 entries.
+   * measured at 7 us per eviction and 25 us per touch with 10 000 entries. Expiry is the records'
+   * own (`expiresAt`), not lru-cache's ttl: a first request then costs one `get` and one `set`,
+   * and completing or renewing a lease touches only the record.
    */
   private readonly entries: LRUCache<string, Entry>;
 
@@ -64,12 +76,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.entries = new LRUCache<string, Entry>({ max: this.maxEntries });
   }
 
-  /** lru-cache reads `set`'s options without keeping them: one object serves every call. */
-  private readonly setOptions: { ttl: number } = { ttl: 0 };
+  /** The live record of `key`, touched as most recently used; an expired one is dropped. */
+  private live(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAt > now) return entry;
+    this.entries.delete(key);
+    return undefined;
+  }
 
-  private ttlOption(ttl: number): { ttl: number } {
-    this.setOptions.ttl = ttl;
-    return this.setOptions;
+  /** The live record of `key` without touching it. */
+  private peekLive(key: string, now: number): Entry | undefined {
+    const entry = this.entries.peek(key);
+    return entry !== undefined && entry.expiresAt > now ? entry : undefined;
   }
 
   /** The number of records held, expired ones included until they are read or pushed out. */
@@ -93,30 +111,31 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    */
   private readonly sync: SyncStore = {
     acquireNow: (key, token, fingerprint, lockTtlMs) => {
-      // `get` answers `undefined` for an expired record (and drops it).
-      const entry = this.entries.get(key);
+      const now = clock();
+      const entry = this.live(key, now);
       if (entry === undefined) {
-        this.entries.set(key, new Entry('in-progress', fingerprint, token, ''), this.ttlOption(lockTtlMs));
+        this.entries.set(key, new Entry('in-progress', fingerprint, token, '', now + Math.ceil(lockTtlMs)));
         return ACQUIRED;
       }
       if (entry.status === 'completed') return entry as CompletedRecord;
-      const leaseRemainingMs = Math.max(1, Math.ceil(this.entries.getRemainingTTL(key)));
-      return { status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs };
+      return { status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs: Math.max(1, entry.expiresAt - now) };
     },
     completeNow: (key, token, fingerprint, value, ttlMs) => {
-      const entry = this.entries.peek(key);
+      const now = clock();
+      const entry = this.peekLive(key, now);
       // A live record that is not our lease (completed, or leased by another) is never
       // overwritten; a vanished one (expired, or pushed out) is stored again.
       if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return false;
+      const expiresAt = now + Math.ceil(ttlMs);
       if (entry === undefined || entry.fingerprint !== fingerprint) {
-        this.entries.set(key, new Entry('completed', fingerprint, undefined, value), this.ttlOption(ttlMs));
+        this.entries.set(key, new Entry('completed', fingerprint, undefined, value, expiresAt));
         return true;
       }
-      // Our own lease: completed in place, given the result's ttl, as the most recently used record.
+      // Our own lease, completed in place (acquire made it the most recently used record).
       entry.status = 'completed';
       entry.token = undefined;
       entry.value = value;
-      this.entries.set(key, entry, this.ttlOption(ttlMs));
+      entry.expiresAt = expiresAt;
       return true;
     },
   };
@@ -129,15 +148,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.renew} */
   renew(key: string, token: string, lockTtlMs: number): Promise<boolean> {
-    const entry = this.entries.peek(key);
+    const now = clock();
+    const entry = this.peekLive(key, now);
     if (entry === undefined || entry.status !== 'in-progress' || entry.token !== token) return Promise.resolve(false);
-    this.entries.set(key, entry, this.ttlOption(lockTtlMs));
+    entry.expiresAt = now + Math.ceil(lockTtlMs);
     return Promise.resolve(true);
   }
 
   /** {@inheritDoc IdempotencyStore.release} */
   release(key: string, token: string): Promise<boolean> {
-    const entry = this.entries.peek(key);
+    const entry = this.peekLive(key, clock());
     if (entry === undefined || entry.status !== 'in-progress' || entry.token !== token) return Promise.resolve(false);
     this.entries.delete(key);
     return Promise.resolve(true);

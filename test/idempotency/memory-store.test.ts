@@ -12,7 +12,7 @@ describe('MemoryIdempotencyStore', () => {
       await store.complete(`k${i}`, 't', '', `v${i}`, 60_000);
     }
     expect(store.size).toBe(100);
-    expect(await store.acquire('k999', 't2', '', 60_000)).toEqual({ status: 'completed', fingerprint: '', value: 'v999' });
+    expect(await store.acquire('k999', 't2', '', 60_000)).toMatchObject({ status: 'completed', fingerprint: '', value: 'v999' });
     expect(await store.acquire('k0', 't2', '', 60_000)).toEqual({ status: 'acquired' });
   });
 
