@@ -114,3 +114,38 @@ describe('toNode capture on plain node:http', () => {
     expect(Buffer.from(result!.body!).toString()).toBe(payload);
   });
 });
+
+describe('toNode twice on one request (two app.use(toNode(...)))', () => {
+  it('settles both exchanges when the response closes, the outer first, each with the captured result', async () => {
+    const order: string[] = [];
+    const bodies: string[] = [];
+    const watcher = (name: string) =>
+      toNode(async (_exchange, next) => {
+        const result = await next({ captureBody: true });
+        order.push(name);
+        bodies.push(`${result.status} ${Buffer.from(result.body ?? new Uint8Array()).toString()}`);
+      });
+    const outer = watcher('outer');
+    const inner = watcher('inner');
+    const server = http.createServer((req, res) =>
+      outer(req, res, () =>
+        inner(req, res, () => {
+          res.writeHead(201, { 'content-type': 'text/plain' });
+          res.end('done €');
+        }),
+      ),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await response.text()).toBe('done €');
+      await expect.poll(() => order.length).toBe(2);
+      expect(order).toEqual(['outer', 'inner']);
+      expect(bodies).toEqual(['201 done €', '201 done €']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -1,10 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryIdempotencyStore, isHeadroomError } from '../../src/idempotency/index.js';
+import { Idempotency, MemoryIdempotencyStore, isHeadroomError, type AcquireResult } from '../../src/idempotency/index.js';
 import { storeContract } from './store-contract.js';
 
 storeContract('MemoryIdempotencyStore', () => new MemoryIdempotencyStore({ maxEntries: 10_000 }));
 
 describe('MemoryIdempotencyStore', () => {
+  it("runs a subclass's own acquire and complete (Idempotency's synchronous fast path steps aside)", async () => {
+    const calls: string[] = [];
+    class AuditedStore extends MemoryIdempotencyStore {
+      override acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {
+        calls.push(`acquire ${key}`);
+        return super.acquire(key, token, fingerprint, lockTtlMs);
+      }
+      override complete(key: string, token: string, fingerprint: string, value: string, ttlMs: number): Promise<boolean> {
+        calls.push(`complete ${key}`);
+        return super.complete(key, token, fingerprint, value, ttlMs);
+      }
+    }
+    const idempotency = new Idempotency({ store: new AuditedStore() });
+    expect(await idempotency.run('k', () => 1)).toBe(1);
+    expect(await idempotency.run('k', () => 2)).toBe(1);
+    expect(calls).toEqual(['acquire :k', 'complete :k', 'acquire :k']);
+  });
+
+  it('rejects bad run() arguments as promises, never by throwing synchronously', async () => {
+    const idempotency = new Idempotency({ store: new MemoryIdempotencyStore() });
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = idempotency.run('', () => 1);
+    }).not.toThrow();
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(idempotency.run('k', () => 1, { wait: 'soon' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('holds at most maxEntries records, dropping the least recently used', async () => {
     const store = new MemoryIdempotencyStore({ maxEntries: 100 });
     for (let i = 0; i < 1_000; i++) {
