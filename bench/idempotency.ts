@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { startRedis, stopAllRedis } from '../test/support/redis.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const ROUNDS = Number(process.env.ROUNDS ?? 14);
 const SECONDS = Number(process.env.SECONDS ?? 0.5);
 const COUNTED = 2_000;
 const CONNECTIONS = 16;
