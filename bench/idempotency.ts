@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   const firstTrips = trips.get('Redis store, first requests')!;
   const replayTrips = trips.get('Redis store, replays')!;
   console.log('');
-  console.log(`goal memory store (first requests) >= 0.9x no middleware: ${memoryRatio >= 0.9 ? 'met' : 'NOT met'} (${memoryRatio.toFixed(2)}x)`);
+  console.log(`goal memory store (first requests) >= 0.9x no middleware: ${memoryRatio >= 0.9 ? 'met' : 'NOT met'} (${memoryRatio.toFixed(3)}x)`);
   console.log(`goal Redis <= 2 round trips per first request: ${firstTrips <= 2 ? 'met' : 'NOT met'} (${firstTrips.toFixed(2)})`);
   console.log(`goal Redis <= 1 round trip per replay: ${replayTrips <= 1 ? 'met' : 'NOT met'} (${replayTrips.toFixed(2)})`);
   const adapterCpu = median(cpu.get('toNode + body + captureBody, no store')!);

@@ -15,6 +15,7 @@ import {
   type HttpResponse,
   type HttpResult,
   type Middleware,
+  type NextOptions,
 } from '../core/index.js';
 import { canonicalJson, canonicalParsedJson, isCanonicalJsonBytes, sha256 } from './fingerprint.js';
 import { Idempotency } from './idempotency.js';
@@ -92,6 +93,9 @@ class KeptResponse implements HttpResponse {
 }
 
 const METHOD = /^[A-Z]+$/;
+
+/** `next()`'s options for the operation: one object for every request. */
+const CAPTURE: NextOptions = Object.freeze({ captureBody: true });
 
 function keyInvalid(detail: string): HttpResponse {
   return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
@@ -322,7 +326,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
         key,
         async () => {
           ran = true;
-          const result = await next({ captureBody: true });
+          const result = await next(CAPTURE);
           if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
           return keep ? toKept(result) : toStored(result);
         },
