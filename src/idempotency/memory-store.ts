@@ -49,7 +49,9 @@ const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
  * An {@link IdempotencyStore} in this process's memory: bounded (least recently used records are
  * dropped past `maxEntries`) and expiry-honouring. Right for a single process and for tests; with
  * several processes behind a load balancer, duplicates reaching different processes are not
- * deduplicated - use `RedisIdempotencyStore` there.
+ * deduplicated - use `RedisIdempotencyStore` there. `acquire` answers a completed key with the
+ * record itself (the contract's fields and two of its own), so treat what it returns as
+ * read-only.
  *
  * @example
  * ```ts
