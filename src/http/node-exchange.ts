@@ -287,6 +287,7 @@ type WatchedResponse = ServerResponse & { [CLOSE_WATCHERS]?: NodeExchange | unde
 
 /** The `close` listener every watched response shares (`this` is the response). */
 function onResponseClose(this: WatchedResponse): void {
+  this.removeListener('close', onResponseClose);
   let exchange = this[CLOSE_WATCHERS];
   this[CLOSE_WATCHERS] = undefined;
   while (exchange !== undefined) {

@@ -151,8 +151,13 @@ function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text
   return digest(head);
 }
 
+/** `bytes` as a Buffer over the same memory (no copy), for Buffer's decoders. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return bufferOf(bytes).toString('latin1');
 }
 
 /** The canonical fingerprint of a raw JSON body (or of its bytes, when it is not JSON after all). */
@@ -161,7 +166,7 @@ function jsonBytesFingerprint(head: string, body: Uint8Array, digest: (text: str
   // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
   if (isCanonicalJsonBytes(body)) return digest(head + 'j' + latin1(body));
   try {
-    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const text = bufferOf(body).toString('utf8');
     return digest(head + 'j' + canonicalParsedJson(JSON.parse(text)));
   } catch {
     return createHash('sha256').update(head + 'b').update(body).digest('base64url');
@@ -261,7 +266,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     return {
       s: result.status,
       h: headers,
-      b: body === undefined || body.byteLength === 0 ? '' : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
+      b: body === undefined || body.byteLength === 0 ? '' : bufferOf(body).toString('base64'),
     };
   }
 
@@ -279,7 +284,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     const body = result.body;
     let kept: string | Uint8Array | undefined;
     if (body !== undefined && body.byteLength > 0) {
-      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const bytes = bufferOf(body);
       if (isUtf8(bytes)) {
         // UTF-8 text (JSON, HTML...) is kept as a string: one compact heap object with no
         // backing store for the GC to track, and node sends a string body in the same write
