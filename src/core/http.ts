@@ -15,6 +15,12 @@ export interface HttpResponse {
   headers?: HeaderMap;
   /** The body, already encoded. A string is sent as UTF-8. */
   body?: string | Uint8Array;
+  /**
+   * The problem `code` when this is a problem response (`problemResponse` sets it). It is not
+   * sent; a middleware outside reads it from {@link HttpResult.code} to tell why the request was
+   * answered (a shed 503 from a handler's 503) without parsing the body.
+   */
+  code?: string;
 }
 
 /** What `next()` resolves with once the downstream handler has finished its response. */
@@ -25,6 +31,14 @@ export interface HttpResult {
   headers: HeaderMap;
   /** The response body bytes, only when `next({ captureBody: true })` asked for them. */
   body?: Uint8Array;
+  /**
+   * The {@link HttpResponse.code} of the answer when a middleware answered with `respond()` and
+   * a problem response (`QUEUE_FULL`, `OPERATION_TIMEOUT`, `SERVICE_UNAVAILABLE`...); `undefined`
+   * when the handler answered.
+   */
+  code?: string;
+  /** `true` when the client went away before the answer was complete. */
+  clientGone?: boolean;
 }
 
 /**

@@ -59,5 +59,5 @@ export function problemResponse(
   if (!(error instanceof HeadroomError) && error.extensions !== undefined) Object.assign(body, error.extensions);
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
   if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-  return { status, headers, body: JSON.stringify(body) };
+  return { status, headers, body: JSON.stringify(body), code: error.code };
 }

@@ -51,6 +51,8 @@ export abstract class BaseExchange implements HttpExchange {
   protected capturing = false;
   protected nextPromise: Promise<HttpResult> | undefined = undefined;
   private bodyPromise: Promise<unknown> | undefined = undefined;
+  /** On the request's first exchange: the problem code of the answer given with `respond()`, by any exchange. */
+  private answerCode: string | undefined = undefined;
 
   constructor(key: object) {
     const root = registeredExchange(key);
@@ -118,6 +120,19 @@ export abstract class BaseExchange implements HttpExchange {
 
   body(): Promise<unknown> {
     return (this.bodyPromise ??= this.readBody());
+  }
+
+  /** Records what `respond()` answered with, for every exchange of the request to report. */
+  protected noteAnswer(response: HttpResponse): void {
+    (this.root ?? this).answerCode = response.code;
+  }
+
+  /** Fills in the outcome fields of a result about to be handed to the middleware. */
+  protected describe<T extends HttpResult>(result: T, clientGone: boolean): T {
+    const code = (this.root ?? this).answerCode;
+    if (code !== undefined) result.code = code;
+    if (clientGone) result.clientGone = true;
+    return result;
   }
 
   protected fireBeforeSend(status: number): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { discardLaterWrites, hasBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { discardLaterWrites, hasBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Fastify request the adapter uses. */
@@ -80,6 +80,7 @@ export class FastifyExchange extends NodeExchange {
   override respond(response: HttpResponse): void {
     if (this.respondedHere || this.reply.sent || this.res.headersSent) return;
     this.respondedHere = true;
+    this.noteAnswer(response);
     const reply = this.reply;
     reply.removeHeader('content-length');
     reply.code(response.status);
@@ -124,7 +125,8 @@ export class FastifyExchange extends NodeExchange {
   }
 
   protected override result(): HttpResult {
-    return new FastifyResult(this.reply, this.res.statusCode, this.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
+    const result = new FastifyResult(this.reply, this.res.statusCode, this.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
+    return this.describe(result, nodeClientGone(this.res));
   }
 
   protected override installBeforeSend(): void {
@@ -179,6 +181,8 @@ export class FastifyExchange extends NodeExchange {
 
 /** Fastify keeps its headers on the reply and hands them to `writeHead` (not `setHeader`). */
 class FastifyResult implements HttpResult {
+  code: string | undefined = undefined;
+  clientGone: boolean | undefined = undefined;
   private copied: HeaderMap | undefined = undefined;
   constructor(
     private readonly reply: FastifyReplyLike,

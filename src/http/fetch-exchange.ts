@@ -133,6 +133,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
   respond(response: HttpResponse): void {
     if (this.respondedHere) return;
     this.respondedHere = true;
+    this.noteAnswer(response);
     this.response = toWebResponse(response, this.pending);
     this.pending = undefined;
   }
@@ -153,7 +154,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
   }
 
   settle(): Promise<HttpResult> {
-    return webResultOf((this.response ??= NOT_FOUND()), this.capturing);
+    return webResultOf((this.response ??= NOT_FOUND()), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
   }
 
   /** Runs the middleware and returns the response to send. */

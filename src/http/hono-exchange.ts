@@ -73,6 +73,7 @@ export class HonoExchange extends WebExchange {
   respond(response: HttpResponse): void {
     if (this.respondedHere) return;
     this.respondedHere = true;
+    this.noteAnswer(response);
     const c = this.c;
     // Keep headers other middleware set, but not over the ones this response sets. Reset first:
     // Hono's setter would merge the old headers over the new response.
@@ -99,7 +100,7 @@ export class HonoExchange extends WebExchange {
   }
 
   settle(): Promise<HttpResult> {
-    return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing);
+    return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
   }
 
   /** Runs the middleware; `c.res` holds the response when it returns. */

@@ -59,6 +59,8 @@ export function webHeaderMap(headers: Headers): HeaderMap {
  */
 export class NodeResult implements HttpResult {
   readonly [RESULT_TEXT]: string | undefined;
+  code: string | undefined = undefined;
+  clientGone: boolean | undefined = undefined;
   private copied: HeaderMap | undefined = undefined;
   private bytes: Uint8Array | undefined;
   constructor(
@@ -92,6 +94,8 @@ export class NodeResult implements HttpResult {
 
 /** An {@link HttpResult} over a fetch `Response`; headers copied on first read. */
 export class WebResult implements HttpResult {
+  code: string | undefined = undefined;
+  clientGone: boolean | undefined = undefined;
   private copied: HeaderMap | undefined = undefined;
   constructor(
     private readonly response: Response,
@@ -114,9 +118,14 @@ export async function responseBytes(response: Response): Promise<Uint8Array> {
 }
 
 /** What `next()` resolves with for a fetch `Response`: with its body bytes when `capturing`. */
-export function webResultOf(response: Response, capturing: boolean): Promise<HttpResult> {
+export function webResultOf(response: Response, capturing: boolean): Promise<WebResult> {
   if (!capturing) return Promise.resolve(new WebResult(response, undefined));
   return responseBytes(response).then((bytes) => new WebResult(response, bytes));
+}
+
+/** Whether the client of a node response went away before the response finished. */
+export function nodeClientGone(res: ServerResponse): boolean {
+  return res.closed && !res.writableFinished;
 }
 
 /** Whether a node request carries a body, going by its headers. */

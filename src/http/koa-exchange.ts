@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, discardLaterWrites, hasBody, readAll, toBuffer, writeNodeResponse } from './internal.js';
+import { NodeResult, discardLaterWrites, hasBody, nodeClientGone, readAll, toBuffer, writeNodeResponse } from './internal.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Koa context the adapter uses. */
@@ -83,6 +83,7 @@ export class KoaExchange extends NodeExchange {
   override respond(response: HttpResponse): void {
     if (this.respondedHere || this.res.headersSent) return;
     this.respondedHere = true;
+    this.noteAnswer(response);
     const ctx = this.ctx;
     ctx.remove('Content-Length');
     ctx.remove('Content-Encoding');
@@ -129,8 +130,8 @@ export class KoaExchange extends NodeExchange {
   }
 
   override settle(): Promise<HttpResult> {
-    if (!this.capturing) return Promise.resolve(new NodeResult(this.res, this.ctx.status, undefined));
-    return this.captureBody().then((body) => new NodeResult(this.res, this.ctx.status, body));
+    if (!this.capturing) return Promise.resolve(this.describe(new NodeResult(this.res, this.ctx.status, undefined), nodeClientGone(this.res)));
+    return this.captureBody().then((body) => this.describe(new NodeResult(this.res, this.ctx.status, body), nodeClientGone(this.res)));
   }
 
   /** The bytes Koa will send for `ctx.body`; stream bodies are buffered and put back. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { HeadroomError, problemResponse, type HttpResponse, type HttpResult, type Middleware, type NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { NodeResult, discardLaterWrites, hasBody, readRequestBody, reportLateError, writeNodeResponse } from './internal.js';
+import { NodeResult, discardLaterWrites, hasBody, nodeClientGone, readRequestBody, reportLateError, writeNodeResponse } from './internal.js';
 
 /** A node request as Express and body parsers decorate it. */
 export type NodeRequest = IncomingMessage & {
@@ -88,6 +88,7 @@ export class NodeExchange extends BaseExchange {
   respond(response: HttpResponse): void {
     if (this.respondedHere || this.res.headersSent) return;
     this.respondedHere = true;
+    this.noteAnswer(response);
     writeNodeResponse(this.res, response);
     if (this.nextCalled) discardLaterWrites(this.res);
   }
@@ -194,7 +195,7 @@ export class NodeExchange extends BaseExchange {
       else if (more === undefined) body = first;
       else body = Buffer.concat([first, ...more]);
     }
-    return new NodeResult(this.res, this.res.statusCode, body, this.headHeaders);
+    return this.describe(new NodeResult(this.res, this.res.statusCode, body, this.headHeaders), nodeClientGone(this.res));
   }
 
   protected watchDisconnect(): void {

@@ -18,6 +18,10 @@ export interface EncodedKey {
   max: number;
   errors: number;
   clamped: number;
+  /** Outcome counts (absent in strings written before they existed: read as 0). */
+  shed?: number;
+  timedOut?: number;
+  clientGone?: number;
 }
 
 /** The JSON document {@link PercentileTracker.encode} returns as a string. @internal */
@@ -77,7 +81,15 @@ function parsePayload(item: unknown, index: number): EncodedPayload {
   for (const k of p.keys as unknown[]) {
     const e = k as Partial<EncodedKey> | null;
     const fields = [e?.count, e?.sum, e?.sumSq, e?.min, e?.max, e?.errors, e?.clamped];
-    if (typeof e !== 'object' || e === null || typeof e.key !== 'string' || typeof e.histogram !== 'string' || !fields.every(isNonNegative)) {
+    const outcomes = [e?.shed, e?.timedOut, e?.clientGone];
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.key !== 'string' ||
+      typeof e.histogram !== 'string' ||
+      !fields.every(isNonNegative) ||
+      !outcomes.every((n) => n === undefined || isNonNegative(n))
+    ) {
       throw invalidArgument(`${name}.keys`, 'entries written by PercentileTracker.encode()', k);
     }
   }
@@ -125,7 +137,18 @@ export function mergeEncoded(encoded: readonly unknown[]): Record<string, Percen
         const c = histogram.getCountAtIndex(i);
         if (c > 0) acc.addValue(histogram.valueFromIndex(i), c);
       }
-      acc.addMoments(part.count, part.sum, part.sumSq, part.min, part.max, part.errors, part.clamped);
+      acc.addMoments({
+        count: part.count,
+        sum: part.sum,
+        sumSq: part.sumSq,
+        min: part.count === 0 ? Infinity : part.min,
+        max: part.max,
+        errors: part.errors,
+        clamped: part.clamped,
+        shed: part.shed ?? 0,
+        timedOut: part.timedOut ?? 0,
+        clientGone: part.clientGone ?? 0,
+      });
     }
     out.push([key, acc.finish(spanMs)]);
   }

@@ -16,7 +16,7 @@ export {
   type WindowInfo,
 } from './percentile-tracker.js';
 export type { PercentileTrackerOptions } from './tracker-options.js';
-export type { PercentileStats } from './stats.js';
+export type { PercentileStats, RequestOutcome } from './stats.js';
 export type { Budget, BudgetMetric, BudgetViolation } from './budgets.js';
 export { OVERFLOW_KEY, type PercentileTrackerEvents, type SlowEvent, type BudgetEvent, type OverflowEvent } from './events.js';
 export { escapeLabelValue, type PrometheusOptions } from './prometheus.js';
@@ -25,6 +25,7 @@ export {
   percentileMiddleware,
   metricsHandler,
   UNMATCHED_ROUTE,
+  requestOutcome,
   type PercentileMiddlewareOptions,
   type MetricsHandlerOptions,
 } from './middleware.js';

@@ -1,6 +1,7 @@
 import { type HttpExchange, type HttpResult, type Middleware, functionArgument, invalidArgument, objectArgument } from '../core/index.js';
 import type { PercentileTracker, RecordOptions } from './percentile-tracker.js';
 import type { PrometheusOptions } from './prometheus.js';
+import type { RequestOutcome } from './stats.js';
 
 /** The route part of the key when the framework matched no route (404s, static files...). */
 export const UNMATCHED_ROUTE = '<unmatched>';
@@ -21,16 +22,53 @@ export interface PercentileMiddlewareOptions {
   key?: (exchange: HttpExchange, result: HttpResult | undefined) => string;
 }
 
-const ERROR: RecordOptions = Object.freeze({ error: true });
+/** One frozen options object per outcome: recording allocates nothing. */
+const RECORD: Readonly<Record<RequestOutcome, RecordOptions | undefined>> = Object.freeze({
+  served: undefined,
+  error: Object.freeze({ outcome: 'error' }),
+  shed: Object.freeze({ outcome: 'shed' }),
+  timed_out: Object.freeze({ outcome: 'timed_out' }),
+  client_gone: Object.freeze({ outcome: 'client_gone' }),
+});
+
+/**
+ * What happened to a request, read off the answer `next()` resolved with: whether the client
+ * left first ({@link HttpResult.clientGone}), the problem `code` a middleware answered with in
+ * the handler's place ({@link HttpResult.code}), else the status the handler answered with.
+ * {@link percentileMiddleware} records each request with it.
+ *
+ * @example
+ * ```ts
+ * const result = await next();
+ * if (requestOutcome(result) === 'shed') shedCounter.inc();
+ * ```
+ */
+export function requestOutcome(result: HttpResult): RequestOutcome {
+  if (result.clientGone === true) return 'client_gone';
+  switch (result.code) {
+    case 'OPERATION_TIMEOUT':
+      return 'timed_out';
+    case 'QUEUE_FULL':
+    case 'QUEUE_CLOSED':
+    case 'SERVICE_UNAVAILABLE':
+      return 'shed';
+    default:
+      return result.status >= 500 ? 'error' : 'served';
+  }
+}
 
 function defaultKey(exchange: HttpExchange): string {
   return `${exchange.method} ${exchange.route ?? UNMATCHED_ROUTE}`;
 }
 
 /**
- * HTTP middleware that records every request's duration under `METHOD route-template`, counting
- * 5xx answers (and thrown handlers) as errors. Adapt it with `toNode`, `toFastify`, `toKoa`,
- * `toFetch` or `toHono` from `headroom/http`.
+ * HTTP middleware that records every request's duration under `METHOD route-template`, with its
+ * outcome ({@link RequestOutcome}) read off the answer: the handler's answers are `served`, or
+ * `error` for a 5xx (and thrown handlers); answers a headroom middleware gave in the handler's
+ * place are counted apart by their problem `code`: `shed` (503 `QUEUE_FULL`, `QUEUE_CLOSED`,
+ * `SERVICE_UNAVAILABLE`), `timed_out` (504 `OPERATION_TIMEOUT`), and `client_gone` when the
+ * client left first. Only `served` and `error` are in the percentiles. Adapt it with `toNode`,
+ * `toFastify`, `toKoa`, `toFetch` or `toHono` from `headroom/http`.
  *
  * @example
  * ```ts
@@ -53,11 +91,11 @@ export function percentileMiddleware(tracker: PercentileTracker, options?: Perce
   const keyOf = options?.key;
   if (keyOf !== undefined) functionArgument(keyOf, 'options.key');
 
-  const record = (exchange: HttpExchange, result: HttpResult | undefined, elapsed: number, error: boolean): void => {
+  const record = (exchange: HttpExchange, result: HttpResult | undefined, elapsed: number, outcome: RequestOutcome): void => {
     // Recording happens after the response; a bad custom key must not fail the request.
     try {
       const key = keyOf === undefined ? defaultKey(exchange) : keyOf(exchange, result);
-      tracker.record(key, elapsed, error ? ERROR : undefined);
+      tracker.record(key, elapsed, RECORD[outcome]);
     } catch (err) {
       process.emitWarning(`headroom: percentileMiddleware could not record: ${err instanceof Error ? err.message : String(err)}`, {
         code: 'HEADROOM_PERCENTILES_RECORD',
@@ -76,10 +114,10 @@ export function percentileMiddleware(tracker: PercentileTracker, options?: Perce
     try {
       result = await next();
     } catch (err) {
-      record(exchange, undefined, performance.now() - start, true);
+      record(exchange, undefined, performance.now() - start, 'error');
       throw err;
     }
-    record(exchange, result, performance.now() - start, result.status >= 500);
+    record(exchange, result, performance.now() - start, requestOutcome(result));
   };
 }
 

@@ -3,15 +3,22 @@ import { BucketLayout } from './bucket-layout.js';
 import { type Budget, type BudgetViolation, type Ceiling, resolveBudgets } from './budgets.js';
 import { ENCODING_FORMAT, type EncodedKey, type EncodedPayload, encodeAccumulator, mergeEncoded } from './encoding.js';
 import { OVERFLOW_KEY, type PercentileTrackerEvents } from './events.js';
-import { type PrometheusEntry, type PrometheusOptions, writePrometheus } from './prometheus.js';
+import { type PrometheusEntry, type PrometheusOptions, isFreeLabelName, writePrometheus } from './prometheus.js';
 import { type HotInterval, type Snapshot, mergeSnapshots, takeSnapshot } from './snapshot.js';
-import { Accumulator, type PercentileStats, emptyStats } from './stats.js';
+import { Accumulator, type PercentileStats, type RequestOutcome, emptyStats } from './stats.js';
 import { type Level, type PercentileTrackerOptions, resolveOptions } from './tracker-options.js';
 
 /** Options of {@link PercentileTracker.record}. */
 export interface RecordOptions {
-  /** Count this value as an error (it is still part of the percentiles). Default `false`. */
+  /** Count this value as an error (it is still part of the percentiles). Default `false`. Same as `outcome: 'error'`. */
   error?: boolean;
+  /**
+   * What happened to the request (see {@link RequestOutcome}). `served` (the default) and `error`
+   * are recorded in the percentiles; `shed`, `timed_out` and `client_gone` are only counted, in
+   * the stats' `shed`, `timedOut` and `clientGone` and in the Prometheus `_outcomes_total`
+   * counter, because their duration says nothing about how fast the handler is.
+   */
+  outcome?: RequestOutcome;
 }
 
 /** Options of the reads ({@link PercentileTracker.stats}, `summary`, `checkBudgets`, ...). */
@@ -81,11 +88,17 @@ class Series implements HotInterval {
   max = 0;
   errors = 0;
   clamped = 0;
+  shed = 0;
+  timedOut = 0;
+  clientGone = 0;
   /** Epoch of the last interval that held data. */
   lastEpoch = -1;
   totalCount = 0;
   totalSum = 0;
   totalErrors = 0;
+  totalShed = 0;
+  totalTimedOut = 0;
+  totalClientGone = 0;
   lastSlowAt = -Infinity;
   slowSuppressed = 0;
   readonly rings: Ring[];
@@ -103,6 +116,31 @@ class Series implements HotInterval {
 const EMPTY = new Uint16Array(0);
 /** A 16-bit dense slot wraps here; the excess goes to {@link HotInterval.carry}. */
 const WRAP = 0x10000;
+
+/** Whether the live interval of `s` holds anything (a value, or an outcome counted apart). */
+function holdsData(s: Series): boolean {
+  return s.count > 0 || s.shed > 0 || s.timedOut > 0 || s.clientGone > 0;
+}
+
+/** Counts an outcome that stays out of the percentiles; false for `served`/`error`. */
+function countApart(s: Series, outcome: RequestOutcome): boolean {
+  switch (outcome) {
+    case 'served':
+    case 'error':
+      return false;
+    case 'shed':
+      s.shed++;
+      return true;
+    case 'timed_out':
+      s.timedOut++;
+      return true;
+    case 'client_gone':
+      s.clientGone++;
+      return true;
+    default:
+      throw invalidArgument('options.outcome', "one of 'served', 'error', 'shed', 'timed_out', 'client_gone'", outcome);
+  }
+}
 
 /**
  * Per-key latency percentiles (p50 to p99.9) over sliding windows, on HdrHistogram.
@@ -238,14 +276,17 @@ export class PercentileTracker {
   /**
    * Records one duration, in milliseconds (fractions kept to the microsecond), under `key`.
    * O(1): one map lookup and one counter increment. A value above `highest` is recorded as
-   * `highest` and counted in `clamped`.
+   * `highest` and counted in `clamped`. With `outcome` `shed`, `timed_out` or `client_gone` the
+   * request is only counted (see {@link RecordOptions.outcome}).
    *
-   * @throws `INVALID_ARGUMENT` when `durationMs` is not a finite number >= 0, or `key` is not a
-   * non-empty string of at most 256 characters. Nothing is recorded then.
+   * @throws `INVALID_ARGUMENT` when `durationMs` is not a finite number >= 0, `key` is not a
+   * non-empty string of at most 256 characters, or `outcome` is not a {@link RequestOutcome}.
+   * Nothing is recorded then.
    * @example
    * ```ts
    * tracker.record('GET /users/:id', 12.5);
    * tracker.record('POST /orders', 830, { error: true });
+   * tracker.record('GET /report', 0.3, { outcome: 'shed' }); // counted in stats().shed only
    * ```
    */
   record(key: string, durationMs: number, options?: RecordOptions): void {
@@ -254,6 +295,16 @@ export class PercentileTracker {
     }
     if (this.clock !== undefined) this.advance(this.clock());
     const s = this.series.get(key) ?? this.addSeries(key);
+    let error = false;
+    if (options !== undefined) {
+      const outcome = options.outcome;
+      if (outcome !== undefined) {
+        if (s.hotEpoch !== this.epoch) this.openInterval(s);
+        if (countApart(s, outcome)) return;
+        error = outcome === 'error';
+      }
+      if (options.error === true) error = true;
+    }
     let us = Math.round(durationMs * 1000);
     if (us > this.highestUs) {
       us = this.highestUs;
@@ -269,7 +320,7 @@ export class PercentileTracker {
     s.sumSq += us * us;
     if (us < s.min) s.min = us;
     if (us > s.max) s.max = us;
-    if (options !== undefined && options.error === true) s.errors++;
+    if (error) s.errors++;
     if (durationMs > this.slowThresholdMs && this.events.has('slow')) this.onSlow(s, durationMs);
   }
 
@@ -426,13 +477,16 @@ export class PercentileTracker {
   /**
    * The Prometheus text exposition (format 0.0.4) of every key: a `summary` family whose quantile
    * samples (0.5 to 0.999, in seconds) cover one window, with lifetime `_sum` and `_count`
-   * (counter semantics, like prom-client's windowed Summary), plus a `..._errors_total` counter.
-   * Keys go in the `key` label, escaped. Empty windows report 0.
+   * (counter semantics, like prom-client's windowed Summary), a `..._errors_total` counter, and
+   * a `..._outcomes_total` counter with an `outcome` label (`served`, `error`, `shed`,
+   * `timed_out`, `client_gone`; only the first two are in the summary). Keys go in the `key`
+   * label, escaped. Empty windows report 0.
    *
    * @example
    * ```ts
    * res.setHeader('content-type', 'text/plain; version=0.0.4'); res.end(tracker.toPrometheus());
    * // headroom_duration_seconds{key="GET /users/:id",quantile="0.99"} 0.0123
+   * // headroom_duration_outcomes_total{key="GET /users/:id",outcome="shed"} 25432
    * ```
    */
   toPrometheus(options?: PrometheusOptions): string {
@@ -442,8 +496,8 @@ export class PercentileTracker {
       throw invalidArgument('options.name', 'a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)', name);
     }
     const label = options?.label ?? 'key';
-    if (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) || label === 'quantile') {
-      throw invalidArgument('options.label', 'a Prometheus label name other than "quantile"', label);
+    if (!isFreeLabelName(label)) {
+      throw invalidArgument('options.label', 'a Prometheus label name, not reserved (__name__, le, any __ prefix) nor used here (quantile, outcome)', label);
     }
     const level = this.levelOf(options);
     const help = options?.help ?? `Durations in seconds; quantiles over the last ${level.label}, sum and count since start.`;
@@ -457,6 +511,9 @@ export class PercentileTracker {
         totalCount: s.totalCount + s.count,
         totalSumMs: (s.totalSum + s.sum) / 1000,
         totalErrors: s.totalErrors + s.errors,
+        totalShed: s.totalShed + s.shed,
+        totalTimedOut: s.totalTimedOut + s.timedOut,
+        totalClientGone: s.totalClientGone + s.clientGone,
       });
     }
     return writePrometheus(entries, name, help, label, level.label);
@@ -602,7 +659,7 @@ export class PercentileTracker {
   }
 
   private openInterval(s: Series): void {
-    if (s.count > 0) this.flush(s);
+    if (holdsData(s)) this.flush(s);
     if (s.counts === EMPTY) s.counts = this.pool.pop() ?? new Uint16Array(this.layout.length);
     s.hotEpoch = this.epoch;
   }
@@ -610,7 +667,7 @@ export class PercentileTracker {
   /** Closes the live interval of `s` into its rings: sparse, and once per window. */
   private flush(s: Series): void {
     const epoch = s.hotEpoch;
-    const snap = takeSnapshot(s, this.layout.index(s.min), this.layout.index(s.max));
+    const snap = s.count > 0 ? takeSnapshot(s, this.layout.index(s.min), this.layout.index(s.max)) : takeSnapshot(s, 0, -1);
     for (let l = 0; l < this.levels.length; l++) {
       const level = this.levels[l] as Level;
       const ring = s.rings[l] as Ring;
@@ -627,6 +684,9 @@ export class PercentileTracker {
     s.totalCount += s.count;
     s.totalSum += s.sum;
     s.totalErrors += s.errors;
+    s.totalShed += s.shed;
+    s.totalTimedOut += s.timedOut;
+    s.totalClientGone += s.clientGone;
     s.lastEpoch = epoch;
     s.count = 0;
     s.sum = 0;
@@ -635,6 +695,9 @@ export class PercentileTracker {
     s.max = 0;
     s.errors = 0;
     s.clamped = 0;
+    s.shed = 0;
+    s.timedOut = 0;
+    s.clientGone = 0;
     s.hotEpoch = -1;
   }
 
@@ -646,7 +709,7 @@ export class PercentileTracker {
 
   private release(s: Series): void {
     if (s.counts !== EMPTY) {
-      if (s.count > 0) this.flush(s);
+      if (holdsData(s)) this.flush(s);
       if (this.pool.length < HOT_POOL_SIZE) this.pool.push(s.counts);
       s.counts = EMPTY;
     }
@@ -664,7 +727,7 @@ export class PercentileTracker {
     if (epoch <= this.epoch) return;
     this.epoch = epoch;
     for (const [key, s] of this.series) {
-      if (s.count > 0) this.flush(s);
+      if (holdsData(s)) this.flush(s);
       else if (s.counts !== EMPTY) this.release(s);
       let live = false;
       for (let l = 0; l < this.levels.length; l++) {
@@ -693,7 +756,7 @@ export class PercentileTracker {
       const e = ring.epochs[i] as number;
       if (snap !== null && snap !== undefined && e > oldest && e <= current) this.acc.addSnapshot(snap);
     }
-    if (s.count > 0) this.acc.addHot(s);
+    if (holdsData(s)) this.acc.addHot(s);
   }
 
   /** The time `level`'s window covers now (ms): its full intervals plus the current one's elapsed part. */

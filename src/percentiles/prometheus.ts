@@ -11,7 +11,11 @@ export interface PrometheusOptions {
   help?: string;
   /** The window the quantiles are computed over. Default: the smallest window. */
   window?: import('../core/index.js').Duration;
-  /** Label name that carries the key. Default `'key'`. */
+  /**
+   * Label name that carries the key. Default `'key'`. Must be a Prometheus label name other than
+   * the ones the exposition uses itself (`quantile`, `outcome`) or Prometheus reserves (`le`,
+   * anything starting with `__`, such as `__name__`).
+   */
   label?: string;
 }
 
@@ -25,6 +29,22 @@ export interface PrometheusEntry {
   totalSumMs: number;
   /** Lifetime errors. */
   totalErrors: number;
+  /** Lifetime answers counted apart, by outcome. */
+  totalShed: number;
+  totalTimedOut: number;
+  totalClientGone: number;
+}
+
+/** Whether `label` may carry the key: a label name that neither we nor Prometheus use. @internal */
+export function isFreeLabelName(label: unknown): label is string {
+  return (
+    typeof label === 'string' &&
+    /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) &&
+    !label.startsWith('__') &&
+    label !== 'le' &&
+    label !== 'quantile' &&
+    label !== 'outcome'
+  );
 }
 
 /** Escapes a label value for the text exposition format: backslash, double quote, line feed. */
@@ -54,7 +74,8 @@ const QUANTILE_LABELS: [string, keyof PercentileStats][] = [
 
 /**
  * Writes the text exposition (format 0.0.4): a `summary` family with quantile samples over the
- * window plus lifetime `_sum`/`_count`, and an `_errors_total` counter family. @internal
+ * window plus lifetime `_sum`/`_count`, an `_errors_total` counter family, and an
+ * `_outcomes_total` counter family with one series per key and outcome. @internal
  */
 export function writePrometheus(entries: PrometheusEntry[], name: string, help: string, label: string, windowLabel: string): string {
   const lines: string[] = [];
@@ -68,9 +89,24 @@ export function writePrometheus(entries: PrometheusEntry[], name: string, help: 
     lines.push(`${name}_sum{${label}="${key}"} ${num(e.totalSumMs / 1000)}`);
     lines.push(`${name}_count{${label}="${key}"} ${num(e.totalCount)}`);
   }
-  const errors = `${name.endsWith('_seconds') ? name.slice(0, -'_seconds'.length) : name}_errors_total`;
+  const base = name.endsWith('_seconds') ? name.slice(0, -'_seconds'.length) : name;
+  const errors = `${base}_errors_total`;
   lines.push(`# HELP ${errors} Values recorded as errors since the tracker started (window of the quantiles: ${windowLabel}).`);
   lines.push(`# TYPE ${errors} counter`);
   for (const e of entries) lines.push(`${errors}{${label}="${escapeLabelValue(e.key)}"} ${num(e.totalErrors)}`);
+  const outcomes = `${base}_outcomes_total`;
+  lines.push(`# HELP ${outcomes} Requests since the tracker started, by outcome; only served and error are in the quantiles.`);
+  lines.push(`# TYPE ${outcomes} counter`);
+  for (const e of entries) {
+    const key = escapeLabelValue(e.key);
+    const counts: [string, number][] = [
+      ['served', e.totalCount - e.totalErrors],
+      ['error', e.totalErrors],
+      ['shed', e.totalShed],
+      ['timed_out', e.totalTimedOut],
+      ['client_gone', e.totalClientGone],
+    ];
+    for (const [outcome, value] of counts) lines.push(`${outcomes}{${label}="${key}",outcome="${outcome}"} ${num(value)}`);
+  }
   return `${lines.join('\n')}\n`;
 }

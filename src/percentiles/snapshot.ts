@@ -26,54 +26,86 @@ function countArray(n: number, largest: number): SnapshotCounts {
 }
 
 /**
+ * The exact figures kept beside the histogram counts of an interval (or of a merge of them).
+ * Durations in µs. `shed`, `timedOut` and `clientGone` count answers that did not come from the
+ * handler ({@link RequestOutcome}): they are not in `count` nor in the histogram.
+ *
+ * @internal
+ */
+export interface Moments {
+  /** Values recorded in the histogram (outcomes `served` and `error`). */
+  count: number;
+  /** Sum of the values, in µs. */
+  sum: number;
+  /** Sum of the squared values, in µs². */
+  sumSq: number;
+  /** Smallest value, in µs (`Infinity` while `count` is 0). */
+  min: number;
+  /** Largest value, in µs. */
+  max: number;
+  /** Values recorded as errors. */
+  errors: number;
+  /** Values above `highest`, recorded as `highest`. */
+  clamped: number;
+  /** Answers recorded with outcome `shed`. */
+  shed: number;
+  /** Answers recorded with outcome `timed_out`. */
+  timedOut: number;
+  /** Requests recorded with outcome `client_gone`. */
+  clientGone: number;
+}
+
+/**
  * One closed interval of one key, stored sparse: only the non-zero counts of the HdrHistogram
  * layout, in index order, plus exact moments. Immutable once built, so the same snapshot can sit
  * in several rings at once.
  *
  * @internal
  */
-export class Snapshot {
+export class Snapshot implements Moments {
+  readonly count: number;
+  readonly sum: number;
+  readonly sumSq: number;
+  readonly min: number;
+  readonly max: number;
+  readonly errors: number;
+  readonly clamped: number;
+  readonly shed: number;
+  readonly timedOut: number;
+  readonly clientGone: number;
+
   constructor(
     /** Non-zero count indexes, ascending. */
     readonly indexes: SnapshotIndexes,
     /** The count at each of `indexes`, in the narrowest array that holds the largest one. */
     readonly counts: SnapshotCounts,
-    /** Values recorded. */
-    readonly count: number,
-    /** Sum of the values, in µs. */
-    readonly sum: number,
-    /** Sum of the squared values, in µs². */
-    readonly sumSq: number,
-    /** Smallest value, in µs. */
-    readonly min: number,
-    /** Largest value, in µs. */
-    readonly max: number,
-    /** Values recorded as errors. */
-    readonly errors: number,
-    /** Values above `highest`, recorded as `highest`. */
-    readonly clamped: number,
-  ) {}
+    moments: Moments,
+  ) {
+    this.count = moments.count;
+    this.sum = moments.sum;
+    this.sumSq = moments.sumSq;
+    this.min = moments.min;
+    this.max = moments.max;
+    this.errors = moments.errors;
+    this.clamped = moments.clamped;
+    this.shed = moments.shed;
+    this.timedOut = moments.timedOut;
+    this.clientGone = moments.clientGone;
+  }
 
   /** Approximate bytes held. */
   get footprint(): number {
     // Object header and fields, plus two typed-array headers and their backing stores.
-    return this.indexes.byteLength + this.counts.byteLength + 96 + 2 * 72;
+    return this.indexes.byteLength + this.counts.byteLength + 120 + 2 * 72;
   }
 }
 
 /** The live, dense interval a key is recording into. @internal */
-export interface HotInterval {
+export interface HotInterval extends Moments {
   /** Dense counts, 16 bits each; a slot that reaches 65,536 wraps to 0 and moves 65,536 to `carry`. */
   counts: Uint16Array;
   /** Whole multiples of 65,536 per slot that wrapped in `counts` this interval, or `null` (the usual case). */
   carry: Map<number, number> | null;
-  count: number;
-  sum: number;
-  sumSq: number;
-  min: number;
-  max: number;
-  errors: number;
-  clamped: number;
 }
 
 /**
@@ -110,7 +142,7 @@ export function takeSnapshot(hot: HotInterval, fromIndex: number, toIndex: numbe
     }
   }
   hot.carry = null;
-  return new Snapshot(indexes, counts, hot.count, hot.sum, hot.sumSq, hot.min, hot.max, hot.errors, hot.clamped);
+  return new Snapshot(indexes, counts, hot);
 }
 
 /** A new snapshot holding both `a` and `b` (a sorted merge). @internal */
@@ -156,15 +188,16 @@ export function mergeSnapshots(a: Snapshot, b: Snapshot): Snapshot {
     }
     k++;
   }
-  return new Snapshot(
-    indexes,
-    counts,
-    a.count + b.count,
-    a.sum + b.sum,
-    a.sumSq + b.sumSq,
-    Math.min(a.min, b.min),
-    Math.max(a.max, b.max),
-    a.errors + b.errors,
-    a.clamped + b.clamped,
-  );
+  return new Snapshot(indexes, counts, {
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+    sumSq: a.sumSq + b.sumSq,
+    min: Math.min(a.min, b.min),
+    max: Math.max(a.max, b.max),
+    errors: a.errors + b.errors,
+    clamped: a.clamped + b.clamped,
+    shed: a.shed + b.shed,
+    timedOut: a.timedOut + b.timedOut,
+    clientGone: a.clientGone + b.clientGone,
+  });
 }

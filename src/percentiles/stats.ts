@@ -1,12 +1,17 @@
 import type { BucketLayout } from './bucket-layout.js';
-import type { HotInterval, Snapshot } from './snapshot.js';
+import type { HotInterval, Moments, Snapshot } from './snapshot.js';
 
 /**
  * What a key did over one window. Durations are in milliseconds (fractions keep sub-millisecond
  * precision). An empty window reports zeros everywhere, never `NaN`.
+ *
+ * The durations, percentiles, `count`, `errors` and `throughputPerSec` describe the requests the
+ * handler answered (outcomes `served` and `error`, see {@link RequestOutcome}). Answers given in
+ * the handler's place are counted apart in `shed`, `timedOut` and `clientGone` and never enter the
+ * percentiles, so a flood of fast 503s cannot make a route look fast.
  */
 export interface PercentileStats {
-  /** Values recorded in the window. */
+  /** Values recorded in the window (outcomes `served` and `error`). */
   count: number;
   /** Smallest value (exact). */
   min: number;
@@ -34,7 +39,27 @@ export interface PercentileStats {
   clamped: number;
   /** `count` divided by the seconds the window covers (less while the tracker is younger than the window). */
   throughputPerSec: number;
+  /** Requests refused before the handler ran (outcome `shed`: a full queue, a closed queue, a 503 `SERVICE_UNAVAILABLE`). Not in `count`. */
+  shed: number;
+  /** Requests answered with a timeout in the handler's place (outcome `timed_out`: a 504 `OPERATION_TIMEOUT`). Not in `count`. */
+  timedOut: number;
+  /** Requests whose client went away before the answer was complete (outcome `client_gone`). Not in `count`. */
+  clientGone: number;
 }
+
+/**
+ * What happened to one request, as {@link PercentileTracker.record} takes it (`outcome`) and the
+ * Prometheus export labels it (`outcome="shed"`):
+ *
+ * | outcome | meaning | in the percentiles |
+ * | --- | --- | --- |
+ * | `served` | the handler answered (any status below 500) | yes, in `count` |
+ * | `error` | the handler answered with a 5xx, or failed | yes, in `count` and `errors` |
+ * | `shed` | refused before the handler ran: 503 `QUEUE_FULL`, `QUEUE_CLOSED`, `SERVICE_UNAVAILABLE` | no, in `shed` |
+ * | `timed_out` | a timeout answered (504 `OPERATION_TIMEOUT`) in the handler's place | no, in `timedOut` |
+ * | `client_gone` | the client disconnected before the answer was complete | no, in `clientGone` |
+ */
+export type RequestOutcome = 'served' | 'error' | 'shed' | 'timed_out' | 'client_gone';
 
 /** The percentiles reported, as fractions, in the order of {@link PercentileStats}. @internal */
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999] as const;
@@ -56,6 +81,9 @@ export function emptyStats(): PercentileStats {
     errorRate: 0,
     clamped: 0,
     throughputPerSec: 0,
+    shed: 0,
+    timedOut: 0,
+    clientGone: 0,
   };
 }
 
@@ -84,6 +112,9 @@ export class Accumulator {
   private max = 0;
   private errors = 0;
   private clamped = 0;
+  private shed = 0;
+  private timedOut = 0;
+  private clientGone = 0;
 
   constructor(readonly layout: BucketLayout) {
     this.dense = new Float64Array(layout.length);
@@ -92,20 +123,19 @@ export class Accumulator {
   /** Adds a closed interval. */
   addSnapshot(s: Snapshot): void {
     const n = s.indexes.length;
-    if (s.count === 0) return;
+    this.addMoments(s);
+    if (n === 0) return;
     const dense = this.dense;
     const indexes = s.indexes;
     const counts = s.counts;
     for (let i = 0; i < n; i++) dense[indexes[i] as number]! += counts[i] as number;
-    if (n > 0) {
-      if ((indexes[0] as number) < this.lo) this.lo = indexes[0] as number;
-      if ((indexes[n - 1] as number) > this.hi) this.hi = indexes[n - 1] as number;
-    }
-    this.addMoments(s.count, s.sum, s.sumSq, s.min, s.max, s.errors, s.clamped);
+    if ((indexes[0] as number) < this.lo) this.lo = indexes[0] as number;
+    if ((indexes[n - 1] as number) > this.hi) this.hi = indexes[n - 1] as number;
   }
 
   /** Adds the live interval of a key. */
   addHot(hot: HotInterval): void {
+    this.addMoments(hot);
     if (hot.count === 0) return;
     const from = this.layout.index(hot.min);
     const to = this.layout.index(hot.max);
@@ -115,7 +145,6 @@ export class Accumulator {
     if (hot.carry !== null) for (const [i, c] of hot.carry) dense[i]! += c;
     if (from < this.lo) this.lo = from;
     if (to > this.hi) this.hi = to;
-    this.addMoments(hot.count, hot.sum, hot.sumSq, hot.min, hot.max, hot.errors, hot.clamped);
   }
 
   /** Adds `count` values at hdr value `valueUs` (for decoded histograms). */
@@ -126,15 +155,18 @@ export class Accumulator {
     if (index > this.hi) this.hi = index;
   }
 
-  /** Adds exact moments (for decoded histograms, whose counts arrive through {@link addValue}). */
-  addMoments(count: number, sum: number, sumSq: number, min: number, max: number, errors: number, clamped: number): void {
-    this.count += count;
-    this.sum += sum;
-    this.sumSq += sumSq;
-    if (min < this.min) this.min = min;
-    if (max > this.max) this.max = max;
-    this.errors += errors;
-    this.clamped += clamped;
+  /** Adds exact moments (also for decoded histograms, whose counts arrive through {@link addValue}). */
+  addMoments(m: Moments): void {
+    this.count += m.count;
+    this.sum += m.sum;
+    this.sumSq += m.sumSq;
+    if (m.min < this.min) this.min = m.min;
+    if (m.max > this.max) this.max = m.max;
+    this.errors += m.errors;
+    this.clamped += m.clamped;
+    this.shed += m.shed;
+    this.timedOut += m.timedOut;
+    this.clientGone += m.clientGone;
   }
 
   /**
@@ -150,7 +182,7 @@ export class Accumulator {
   }
 
   /** The exact moments gathered so far (µs). */
-  moments(): { count: number; sum: number; sumSq: number; min: number; max: number; errors: number; clamped: number } {
+  moments(): Moments {
     return {
       count: this.count,
       sum: this.sum,
@@ -159,6 +191,9 @@ export class Accumulator {
       max: this.max,
       errors: this.errors,
       clamped: this.clamped,
+      shed: this.shed,
+      timedOut: this.timedOut,
+      clientGone: this.clientGone,
     };
   }
 
@@ -202,6 +237,9 @@ export class Accumulator {
       stats.clamped = this.clamped;
       stats.throughputPerSec = spanMs > 0 ? total / (spanMs / 1000) : 0;
     }
+    stats.shed = this.shed;
+    stats.timedOut = this.timedOut;
+    stats.clientGone = this.clientGone;
     this.clear();
     return stats;
   }
@@ -218,5 +256,8 @@ export class Accumulator {
     this.max = 0;
     this.errors = 0;
     this.clamped = 0;
+    this.shed = 0;
+    this.timedOut = 0;
+    this.clientGone = 0;
   }
 }

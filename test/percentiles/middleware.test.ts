@@ -6,8 +6,11 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpExchange, HttpResult } from '../../src/core/index.js';
-import { toFastify, toHono, toNode } from '../../src/http/index.js';
-import { PercentileTracker, UNMATCHED_ROUTE, metricsHandler, percentileMiddleware } from '../../src/percentiles/index.js';
+import { compose, shed, timeout, toFastify, toHono, toNode } from '../../src/http/index.js';
+import { TaskQueue } from '../../src/queue/index.js';
+import { eventually } from '../support/async.js';
+import { KINDS, startApp, type App, type Kind } from '../http/apps.js';
+import { PercentileTracker, UNMATCHED_ROUTE, metricsHandler, percentileMiddleware, requestOutcome } from '../../src/percentiles/index.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -84,6 +87,27 @@ describe('percentileMiddleware (neutral)', () => {
       [`GET ${UNMATCHED_ROUTE}`]: { count: 1, errors: 0 },
       'POST /orders': { count: 1, errors: 1 },
     });
+  });
+
+  it('reads the outcome off the answer: the problem code of a middleware answer, the client leaving, else the status', async () => {
+    const tracker = newTracker();
+    const mw = percentileMiddleware(tracker);
+    const answers: HttpResult[] = [
+      { status: 200, headers: {} },
+      { status: 503, headers: {} }, // the handler's own 503: an error
+      { status: 503, headers: {}, code: 'QUEUE_FULL' },
+      { status: 503, headers: {}, code: 'QUEUE_CLOSED' },
+      { status: 503, headers: {}, code: 'SERVICE_UNAVAILABLE' },
+      { status: 504, headers: {}, code: 'OPERATION_TIMEOUT' },
+      { status: 200, headers: {}, clientGone: true },
+      { status: 409, headers: {}, code: 'IDEMPOTENCY_IN_PROGRESS' },
+    ];
+    for (const answer of answers) {
+      const a = fakeExchange('GET', '/r', '/r');
+      await mw(a.exchange, async () => answer);
+    }
+    expect(answers.map(requestOutcome)).toEqual(['served', 'error', 'shed', 'shed', 'shed', 'timed_out', 'client_gone', 'served']);
+    expect(tracker.stats('GET /r')).toMatchObject({ count: 3, errors: 1, shed: 3, timedOut: 1, clientGone: 1 });
   });
 
   it('counts a throwing chain as an error and passes the error on', async () => {
@@ -235,5 +259,57 @@ describe('percentileMiddleware through the adapters', () => {
     expectTracked(tracker, { 'GET /users/:id': { count: 1, errors: 0 }, 'GET /fail': { count: 1, errors: 1 } });
     const metrics = await app.request('/metrics');
     expect(await metrics.text()).toContain('key="GET /fail"');
+  });
+});
+
+describe.each(KINDS)('percentileMiddleware outcomes on %s', (kind: Kind) => {
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  /** The only key of the tracker, whatever route template the framework reports. */
+  const only = (tracker: PercentileTracker) => {
+    const keys = tracker.keys();
+    expect(keys).toHaveLength(1);
+    return tracker.stats(keys[0]!);
+  };
+
+  it('counts a timeout answer apart as timed_out, out of the percentiles', async () => {
+    const tracker = newTracker();
+    app = await startApp(kind, compose(percentileMiddleware(tracker), timeout('100ms')));
+    expect((await fetch(`${app.url}/hang`)).status).toBe(504);
+    await eventually(() => expect(only(tracker)).toMatchObject({ count: 0, timedOut: 1, shed: 0, errors: 0 }));
+  });
+
+  it('counts a full queue answer apart as shed, and the served request in the percentiles', async () => {
+    const tracker = newTracker();
+    const queue = new TaskQueue({ concurrency: 1, maxSize: 0 });
+    app = await startApp(kind, compose(percentileMiddleware(tracker), shed(queue)));
+    const slow = fetch(`${app.url}/slow`);
+    await eventually(() => expect(queue.pending).toBe(1));
+    const refused = await fetch(`${app.url}/slow`);
+    expect(refused.status).toBe(503);
+    await refused.text();
+    expect((await slow).status).toBe(200);
+    await eventually(() => {
+      const stats = Object.values(tracker.summary());
+      expect(stats.reduce((n, s) => n + s.shed, 0)).toBe(1);
+      expect(stats.reduce((n, s) => n + s.count, 0)).toBe(1);
+    });
+    const served = Object.values(tracker.summary()).find((s) => s.count === 1)!;
+    expect(served.min).toBeGreaterThanOrEqual(250); // the 300 ms handler, not the instant 503
+  });
+
+  it('counts a request whose client left as client_gone', async () => {
+    const tracker = newTracker();
+    app = await startApp(kind, percentileMiddleware(tracker));
+    const controller = new AbortController();
+    const request = fetch(`${app.url}/slow`, { signal: controller.signal }).catch(() => undefined);
+    await eventually(() => expect(app!.log.handled).toContain('/slow'));
+    controller.abort();
+    await request;
+    await eventually(() => expect(only(tracker)).toMatchObject({ count: 0, clientGone: 1 }));
   });
 });

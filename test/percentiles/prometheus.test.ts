@@ -84,15 +84,27 @@ describe('PercentileTracker.toPrometheus', () => {
     expect(parseExposition(t.toPrometheus())).toEqual([]);
   });
 
-  it('rejects invalid metric and label names', () => {
+  it('rejects invalid metric and label names, and label names Prometheus reserves or the exposition uses', () => {
     const t = new PercentileTracker({ clock: () => T0 });
-    for (const options of [{ name: 'bad-name' }, { name: '9lives' }, { label: 'quantile' }, { label: 'a b' }, { window: '7m' as const }]) {
+    const bad = [
+      { name: 'bad-name' },
+      { name: '9lives' },
+      { label: 'quantile' },
+      { label: 'outcome' },
+      { label: 'le' },
+      { label: '__name__' },
+      { label: '__meta' },
+      { label: 'a b' },
+      { window: '7m' as const },
+    ];
+    for (const options of bad) {
       try {
         t.toPrometheus(options);
         throw new Error('expected a throw');
       } catch (err) {
-        expect(isHeadroomError(err, 'INVALID_ARGUMENT')).toBe(true);
+        expect(isHeadroomError(err, 'INVALID_ARGUMENT'), JSON.stringify(options)).toBe(true);
       }
     }
+    expect(() => t.toPrometheus({ label: 'route' })).not.toThrow();
   });
 });
