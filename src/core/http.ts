@@ -55,6 +55,24 @@ export const RESULT_TEXT: unique symbol = Symbol('headroom.resultText');
 export interface NextOptions {
   /** Record the bytes the downstream handler sends, returned as {@link HttpResult.body}. */
   captureBody?: boolean;
+  /**
+   * Resolve once the request's handler has really finished, with the response *it* produced,
+   * even when the request was answered first in its place (an outer `timeout`'s 504, another
+   * middleware) or its client went away. The handler's writes after such an answer are
+   * recorded, never sent. Without it (the default), `next()` resolves with the response as
+   * sent, whoever produced it.
+   *
+   * - When no handler runs (a middleware further in answered instead, or a queue gave up on the
+   *   request), it resolves with that answer.
+   * - When the handler fails without a response of its own (Koa, fetch, a rejected plain
+   *   node:http handler's 500 aside), it rejects with its error.
+   * - A handler that neither ends its response nor fails within 60 s after its request was
+   *   answered in its place is taken as gone: it rejects then, so nothing waits for ever.
+   *
+   * `idempotencyMiddleware` uses it to keep a key in progress until its handler has settled,
+   * and to store what the handler really did.
+   */
+  untilHandlerSettles?: boolean;
 }
 
 /** Runs the rest of the chain (other middleware, then the framework's handler). */

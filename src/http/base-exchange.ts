@@ -1,4 +1,5 @@
-import type { HttpExchange, HttpResponse, HttpResult, Next, NextOptions } from '../core/index.js';
+import type { HeaderMap, HttpExchange, HttpResponse, HttpResult, Next, NextOptions } from '../core/index.js';
+import { HandlerWatch } from './handler-watch.js';
 
 /**
  * The exchange each request gets, kept on the request object the adapter registered it under
@@ -27,9 +28,20 @@ function register(key: object, exchange: BaseExchange): void {
   else fallback.set(key, exchange);
 }
 
+/** An answer a middleware gave with `respond()` while the handler may have been running, as it went out. */
+interface AnswerInPlace {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  readonly body: string | Uint8Array | undefined;
+  readonly code: string | undefined;
+}
+
 /**
  * What every adapter's exchange shares: the lazily created signal, `onBeforeSend` listeners,
- * the memoised body, and the two hooks `compose` needs (`startCapture`, `settle`).
+ * the memoised body, the hooks `compose` needs (`startCapture`, `settle`, `watchHandler`,
+ * `handlerOutcome`), and the request's lifecycle, kept on its first exchange: which exchange is
+ * the innermost (the one whose `next` reaches the framework's handler), the answer given in the
+ * handler's place, and the {@link HandlerWatch} of whoever waits for the handler to settle.
  *
  * The hot path allocates the exchange, its `next` function and nothing else: the
  * AbortController exists only once `signal` is read, listener arrays only once someone listens.
@@ -53,10 +65,17 @@ export abstract class BaseExchange implements HttpExchange {
   private bodyPromise: Promise<unknown> | undefined = undefined;
   /** On the request's first exchange: the problem code of the answer given with `respond()`, by any exchange. */
   private answerCode: string | undefined = undefined;
+  /** On the request's first exchange: the answer given in the handler's place, once there is one. */
+  private inPlace: AnswerInPlace | undefined = undefined;
+  /** On the request's first exchange: the newest exchange of the request (adapters nest in chain order). */
+  private innermost: BaseExchange = this;
+  /** On the request's first exchange: the wait for the handler, once someone asked for it. */
+  private watch: HandlerWatch | undefined = undefined;
 
   constructor(key: object) {
     const root = registeredExchange(key);
     if (root === undefined) register(key, this);
+    else root.innermost = this;
     this.root = root;
     this.next = (options?: NextOptions) => this.nextPromise ?? (this.nextPromise = this.runNext(options));
   }
@@ -125,6 +144,80 @@ export abstract class BaseExchange implements HttpExchange {
   /** Records what `respond()` answered with, for every exchange of the request to report. */
   protected noteAnswer(response: HttpResponse): void {
     (this.root ?? this).answerCode = response.code;
+  }
+
+  /**
+   * Records an answer given while the handler may be running (this exchange had called `next`),
+   * as it went out with `headers`: from now on `settle()` reports it, and a watch on the handler
+   * knows it has to wait for the handler on its own.
+   */
+  protected noteAnswerInPlace(response: HttpResponse, headers: HeaderMap): void {
+    const top = this.root ?? this;
+    top.inPlace = { status: response.status, headers, body: response.body, code: response.code };
+    top.watch?.answeredElsewhere();
+  }
+
+  /** Whether an answer went out in the handler's place. */
+  protected get answeredInPlace(): boolean {
+    return (this.root ?? this).inPlace !== undefined;
+  }
+
+  /** The answer given in the handler's place, as `next()` reports it (see {@link noteAnswerInPlace}). */
+  protected inPlaceResult(capturing: boolean): HttpResult {
+    const answer = (this.root ?? this).inPlace!;
+    const result: HttpResult = { status: answer.status, headers: answer.headers, code: answer.code };
+    if (capturing) result.body = answer.body === undefined ? new Uint8Array(0) : typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    return result;
+  }
+
+  /** Whether this exchange is the request's innermost: the one whose `next` reaches the handler. */
+  protected get innermostHere(): boolean {
+    return (this.root ?? this).innermost === this;
+  }
+
+  /**
+   * Starts waiting for the handler to settle (`next({ untilHandlerSettles: true })`): creates the
+   * request's watch and lets the adapter install what it needs to see the handler finish. Must
+   * run before the handler does.
+   */
+  watchHandler(withBody: boolean): void {
+    const top = this.root ?? this;
+    let watch = top.watch;
+    if (watch === undefined) {
+      watch = top.watch = new HandlerWatch();
+      if (top.inPlace !== undefined) watch.answeredElsewhere();
+    }
+    if (withBody) watch.wantsBody = true;
+    this.observeHandler();
+  }
+
+  /** Resolves once the handler settled, with its own response (see {@link watchHandler}). */
+  handlerOutcome(): Promise<HttpResult> {
+    const top = this.root ?? this;
+    if (top.watch === undefined) this.watchHandler(false);
+    return top.watch!.promise;
+  }
+
+  /** The request's watch on its handler, if someone waits for it and it has not settled yet. */
+  protected get pendingWatch(): HandlerWatch | undefined {
+    const watch = (this.root ?? this).watch;
+    return watch === undefined || watch.settled ? undefined : watch;
+  }
+
+  /** Installs what this adapter needs to see the handler finish; see {@link watchHandler}. */
+  protected observeHandler(): void {
+    // Koa, Hono and fetch see it from their downstream promise.
+  }
+
+  /**
+   * This exchange's middleware finished without calling `next`: when it is the innermost, the
+   * request will reach no handler, and whoever waits for one gets the answer instead.
+   */
+  protected chainEndedWithoutHandler(): void {
+    const watch = this.pendingWatch;
+    if (watch === undefined || !this.innermostHere) return;
+    if (watch.wantsBody) this.startCapture();
+    watch.settle(this.settle());
   }
 
   /** Fills in the outcome fields of a result about to be handed to the middleware. */

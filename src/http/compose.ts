@@ -23,11 +23,20 @@ class Chain {
   }
 
   private step(index: number, options: NextOptions | undefined): Promise<HttpResult> {
-    if (options?.captureBody === true) {
-      this.capture = true;
-      if (this.exchange instanceof BaseExchange) this.exchange.startCapture();
+    let untilHandler = false;
+    if (options !== undefined) {
+      const exchange = this.exchange;
+      if (options.captureBody === true) {
+        this.capture = true;
+        if (exchange instanceof BaseExchange) exchange.startCapture();
+      }
+      // Watched from before the rest of the chain runs, so that the handler's end is seen.
+      if (options.untilHandlerSettles === true && exchange instanceof BaseExchange) {
+        untilHandler = true;
+        exchange.watchHandler(options.captureBody === true);
+      }
     }
-    return this.dispatch(index).then(() => this.outcome());
+    return this.dispatch(index).then(() => this.outcome(untilHandler));
   }
 
   private reach(options: NextOptions | undefined): Promise<HttpResult> {
@@ -35,9 +44,14 @@ class Chain {
     return (this.reached ??= this.last(options));
   }
 
-  private outcome(): Promise<HttpResult> {
-    // A headroom exchange knows the response whoever wrote it (a 504 from a timeout included).
-    if (this.exchange instanceof BaseExchange) return this.exchange.settle();
+  private outcome(untilHandler: boolean): Promise<HttpResult> {
+    const exchange = this.exchange;
+    if (exchange instanceof BaseExchange) {
+      // The handler's own outcome, when it was reached; else the answer of whoever gave it.
+      if (untilHandler && this.reached !== undefined) return exchange.handlerOutcome();
+      // A headroom exchange knows the response whoever wrote it (a 504 from a timeout included).
+      return exchange.settle();
+    }
     return this.reached ?? Promise.resolve({ status: 0, headers: {} });
   }
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { discardLaterWrites, hasBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { hasBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Fastify request the adapter uses. */
@@ -31,6 +32,10 @@ export interface FastifyReplyLike {
   header(name: string, value: string): unknown;
   /** Removes a header. */
   removeHeader(name: string): unknown;
+  /** A header the reply will send. */
+  getHeader(name: string): unknown;
+  /** Whether the reply will send header `name`. */
+  hasHeader(name: string): boolean;
   /** Sends the reply. */
   send(payload?: unknown): unknown;
   /** The headers the reply sends. */
@@ -57,6 +62,8 @@ const NOT_FOUND: HttpResponse = { status: 404, headers: { 'content-type': 'text/
 export class FastifyExchange extends NodeExchange {
   /** The `onRequest` hook has finished (Fastify moved on to parsing and the handler). */
   private released = false;
+  /** The `preHandler` hook ran: the route's handler may be running. */
+  private handling = false;
   private payload: Uint8Array | undefined = undefined;
   /** Body bytes read during `onRequest`, fed back to Fastify's parser in `preParsing`. */
   rawBody: Buffer | undefined = undefined;
@@ -78,20 +85,50 @@ export class FastifyExchange extends NodeExchange {
   }
 
   override respond(response: HttpResponse): void {
-    if (this.respondedHere || this.reply.sent || this.res.headersSent) return;
+    if (this.respondedHere || this.answeredInPlace || this.reply.sent || this.res.headersSent) return;
     this.respondedHere = true;
     this.noteAnswer(response);
+    if (!this.released) {
+      this.sendAnswer(response);
+      return;
+    }
+    if (!this.handling) {
+      // Fastify is between hooks: it sees the reply sent and never calls the handler, so whoever
+      // waits for the handler gets this answer.
+      this.sendAnswer(response);
+      this.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
+      this.pendingWatch?.settle(this.settle());
+      return;
+    }
+    // The handler is running: it goes on against a recording of its own (status, headers, the
+    // payload it sends), which settles whoever waits for it.
+    const late = new LateResponse(this.res, (result) => this.pendingWatch?.settle(result));
+    const handlerHeaders = this.reply.getHeaders() as OutgoingHttpHeaders;
+    for (const name in handlerHeaders) {
+      const value = handlerHeaders[name];
+      if (value !== undefined) late.setHeader(name, value);
+    }
+    this.sendAnswer(response);
+    this.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
+    recordReply(this.reply, late);
+    const res = this.res;
+    // Fastify writes the answer once its onSend hooks are done: at once, unless one is async.
+    if (res.writableEnded) late.install(res);
+    else res.once('finish', () => late.install(res));
+  }
+
+  private sendAnswer(response: HttpResponse): void {
     const reply = this.reply;
     reply.removeHeader('content-length');
     reply.code(response.status);
     const headers = response.headers;
     if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
     reply.send(response.body === undefined ? undefined : toBuffer(response.body));
-    if (this.released) {
-      // The handler is still running: its later reply.send / raw writes are discarded quietly.
-      (reply as unknown as { send: unknown }).send = returnReply;
-      discardLaterWrites(this.res);
-    }
+  }
+
+  /** preHandler: the route's handler is about to run, unless the request was answered already. */
+  enterHandler(): void {
+    this.handling = true;
   }
 
   override async run(middleware: Middleware): Promise<void> {
@@ -106,13 +143,23 @@ export class FastifyExchange extends NodeExchange {
       }
       return;
     }
-    if (!this.nextCalled && !this.responded) this.respond(NOT_FOUND);
+    if (!this.nextCalled) {
+      if (!this.responded) this.respond(NOT_FOUND);
+      this.chainEndedWithoutHandler();
+    }
   }
 
   protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    if (options?.captureBody === true) this.startCapture();
-    const settled = this.settle();
+    let untilHandler = false;
+    if (options !== undefined) {
+      if (options.captureBody === true) this.startCapture();
+      if (options.untilHandlerSettles === true) {
+        untilHandler = true;
+        this.watchHandler(options.captureBody === true);
+      }
+    }
+    const settled = untilHandler ? this.handlerOutcome() : this.settle();
     if (!this.released && !this.responded) {
       this.released = true;
       this.hookDone();
@@ -124,9 +171,8 @@ export class FastifyExchange extends NodeExchange {
     this.capturing = true;
   }
 
-  protected override result(): HttpResult {
-    const result = new FastifyResult(this.reply, this.res.statusCode, this.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
-    return this.describe(result, nodeClientGone(this.res));
+  protected override handlerResult(): HttpResult {
+    return new FastifyResult(this.reply, this.res.statusCode, this.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
   }
 
   protected override installBeforeSend(): void {
@@ -194,6 +240,50 @@ class FastifyResult implements HttpResult {
   }
 }
 
-function returnReply<T>(this: T): T {
-  return this;
+/**
+ * After an answer went out in its place, the handler's reply API records into `late`: what it
+ * sends (a returned value, `reply.send()`, an error Fastify hands to `send`) ends the recording.
+ * Fastify reads `reply.sent` from the raw response, which `late` shows as not ended, so a
+ * handler's late value or rejection still reaches `send`.
+ */
+function recordReply(reply: FastifyReplyLike, late: LateResponse): void {
+  const target = reply as unknown as Record<string, unknown>;
+  target.code = function (this: FastifyReplyLike, status: number) {
+    late.statusCode = status;
+    return this;
+  };
+  target.status = target.code;
+  target.header = function (this: FastifyReplyLike, name: string, value: string) {
+    late.setHeader(name, value);
+    return this;
+  };
+  target.getHeader = (name: string) => late.getHeader(name);
+  target.getHeaders = () => late.getHeaders();
+  target.hasHeader = (name: string) => late.hasHeader(name);
+  target.removeHeader = function (this: FastifyReplyLike, name: string) {
+    late.removeHeader(name);
+    return this;
+  };
+  target.send = function (this: FastifyReplyLike, payload?: unknown) {
+    if (late.done) return this;
+    if (payload instanceof Error) {
+      const status = (payload as { statusCode?: unknown }).statusCode;
+      late.statusCode = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+      reply.log.error({ err: payload }, 'headroom: the handler failed after its request was answered in its place');
+      late.finish();
+    } else if (payload === undefined || payload === null) {
+      late.finish();
+    } else if (typeof payload === 'string' || payload instanceof Uint8Array) {
+      late.finish(payload);
+    } else if (typeof (payload as Readable).pipe === 'function') {
+      readAll(payload as Readable).then(
+        (bytes) => late.finish(bytes),
+        () => late.finish(),
+      );
+    } else {
+      if (!late.hasHeader('content-type')) late.setHeader('content-type', 'application/json; charset=utf-8');
+      late.finish(JSON.stringify(payload));
+    }
+    return this;
+  };
 }

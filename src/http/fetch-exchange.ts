@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { toWebResponse, webResultOf } from './internal.js';
+import { toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
 
 const NOT_FOUND = (): Response => new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 
@@ -111,7 +111,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
   }
 
   get responded(): boolean {
-    return this.respondedHere || this.response !== undefined;
+    return this.respondedHere || this.answeredInPlace || this.response !== undefined;
   }
 
   setHeader(name: string, value: string): void {
@@ -131,29 +131,53 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
   }
 
   respond(response: HttpResponse): void {
-    if (this.respondedHere) return;
+    if (this.respondedHere || this.answeredInPlace) return;
     this.respondedHere = true;
     this.noteAnswer(response);
     this.response = toWebResponse(response, this.pending);
     this.pending = undefined;
+    if (this.nextCalled) this.noteAnswerInPlace(response, webHeaderMap(this.response.headers));
   }
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    if (options?.captureBody === true) this.capturing = true;
+    let untilHandler = false;
+    if (options !== undefined) {
+      if (options.captureBody === true) this.capturing = true;
+      if (options.untilHandlerSettles === true) {
+        untilHandler = true;
+        this.watchHandler(options.captureBody === true);
+      }
+    }
     let produced: Response | PromiseLike<Response>;
     try {
       produced = this.handler(this.request, ...this.args);
     } catch (err) {
-      return Promise.reject(err);
+      produced = Promise.reject(err);
     }
-    return Promise.resolve(produced).then((response) => {
+    const done = Promise.resolve(produced).then((response) => {
       if (!this.respondedHere) this.response = response;
-      return this.settle();
+      return response;
     });
+    // A headroom adapter inside the handler (toHono under app.fetch) is the innermost then.
+    const watch = this.pendingWatch;
+    if (watch !== undefined) {
+      const innermost = this.innermostHere;
+      done.then(
+        (response) => {
+          if (!innermost) return;
+          // Unless it was answered in its place, the handler's response is the one sent.
+          watch.settle(this.respondedHere ? unsentResultOf(response, watch.wantsBody) : webResultOf(response, this.capturing || watch.wantsBody));
+        },
+        (err: unknown) => watch.fail(err),
+      );
+    }
+    if (untilHandler) return this.handlerOutcome();
+    return done.then(() => this.settle());
   }
 
   settle(): Promise<HttpResult> {
+    if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
     return webResultOf((this.response ??= NOT_FOUND()), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
   }
 
@@ -167,6 +191,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
         throw err;
       }
     }
+    if (!this.nextCalled) this.chainEndedWithoutHandler();
     let response = (this.response ??= NOT_FOUND());
     const pending = this.pending;
     if (pending !== undefined) {

@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { WebExchange } from './fetch-exchange.js';
-import { toWebResponse, webResultOf } from './internal.js';
+import { toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
 
 /** The parts of a Hono context the adapter uses. */
 export interface HonoContextLike {
@@ -41,6 +41,8 @@ const NOT_FOUND = (): Response => new Response('404 Not Found', { status: 404, h
 export class HonoExchange extends WebExchange {
   private readonly entryIndex: number;
   private matched: string | undefined = undefined;
+  /** On the request's first exchange, after an answer in the handler's place: the handler's side of c. */
+  private late: HonoLateResponse | undefined = undefined;
 
   constructor(
     private readonly c: HonoContextLike,
@@ -63,7 +65,7 @@ export class HonoExchange extends WebExchange {
   }
 
   get responded(): boolean {
-    return this.respondedHere || this.c.finalized;
+    return this.respondedHere || this.answeredInPlace || this.c.finalized;
   }
 
   setHeader(name: string, value: string): void {
@@ -71,7 +73,7 @@ export class HonoExchange extends WebExchange {
   }
 
   respond(response: HttpResponse): void {
-    if (this.respondedHere) return;
+    if (this.respondedHere || this.answeredInPlace) return;
     this.respondedHere = true;
     this.noteAnswer(response);
     const c = this.c;
@@ -79,7 +81,12 @@ export class HonoExchange extends WebExchange {
     // Hono's setter would merge the old headers over the new response.
     const inherited = c.res.headers;
     c.res = undefined;
-    c.res = toWebResponse(response, inherited);
+    const answer = toWebResponse(response, inherited);
+    c.res = answer;
+    if (this.nextCalled) {
+      this.noteAnswerInPlace(response, webHeaderMap(answer.headers));
+      ((this.root as HonoExchange | undefined) ?? this).late = new HonoLateResponse(c);
+    }
   }
 
   protected override readBody(): Promise<unknown> {
@@ -95,11 +102,44 @@ export class HonoExchange extends WebExchange {
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    if (options?.captureBody === true) this.capturing = true;
-    return this.honoNext().then(() => this.settle());
+    let untilHandler = false;
+    if (options !== undefined) {
+      if (options.captureBody === true) this.capturing = true;
+      if (options.untilHandlerSettles === true) {
+        untilHandler = true;
+        this.watchHandler(options.captureBody === true);
+      }
+    }
+    const downstream = this.honoNext();
+    // Hono calls the next handler at once: if it was another headroom adapter, that exchange is
+    // the innermost now, and it watches the handler.
+    const watch = this.pendingWatch;
+    if (watch !== undefined) {
+      const innermost = this.innermostHere;
+      downstream.then(
+        () => {
+          if (innermost) watch.settle(this.handlerResult(watch.wantsBody || this.capturing));
+        },
+        (err: unknown) => watch.fail(err),
+      );
+    }
+    if (untilHandler) return this.handlerOutcome();
+    return downstream.then(() => this.settle());
+  }
+
+  /** The response the handler returned, once its downstream returned. */
+  private handlerResult(withBody: boolean): Promise<HttpResult> | HttpResult {
+    const late = ((this.root as HonoExchange | undefined) ?? this).late;
+    if (late === undefined) return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), withBody);
+    const response = late.handlerResponse;
+    if (response === undefined) {
+      return Promise.reject(new Error('headroom: the handler finished after its request was answered in its place, but its response could not be read'));
+    }
+    return unsentResultOf(response, withBody);
   }
 
   settle(): Promise<HttpResult> {
+    if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
     return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
   }
 
@@ -113,8 +153,80 @@ export class HonoExchange extends WebExchange {
         throw err;
       }
     }
-    if (!this.c.finalized) this.c.res = NOT_FOUND();
-    this.fireBeforeSend(this.c.res.status);
+    if (!this.nextCalled) this.chainEndedWithoutHandler();
+    if (this.answeredInPlace) {
+      // Leave c alone: its reads hand the answer over to Hono (see HonoLateResponse).
+      this.fireBeforeSend(this.inPlaceResult(false).status);
+    } else {
+      if (!this.c.finalized) this.c.res = NOT_FOUND();
+      this.fireBeforeSend(this.c.res.status);
+    }
     this.release();
   }
 }
+
+type ResAccessor = { get(this: HonoContextLike): Response; set(this: HonoContextLike, value: Response | undefined): void };
+
+function resAccessorOf(c: HonoContextLike): ResAccessor {
+  for (let proto: object | null = Object.getPrototypeOf(c) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, 'res');
+    if (descriptor?.get !== undefined && descriptor.set !== undefined) return descriptor as ResAccessor;
+  }
+  throw new Error('headroom: this Hono context has no res accessor');
+}
+
+/**
+ * The handler's side of a Hono context after a middleware answered in its place (a timeout).
+ *
+ * Hono keeps one context per request and one `finalized` flag on it: `app.fetch` needs it set
+ * to take the answer, and the handler's dispatch frame needs it clear to keep the `Response`
+ * the handler returns instead of dropping it. So the flag reads set until `app.fetch` has taken
+ * the answer (it reads `finalized`, then `res`, right after the chain returned), and clear from
+ * then on; the handler's `Response`, assigned to `c.res` by its frame, is kept here instead of
+ * replacing the answer. The context's response is emptied at the hand-over, so that the handler
+ * builds its `Response` from its own headers rather than the answer's.
+ *
+ * @internal
+ */
+class HonoLateResponse {
+  /** What the handler returned, once it did. */
+  handlerResponse: Response | undefined = undefined;
+  private handedOver = false;
+  private finalizedJustRead = false;
+
+  constructor(c: HonoContextLike) {
+    const res = resAccessorOf(c);
+    const late = this;
+    Object.defineProperty(c, 'finalized', {
+      get: () => {
+        if (late.handedOver) return late.handlerResponse !== undefined;
+        late.finalizedJustRead = true;
+        return true;
+      },
+      set: noop,
+      configurable: true,
+      enumerable: true,
+    });
+    Object.defineProperty(c, 'res', {
+      get(this: HonoContextLike) {
+        const current = res.get.call(this);
+        if (late.finalizedJustRead && !late.handedOver) {
+          late.handedOver = true;
+          res.set.call(this, undefined);
+        }
+        late.finalizedJustRead = false;
+        return current;
+      },
+      set(this: HonoContextLike, value: Response | undefined) {
+        if (late.handedOver) {
+          if (value !== undefined && late.handlerResponse === undefined) late.handlerResponse = value;
+          return;
+        }
+        res.set.call(this, value);
+      },
+      configurable: true,
+    });
+  }
+}
+
+function noop(): void {}

@@ -123,6 +123,15 @@ export function webResultOf(response: Response, capturing: boolean): Promise<Web
   return responseBytes(response).then((bytes) => new WebResult(response, bytes));
 }
 
+/**
+ * The result of a handler's `Response` that will never be sent (the request was answered in
+ * its place): its body is read as it is, not through a clone.
+ */
+export function unsentResultOf(response: Response, withBody: boolean): Promise<WebResult> | WebResult {
+  if (!withBody || response.body === null || response.bodyUsed) return new WebResult(response, withBody ? EMPTY : undefined);
+  return response.arrayBuffer().then((buffer) => new WebResult(response, new Uint8Array(buffer)));
+}
+
 /** Whether the client of a node response went away before the response finished. */
 export function nodeClientGone(res: ServerResponse): boolean {
   return res.closed && !res.writableFinished;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, discardLaterWrites, hasBody, nodeClientGone, readAll, toBuffer, writeNodeResponse } from './internal.js';
+import { NodeResult, hasBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Koa context the adapter uses. */
@@ -81,10 +82,14 @@ export class KoaExchange extends NodeExchange {
   }
 
   override respond(response: HttpResponse): void {
-    if (this.respondedHere || this.res.headersSent) return;
+    if (this.respondedHere || this.answeredInPlace || this.res.headersSent) return;
     this.respondedHere = true;
     this.noteAnswer(response);
     const ctx = this.ctx;
+    if (this.nextCalled) {
+      this.respondInPlace(response);
+      return;
+    }
     ctx.remove('Content-Length');
     ctx.remove('Content-Encoding');
     ctx.status = response.status;
@@ -99,13 +104,19 @@ export class KoaExchange extends NodeExchange {
     } else {
       ctx.body = typeof response.body === 'string' ? response.body : toBuffer(response.body);
     }
-    if (this.nextCalled) {
-      // The handler is still running and would overwrite ctx before Koa writes it: write now,
-      // tell Koa not to, and discard the handler's later writes.
-      ctx.respond = false;
-      writeNodeResponse(this.res, response);
-      discardLaterWrites(this.res);
-    }
+  }
+
+  /**
+   * The handler is still running and would overwrite ctx before Koa writes it: write now, tell
+   * Koa not to, and let the handler go on against a recording of its own (its status and
+   * headers; its body stays in ctx.body), read when its downstream returns.
+   */
+  private respondInPlace(response: HttpResponse): void {
+    this.ctx.respond = false;
+    const late = new LateResponse(this.res, noop);
+    this.writeAnswer(response);
+    this.noteAnswerInPlace(response, nodeHeaderMap(this.res.getHeaders()));
+    late.install(this.res);
   }
 
   override async run(middleware: Middleware): Promise<void> {
@@ -117,12 +128,41 @@ export class KoaExchange extends NodeExchange {
       throw err;
     }
     // Without next() or respond(), Koa answers its default 404.
+    if (!this.nextCalled) this.chainEndedWithoutHandler();
   }
 
   protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    if (options?.captureBody === true) this.startCapture();
-    return this.koaNext().then(() => this.settle());
+    let untilHandler = false;
+    if (options !== undefined) {
+      if (options.captureBody === true) this.startCapture();
+      if (options.untilHandlerSettles === true) {
+        untilHandler = true;
+        this.watchHandler(options.captureBody === true);
+      }
+    }
+    const downstream = this.koaNext();
+    // Koa calls the next middleware at once: if it was another headroom adapter, that exchange
+    // is the innermost now, and it watches the handler.
+    const watch = this.pendingWatch;
+    if (watch !== undefined && this.innermostHere) {
+      downstream.then(
+        () => watch.settle(this.downstreamResult(this.capturing || watch.wantsBody)),
+        (err: unknown) => watch.fail(err),
+      );
+    }
+    if (untilHandler) return this.handlerOutcome();
+    return downstream.then(() => this.settle());
+  }
+
+  protected override observeHandler(): void {
+    // Seen from the downstream promise (runNext), not from the response.
+  }
+
+  /** What the downstream middleware left in ctx when they returned: status, headers, body. */
+  private downstreamResult(withBody: boolean): Promise<HttpResult> | HttpResult {
+    if (!withBody) return new NodeResult(this.res, this.ctx.status, undefined);
+    return this.captureBody().then((body) => new NodeResult(this.res, this.ctx.status, body));
   }
 
   override startCapture(): void {
@@ -130,8 +170,8 @@ export class KoaExchange extends NodeExchange {
   }
 
   override settle(): Promise<HttpResult> {
-    if (!this.capturing) return Promise.resolve(this.describe(new NodeResult(this.res, this.ctx.status, undefined), nodeClientGone(this.res)));
-    return this.captureBody().then((body) => this.describe(new NodeResult(this.res, this.ctx.status, body), nodeClientGone(this.res)));
+    if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), nodeClientGone(this.res)));
+    return Promise.resolve(this.downstreamResult(this.capturing)).then((result) => this.describe(result, nodeClientGone(this.res)));
   }
 
   /** The bytes Koa will send for `ctx.body`; stream bodies are buffered and put back. */
@@ -168,3 +208,5 @@ export class KoaExchange extends NodeExchange {
     });
   }
 }
+
+function noop(): void {}

@@ -1,7 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { HeadroomError, problemResponse, type HttpResponse, type HttpResult, type Middleware, type NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { NodeResult, discardLaterWrites, hasBody, nodeClientGone, readRequestBody, reportLateError, writeNodeResponse } from './internal.js';
+import { NodeResult, hasBody, nodeClientGone, nodeHeaderMap, readRequestBody, reportLateError, writeNodeResponse } from './internal.js';
+import { LateResponse } from './late-response.js';
 
 /** A node request as Express and body parsers decorate it. */
 export type NodeRequest = IncomingMessage & {
@@ -43,6 +44,12 @@ export class NodeExchange extends BaseExchange {
   private headHooked = false;
   /** Headers given to `writeHead(status, headers)`: node keeps them out of `getHeaders()`. */
   private headHeaders: OutgoingHttpHeaders | readonly unknown[] | undefined = undefined;
+  /** `write`/`end` have been wrapped (to capture the body, or to see the handler end). */
+  private writesWrapped = false;
+  /** The wrappers keep the body chunks (Fastify captures its payload in `onSend` instead). */
+  protected keepsChunks = false;
+  /** On the request's first exchange: an answer is being written by `respond()`, not by the handler. */
+  private answering = false;
 
   constructor(
     protected readonly req: NodeRequest,
@@ -73,7 +80,7 @@ export class NodeExchange extends BaseExchange {
   }
 
   get responded(): boolean {
-    return this.respondedHere || this.res.headersSent;
+    return this.respondedHere || this.answeredInPlace || this.res.headersSent;
   }
 
   header(name: string): string | undefined {
@@ -86,11 +93,35 @@ export class NodeExchange extends BaseExchange {
   }
 
   respond(response: HttpResponse): void {
-    if (this.respondedHere || this.res.headersSent) return;
+    if (this.respondedHere || this.answeredInPlace || this.res.headersSent) return;
     this.respondedHere = true;
     this.noteAnswer(response);
-    writeNodeResponse(this.res, response);
-    if (this.nextCalled) discardLaterWrites(this.res);
+    if (!this.nextCalled) {
+      // Instead of the handler: for a middleware further out that waits on the handler, this is it.
+      writeNodeResponse(this.res, response);
+      return;
+    }
+    // In the handler's place (a timeout): the handler goes on against a recording of its own.
+    const late = new LateResponse(this.res, (result) => this.pendingWatch?.settle(result));
+    this.writeAnswer(response);
+    this.noteAnswerInPlace(response, nodeHeaderMap(this.res.getHeaders()));
+    late.install(this.res);
+  }
+
+  /** Writes an answer of a middleware: the wrappers that watch the handler's writes let it pass. */
+  protected writeAnswer(response: HttpResponse): void {
+    const top = (this.root as NodeExchange | undefined) ?? this;
+    top.answering = true;
+    try {
+      writeNodeResponse(this.res, response);
+    } finally {
+      top.answering = false;
+    }
+  }
+
+  /** Whether the write under way is an answer of a middleware, not the handler's (see {@link writeAnswer}). */
+  protected get answerUnderWay(): boolean {
+    return ((this.root as NodeExchange | undefined) ?? this).answering;
   }
 
   /** Runs the middleware; errors before `next()` go to the framework's error handling. */
@@ -101,7 +132,10 @@ export class NodeExchange extends BaseExchange {
       this.fail(err);
       return;
     }
-    if (!this.nextCalled && !this.responded) this.respond(NOT_FOUND);
+    if (!this.nextCalled) {
+      if (!this.responded) this.respond(NOT_FOUND);
+      this.chainEndedWithoutHandler();
+    }
   }
 
   protected fail(err: unknown): void {
@@ -120,11 +154,49 @@ export class NodeExchange extends BaseExchange {
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    if (options !== undefined && options.captureBody === true) this.startCapture();
-    const settled = this.settle();
-    if (this.frameworkNext !== undefined) this.frameworkNext();
-    else if (!this.responded) writeNodeResponse(this.res, NOT_FOUND);
+    let untilHandler = false;
+    if (options !== undefined) {
+      if (options.captureBody === true) this.startCapture();
+      if (options.untilHandlerSettles === true) {
+        untilHandler = true;
+        this.watchHandler(options.captureBody === true);
+      }
+    }
+    const settled = untilHandler ? this.handlerOutcome() : this.settle();
+    const handler = this.frameworkNext;
+    if (handler === undefined) {
+      if (!this.responded) writeNodeResponse(this.res, NOT_FOUND);
+      return settled;
+    }
+    // A plain node:http handler passed to toNode may throw, or return a promise that rejects:
+    // answered with a 500 here, since no framework will (Connect and Express catch their own).
+    let returned: unknown;
+    try {
+      returned = handler();
+    } catch (err) {
+      this.handlerFailed(err);
+      return settled;
+    }
+    if (typeof returned === 'object' && returned !== null && typeof (returned as PromiseLike<unknown>).then === 'function') {
+      (returned as PromiseLike<unknown>).then(undefined, (err: unknown) => this.handlerFailed(err));
+    }
     return settled;
+  }
+
+  /**
+   * The final handler threw or rejected: it is reported, and answered with a 500 problem as
+   * the handler's own answer (recorded, if a middleware had already answered in its place).
+   */
+  private handlerFailed(err: unknown): void {
+    console.error('headroom: the request handler failed', err);
+    const res = this.res;
+    if (!res.headersSent) {
+      // Its own answer, not a middleware's: the wrappers see it as the handler's end.
+      writeNodeResponse(res, problemResponse({ status: 500, code: 'INTERNAL_ERROR', detail: 'The request handler failed.' }));
+    } else if (!res.writableEnded) {
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+      this.pendingWatch?.fail(err);
+    }
   }
 
   settle(): Promise<HttpResult> {
@@ -139,23 +211,41 @@ export class NodeExchange extends BaseExchange {
   override startCapture(): void {
     if (this.capturing) return;
     this.capturing = true;
-    const res = this.res;
+    this.keepsChunks = true;
     // The header argument of writeHead is recorded only for captured responses (what a stored
     // and replayed response needs); see result().
-    if (!res.headersSent) this.hookWriteHead();
+    if (!this.res.headersSent) this.hookWriteHead();
+    this.wrapWrites();
+  }
+
+  protected override observeHandler(): void {
+    this.wrapWrites();
+  }
+
+  /**
+   * Wraps `write` and `end` once, for requests that asked for their body or wait for their
+   * handler: the chunks are kept (when capturing) and the handler's `end()` settles the
+   * request's watch with the response it produced. Answers written by `respond()` pass through.
+   */
+  private wrapWrites(): void {
+    if (this.writesWrapped) return;
+    this.writesWrapped = true;
+    const res = this.res;
     const write = res.write;
     const end = res.end;
-    // Instance-level wrappers, installed only for requests that asked for their body.
     const exchange = this;
     res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown) {
-      exchange.keep(chunk, encoding);
+      if (exchange.keepsChunks && !exchange.answerUnderWay) exchange.keep(chunk, encoding);
       // eslint-disable-next-line prefer-rest-params
       return (write as (...args: unknown[]) => boolean).apply(this, arguments as unknown as unknown[]);
     } as typeof res.write;
     res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown) {
-      exchange.keep(chunk, encoding);
+      const answer = exchange.answerUnderWay;
+      if (exchange.keepsChunks && !answer) exchange.keep(chunk, encoding);
       // eslint-disable-next-line prefer-rest-params
-      return (end as (...args: unknown[]) => ServerResponse).apply(this, arguments as unknown as unknown[]);
+      const returned = (end as (...args: unknown[]) => ServerResponse).apply(this, arguments as unknown as unknown[]);
+      if (!answer) exchange.pendingWatch?.settle(exchange.handlerResult());
+      return returned;
     } as typeof res.end;
   }
 
@@ -185,7 +275,14 @@ export class NodeExchange extends BaseExchange {
     else this.moreChunks.push(bytes);
   }
 
+  /** The response as it went out: `next()`'s result. */
   protected result(): HttpResult {
+    if (this.answeredInPlace) return this.describe(this.inPlaceResult(this.capturing), nodeClientGone(this.res));
+    return this.describe(this.handlerResult(), nodeClientGone(this.res));
+  }
+
+  /** The response the handler produced, as it stands (status, headers, captured body). */
+  protected handlerResult(): HttpResult {
     let body: Uint8Array | string | undefined;
     if (this.capturing) {
       const first = this.firstChunk;
@@ -195,7 +292,7 @@ export class NodeExchange extends BaseExchange {
       else if (more === undefined) body = first;
       else body = Buffer.concat([first, ...more]);
     }
-    return this.describe(new NodeResult(this.res, this.res.statusCode, body, this.headHeaders), nodeClientGone(this.res));
+    return new NodeResult(this.res, this.res.statusCode, body, this.headHeaders);
   }
 
   protected watchDisconnect(): void {
@@ -238,6 +335,8 @@ export class NodeExchange extends BaseExchange {
     if (controller !== undefined && !controller.signal.aborted && !this.res.writableFinished) {
       controller.abort(disconnectReason());
     }
+    // The client left while the handler may still run: a watch on it starts its limit.
+    if (!this.res.writableFinished) this.pendingWatch?.answeredElsewhere();
     const resolve = this.settleResolve;
     if (resolve !== undefined) {
       this.settleResolve = undefined;

@@ -61,6 +61,10 @@ export function toFastify(middleware: Middleware): FastifyPlugin {
         hookDone(null, exchange == null ? payload : exchange.parsingPayload(payload));
       },
     );
+    instance.addHook('preHandler', (request: Decorated, _reply: unknown, hookDone: (err?: Error) => void) => {
+      request[key]?.enterHandler();
+      hookDone();
+    });
     instance.addHook(
       'onSend',
       (request: Decorated, _reply: unknown, payload: unknown, hookDone: (err: Error | null, payload?: unknown) => void) => {

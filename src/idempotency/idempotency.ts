@@ -6,11 +6,13 @@ import {
   functionArgument,
   invalidArgument,
   objectArgument,
+  optionalDuration,
   parseDuration,
   type Disposer,
   type Duration,
   type Listener,
 } from '../core/index.js';
+import { withTimeout } from '../timeout/index.js';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, IdempotencyLeaseLostError } from './errors.js';
 import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring, SYNC_STORE, type SameRequest, type SyncStore } from './internal.js';
 import { encodeError, encodeValue, jsonSerializer, replayOutcome, type IdempotencySerializer } from './outcome.js';
@@ -43,6 +45,18 @@ export interface IdempotencyOptions {
   storeErrors?: (error: unknown) => boolean;
   /** Encodes results for the store. Default: JSON (so results must be JSON-serializable). */
   serializer?: IdempotencySerializer;
+  /**
+   * The longest a call to the store may take (`acquire`, `complete`, `renew`, `release`), the
+   * same idea as the cache's `l2Timeout`. Default `'1s'`. Past it:
+   * - an `acquire` fails the call with `SERVICE_UNAVAILABLE` (503, `retryAfterMs` 1000): the
+   *   operation does not run, and the HTTP middleware answers 503 problem+json with `Retry-After`;
+   * - a `complete` or `release` is reported as an `error` event (the record stays in progress
+   *   until its lease lapses), a `renew` is reported and retried at the next renewal.
+   *
+   * The store's own call is not cancelled (ioredis cannot cancel a command): bound it in the
+   * client too (`commandTimeout`), see the guide. Keep it well below `lockTtl`.
+   */
+  storeTimeout?: Duration;
 }
 
 /** Options of {@link Idempotency.run}. */
@@ -127,6 +141,11 @@ let tokenSequence = 0;
 function nextToken(): string {
   return TOKEN_PREFIX + (++tokenSequence).toString(36);
 }
+/** Names of the store calls, as their TimeoutError carries them. */
+const ACQUIRE = 'idempotency store acquire';
+const COMPLETE = 'idempotency store complete';
+const RENEW = 'idempotency store renew';
+const RELEASE = 'idempotency store release';
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 250;
 const MAX_RETRY_AFTER_MS = 1000;
@@ -212,6 +231,8 @@ export class Idempotency {
   readonly ttlMs: number;
   /** The lease length, in ms. */
   readonly lockTtlMs: number;
+  /** The bound on each store call, in ms (`storeTimeout`). */
+  readonly storeTimeoutMs: number;
   private readonly storeErrors: ((error: unknown) => boolean) | undefined;
   private readonly serializer: IdempotencySerializer;
   private readonly events = new Emitter<IdempotencyEvents>();
@@ -248,6 +269,7 @@ export class Idempotency {
     this.ttlMs = options.ttl === undefined ? 86_400_000 : parseDuration(options.ttl, 'ttl', { positive: true });
     this.lockTtlMs = options.lockTtl === undefined ? 30_000 : parseDuration(options.lockTtl, 'lockTtl', { positive: true });
     if (this.lockTtlMs < 10) throw invalidArgument('lockTtl', 'a duration of at least 10ms', options.lockTtl);
+    this.storeTimeoutMs = optionalDuration(options.storeTimeout, 'storeTimeout', 1000, { positive: true });
     if (options.storeErrors !== undefined) functionArgument(options.storeErrors, 'storeErrors');
     this.storeErrors = options.storeErrors;
     const serializer = options.serializer;
@@ -387,13 +409,9 @@ export class Idempotency {
     for (;;) {
       let found;
       try {
-        found = await this.store.acquire(storeKey, token, fingerprint, this.lockTtlMs);
+        found = await withTimeout(this.store.acquire(storeKey, token, fingerprint, this.lockTtlMs), this.storeTimeoutMs, ACQUIRE);
       } catch (err) {
-        throw new HeadroomError(ErrorCode.SERVICE_UNAVAILABLE, 'headroom: the idempotency store is unavailable; the operation did not run', {
-          status: 503,
-          retryAfterMs: 1000,
-          cause: err,
-        });
+        throw this.acquireFailed(err);
       }
       // `return await`: one microtask hop where returning the promise from an async function costs three.
       if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
@@ -413,6 +431,19 @@ export class Idempotency {
       await sleep(Math.max(1, pause));
       delay = Math.min(delay * 2, MAX_POLL_MS);
     }
+  }
+
+  /**
+   * An `acquire` failed or passed `storeTimeout`: the call fails with `SERVICE_UNAVAILABLE` and
+   * the operation does not run. (The store may still take the key later, when a stalled call
+   * lands: its lease then lapses after `lockTtl`.)
+   */
+  private acquireFailed(cause: unknown): HeadroomError {
+    const message =
+      (cause as { name?: unknown } | null)?.name === 'TimeoutError'
+        ? `headroom: the idempotency store did not answer within ${this.storeTimeoutMs} ms; the operation did not run`
+        : 'headroom: the idempotency store is unavailable; the operation did not run';
+    return new HeadroomError(ErrorCode.SERVICE_UNAVAILABLE, message, { status: 503, retryAfterMs: 1000, cause });
   }
 
   /**
@@ -484,7 +515,7 @@ export class Idempotency {
 
   private async complete(lease: Lease, fingerprint: string, encoded: string): Promise<void> {
     try {
-      const stored = await this.store.complete(lease.storeKey, lease.token, fingerprint, encoded, this.ttlMs);
+      const stored = await withTimeout(this.store.complete(lease.storeKey, lease.token, fingerprint, encoded, this.ttlMs), this.storeTimeoutMs, COMPLETE);
       if (!stored && this.events.has('lease-lost')) this.events.emit('lease-lost', { key: lease.key, scope: lease.scope });
     } catch (err) {
       // The caller still gets its result; the record stays in progress until its lease lapses.
@@ -506,7 +537,7 @@ export class Idempotency {
 
   private async release(lease: Lease): Promise<void> {
     try {
-      await this.store.release(lease.storeKey, lease.token);
+      await withTimeout(this.store.release(lease.storeKey, lease.token), this.storeTimeoutMs, RELEASE);
     } catch (err) {
       this.emitError(err, lease, 'release');
     }
@@ -572,7 +603,7 @@ export class Idempotency {
       lease.renewing = true;
       let renewal: Promise<boolean>;
       try {
-        renewal = this.store.renew(lease.storeKey, lease.token, this.lockTtlMs);
+        renewal = withTimeout(this.store.renew(lease.storeKey, lease.token, this.lockTtlMs), this.storeTimeoutMs, RENEW);
       } catch (err) {
         renewal = Promise.reject(err); // a custom store that throws instead of rejecting
       }

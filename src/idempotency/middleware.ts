@@ -94,8 +94,11 @@ class KeptResponse implements HttpResponse {
 
 const METHOD = /^[A-Z]+$/;
 
-/** `next()`'s options for the operation: one object for every request. */
-const CAPTURE: NextOptions = Object.freeze({ captureBody: true });
+/**
+ * `next()`'s options for the operation, one object for every request: the response the handler
+ * produced, once it has really settled, even if a `timeout` answered the client first.
+ */
+const HANDLER_OUTCOME: NextOptions = Object.freeze({ captureBody: true, untilHandlerSettles: true });
 
 function keyInvalid(detail: string): HttpResponse {
   return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
@@ -324,20 +327,31 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     const scope = scopeOf === undefined ? undefined : scopeOf(exchange);
     // The body is awaited here and hashed synchronously: one promise and one hop fewer per request.
     const fingerprint = requestFingerprint(exchange, await exchange.body(), digest, keep);
+    // Answered while the body was read (an outer timeout): the key is not even taken.
+    if (exchange.responded) return;
     let ran = false;
+    let acquiring = true;
     let response: StoredResponse | KeptResponse;
     try {
-      response = await idempotency[RUN_KEPT]<StoredResponse | KeptResponse>(
+      const running = idempotency[RUN_KEPT]<StoredResponse | KeptResponse>(
         key,
         async () => {
+          // A handler never starts after its request was answered or its client left: an
+          // acquire that landed late (a slow store) gives the key back and stores nothing. The
+          // signal is read only after an asynchronous acquire; a synchronous one leaves no gap.
+          if (exchange.responded || (!acquiring && exchange.signal.aborted)) throw new ReleaseWithoutStoring();
           ran = true;
-          const result = await next(CAPTURE);
+          // The handler's own response once it has settled: a key stays in progress until then,
+          // whoever answered the client first, and what it really did is what gets stored.
+          const result = await next(HANDLER_OUTCOME);
           if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
           return keep ? toKept(result) : toStored(result);
         },
         { fingerprint, scope, wait },
         keep ? sameRequest : undefined,
       );
+      acquiring = false;
+      response = await running;
     } catch (err) {
       if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again
       if (!ran && isHeadroomError(err) && !exchange.responded) {
