@@ -187,7 +187,10 @@ export abstract class BaseExchange implements HttpExchange {
       watch = top.watch = new HandlerWatch();
       if (top.inPlace !== undefined) watch.answeredElsewhere();
     }
-    if (withBody) watch.wantsBody = true;
+    if (withBody) {
+      watch.wantsBody = true;
+      watch.source ??= this;
+    }
     this.observeHandler();
   }
 
@@ -202,6 +205,15 @@ export abstract class BaseExchange implements HttpExchange {
   protected get pendingWatch(): HandlerWatch | undefined {
     const watch = (this.root ?? this).watch;
     return watch === undefined || watch.settled ? undefined : watch;
+  }
+
+  /**
+   * The handler's response as this exchange captured it, for a {@link HandlerWatch} this
+   * exchange is the body source of. Node-family exchanges, which see the handler end on the
+   * response, override it; the others settle their watch from their downstream promise.
+   */
+  ownResult(): HttpResult {
+    throw new Error('headroom: this exchange does not capture the handler response itself');
   }
 
   /** Installs what this adapter needs to see the handler finish; see {@link watchHandler}. */

@@ -108,13 +108,19 @@ export class FastifyExchange extends NodeExchange {
       const value = handlerHeaders[name];
       if (value !== undefined) late.setHeader(name, value);
     }
+    // Fastify writes the answer once its onSend hooks are done: at once, unless one is async.
+    // Until it is written, what reaches the response is the answer, not the handler's end.
+    this.answerUnderWay = true;
     this.sendAnswer(response);
     this.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
     recordReply(this.reply, late);
     const res = this.res;
-    // Fastify writes the answer once its onSend hooks are done: at once, unless one is async.
-    if (res.writableEnded) late.install(res);
-    else res.once('finish', () => late.install(res));
+    const handOver = (): void => {
+      this.answerUnderWay = false;
+      late.install(res);
+    };
+    if (res.writableEnded) handOver();
+    else res.once('finish', handOver);
   }
 
   private sendAnswer(response: HttpResponse): void {

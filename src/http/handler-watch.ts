@@ -33,6 +33,11 @@ export class HandlerWatch {
   settled = false;
   /** Someone waiting wants the body of the handler's response too. */
   wantsBody = false;
+  /**
+   * The exchange that asked for the body: on node its wrappers keep the chunks (or, on Fastify,
+   * its onSend hook the payload), so the handler's response is read from it.
+   */
+  source: { ownResult(): HttpResult } | undefined = undefined;
   private limit: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor() {

@@ -7,7 +7,7 @@
  */
 export { toNode, type NodeHandler } from './to-node.js';
 export type { NodeNext } from './node-exchange.js';
-export { toFastify, type FastifyPlugin, type FastifyInstanceLike } from './to-fastify.js';
+export { toFastify, toFastifyHooks, toFastifyHandler, type FastifyPlugin, type FastifyInstanceLike, type FastifyRouteHooks } from './to-fastify.js';
 export type { FastifyRequestLike, FastifyReplyLike } from './fastify-exchange.js';
 export { toKoa, type KoaMiddleware } from './to-koa.js';
 export type { KoaContextLike } from './koa-exchange.js';

@@ -110,18 +110,25 @@ export class NodeExchange extends BaseExchange {
 
   /** Writes an answer of a middleware: the wrappers that watch the handler's writes let it pass. */
   protected writeAnswer(response: HttpResponse): void {
-    const top = (this.root as NodeExchange | undefined) ?? this;
-    top.answering = true;
+    this.answerUnderWay = true;
     try {
       writeNodeResponse(this.res, response);
     } finally {
-      top.answering = false;
+      this.answerUnderWay = false;
     }
   }
 
-  /** Whether the write under way is an answer of a middleware, not the handler's (see {@link writeAnswer}). */
+  /**
+   * Whether what is being written is an answer of a middleware in the handler's place, not the
+   * handler's response: the wrappers that watch the handler let it pass. Kept on the request's
+   * first exchange, since every exchange's wrappers see the same writes.
+   */
   protected get answerUnderWay(): boolean {
     return ((this.root as NodeExchange | undefined) ?? this).answering;
+  }
+
+  protected set answerUnderWay(value: boolean) {
+    ((this.root as NodeExchange | undefined) ?? this).answering = value;
   }
 
   /** Runs the middleware; errors before `next()` go to the framework's error handling. */
@@ -244,7 +251,11 @@ export class NodeExchange extends BaseExchange {
       if (exchange.keepsChunks && !answer) exchange.keep(chunk, encoding);
       // eslint-disable-next-line prefer-rest-params
       const returned = (end as (...args: unknown[]) => ServerResponse).apply(this, arguments as unknown as unknown[]);
-      if (!answer) exchange.pendingWatch?.settle(exchange.handlerResult());
+      if (!answer) {
+        const watch = exchange.pendingWatch;
+        // Read from the exchange that captured the body, when one did (its wrapper ran first).
+        if (watch !== undefined) watch.settle(watch.source !== undefined ? watch.source.ownResult() : exchange.handlerResult());
+      }
       return returned;
     } as typeof res.end;
   }
@@ -279,6 +290,10 @@ export class NodeExchange extends BaseExchange {
   protected result(): HttpResult {
     if (this.answeredInPlace) return this.describe(this.inPlaceResult(this.capturing), nodeClientGone(this.res));
     return this.describe(this.handlerResult(), nodeClientGone(this.res));
+  }
+
+  override ownResult(): HttpResult {
+    return this.handlerResult();
   }
 
   /** The response the handler produced, as it stands (status, headers, captured body). */

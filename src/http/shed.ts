@@ -1,4 +1,7 @@
-import { invalidArgument, isHeadroomError, problemResponse, type Middleware } from '../core/index.js';
+import { invalidArgument, isHeadroomError, problemResponse, type Middleware, type NextOptions } from '../core/index.js';
+
+/** The slot is held until the handler has really settled, not only until the request was answered. */
+const UNTIL_HANDLER: NextOptions = Object.freeze({ untilHandlerSettles: true });
 
 /**
  * What {@link shed} needs of a queue: `TaskQueue` from `headroom/queue` is the one meant.
@@ -22,9 +25,10 @@ export interface SheddingQueue {
  * `application/problem+json` with `code: 'QUEUE_FULL'`.
  *
  * A request waiting in the queue leaves it as soon as its exchange signal aborts (client gone,
- * an outer `timeout`). A queue `timeout` answers `504` and aborts the handler's signal. For
- * node, Express and Fastify the slot is held until the response has finished; for Koa, Hono
- * and fetch until the handler returned.
+ * an outer `timeout`). A queue `timeout` answers `504` and aborts the handler's signal. The
+ * slot is held until the handler has really settled (it ended its response, or returned for
+ * Koa, Hono and fetch), even when an outer `timeout` answered the client first, so that no
+ * more than `concurrency` handlers ever run at once.
  *
  * @param queue - a `TaskQueue` (`new TaskQueue({ concurrency, maxSize })`).
  * @example
@@ -46,7 +50,7 @@ export function shed(queue: SheddingQueue): Middleware {
       // exchange signal (an AbortController) and the queue's abort listener, measured at several
       // microseconds per request, are only paid by requests that wait.
       const runsNow = peek && (queue.size as number) === 0 && (queue.pending as number) < (queue.concurrency as number);
-      await queue.add(() => next(), runsNow ? undefined : { signal: exchange.signal });
+      await queue.add(() => next(UNTIL_HANDLER), runsNow ? undefined : { signal: exchange.signal });
     } catch (err) {
       if (exchange.responded) return;
       if (!isHeadroomError(err)) {

@@ -46,37 +46,109 @@ type Decorated = FastifyRequestLike & Record<symbol, FastifyExchange | null>;
  */
 export function toFastify(middleware: Middleware): FastifyPlugin {
   functionArgument(middleware, 'middleware');
-  const key = Symbol('headroom.exchange');
+  const hooks = routeHooks(middleware);
+  const key = hooks[EXCHANGE_KEY];
   const plugin: FastifyPlugin = (instance, _options, done) => {
     if (!instance.hasRequestDecorator(key)) instance.decorateRequest(key, null);
-    instance.addHook('onRequest', (request: Decorated, reply: FastifyReplyLike, hookDone: (err?: Error) => void) => {
-      const exchange = new FastifyExchange(request, reply, hookDone);
-      request[key] = exchange;
-      void exchange.run(middleware);
-    });
-    instance.addHook(
-      'preParsing',
-      (request: Decorated, _reply: unknown, payload: Readable, hookDone: (err: Error | null, payload?: Readable) => void) => {
-        const exchange = request[key];
-        hookDone(null, exchange == null ? payload : exchange.parsingPayload(payload));
-      },
-    );
-    instance.addHook('preHandler', (request: Decorated, _reply: unknown, hookDone: (err?: Error) => void) => {
-      request[key]?.enterHandler();
-      hookDone();
-    });
-    instance.addHook(
-      'onSend',
-      (request: Decorated, _reply: unknown, payload: unknown, hookDone: (err: Error | null, payload?: unknown) => void) => {
-        const exchange = request[key];
-        if (exchange == null) hookDone(null, payload);
-        else exchange.sending(payload, hookDone);
-      },
-    );
+    instance.addHook('onRequest', hooks.onRequest);
+    instance.addHook('preParsing', hooks.preParsing);
+    instance.addHook('preHandler', hooks.preHandler);
+    instance.addHook('onSend', hooks.onSend);
     done();
   };
   const marked = plugin as FastifyPlugin & Record<symbol, unknown>;
   marked[Symbol.for('skip-override')] = true;
   marked[Symbol.for('fastify.display-name')] = 'headroom';
   return plugin;
+}
+
+/** The hooks of one route, as {@link toFastifyHooks} returns them (spread them into the route's options). */
+export interface FastifyRouteHooks {
+  /** Runs the middleware; `next()` lets Fastify go on. */
+  onRequest: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void;
+  /** Hands Fastify's parser the body the middleware read, if it read it. */
+  preParsing: (request: FastifyRequestLike, reply: FastifyReplyLike, payload: Readable, done: (err: Error | null, payload?: Readable) => void) => void;
+  /** Marks the handler as started. */
+  preHandler: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void;
+  /** Fires `onBeforeSend` listeners and captures the payload. */
+  onSend: (request: FastifyRequestLike, reply: FastifyReplyLike, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => void;
+}
+
+const EXCHANGE_KEY: unique symbol = Symbol('headroom.fastify.exchangeKey');
+
+function routeHooks(middleware: Middleware): FastifyRouteHooks & { [EXCHANGE_KEY]: symbol } {
+  // The exchange lives on the request under a symbol of this middleware's own.
+  const key = Symbol('headroom.exchange');
+  return {
+    [EXCHANGE_KEY]: key,
+    onRequest: ((request: Decorated, reply: FastifyReplyLike, hookDone: (err?: Error) => void) => {
+      const exchange = new FastifyExchange(request, reply, hookDone);
+      request[key] = exchange;
+      void exchange.run(middleware);
+    }) as FastifyRouteHooks['onRequest'],
+    preParsing: ((request: Decorated, _reply: unknown, payload: Readable, hookDone: (err: Error | null, payload?: Readable) => void) => {
+      const exchange = request[key];
+      hookDone(null, exchange == null ? payload : exchange.parsingPayload(payload));
+    }) as FastifyRouteHooks['preParsing'],
+    preHandler: ((request: Decorated, _reply: unknown, hookDone: (err?: Error) => void) => {
+      request[key]?.enterHandler();
+      hookDone();
+    }) as FastifyRouteHooks['preHandler'],
+    onSend: ((request: Decorated, _reply: unknown, payload: unknown, hookDone: (err: Error | null, payload?: unknown) => void) => {
+      const exchange = request[key];
+      if (exchange == null) hookDone(null, payload);
+      else exchange.sending(payload, hookDone);
+    }) as FastifyRouteHooks['onSend'],
+  };
+}
+
+/**
+ * A headroom {@link Middleware} as the hooks of one Fastify route, to apply it to that route only:
+ * spread them into the route's options. It behaves as under {@link toFastify} (the middleware
+ * runs in `onRequest`, `next()` lets Fastify go on), after the hooks registered on the instance.
+ *
+ * @example
+ * ```ts
+ * import { toFastify, toFastifyHooks, timeout } from 'headroom/http';
+ * import { idempotencyMiddleware } from 'headroom/idempotency';
+ *
+ * await app.register(toFastify(timeout('2s'))); // every route
+ * app.post('/orders', { ...toFastifyHooks(idempotencyMiddleware(idempotency)) }, async (request, reply) => {
+ *   reply.code(201).send(await orders.create(request.body));
+ * });
+ * ```
+ */
+export function toFastifyHooks(middleware: Middleware): FastifyRouteHooks {
+  functionArgument(middleware, 'middleware');
+  const { onRequest, preParsing, preHandler, onSend } = routeHooks(middleware);
+  return { onRequest, preParsing, preHandler, onSend };
+}
+
+/**
+ * A headroom {@link Middleware} that answers (`metricsHandler`, `readinessHandler`,
+ * `livenessHandler`...) as a Fastify route handler, so that the request is routed, and recorded
+ * under that route (`GET /metrics`) by a `percentileMiddleware` registered with {@link toFastify}.
+ * If the middleware calls `next()` instead of answering, the route answers 404.
+ *
+ * @example
+ * ```ts
+ * import { toFastifyHandler } from 'headroom/http';
+ * app.get('/metrics', toFastifyHandler(metricsHandler(tracker)));
+ * app.get('/ready', toFastifyHandler(readinessHandler(health)));
+ * ```
+ */
+export function toFastifyHandler(middleware: Middleware): (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void> {
+  functionArgument(middleware, 'middleware');
+  return (request, reply) => {
+    const exchange = new FastifyExchange(request, reply, (err) => {
+      if (err !== undefined) reply.send(err);
+      else if (!reply.sent) {
+        reply.code(404);
+        reply.header('content-type', 'text/plain; charset=utf-8');
+        reply.send('Not Found');
+      }
+    });
+    exchange.enterHandler();
+    return exchange.run(middleware);
+  };
 }
