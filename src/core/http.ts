@@ -117,6 +117,13 @@ export interface HttpExchange {
   /** Sets a header on the response the handler will send; ignored once headers are sent. */
   setHeader(name: string, value: string): void;
   /**
+   * Adds `value` to a header of the response the handler will send, after the value it already
+   * has (joined with `, `, as for `Server-Timing` or `Vary`), however the handler set it: with
+   * `setHeader`, in `writeHead(status, headers)`, with `reply.header`, `ctx.set`, `c.header` or
+   * on its `Response`. Ignored once headers are sent; call it from `onBeforeSend` to come last.
+   */
+  appendHeader(name: string, value: string): void;
+  /**
    * Calls `listener` just before the response head is written, whoever writes it, so that late
    * headers (Server-Timing) can still be set with {@link HttpExchange.setHeader}.
    */

@@ -87,6 +87,7 @@ export abstract class BaseExchange implements HttpExchange {
   abstract readonly responded: boolean;
   abstract header(name: string): string | undefined;
   abstract setHeader(name: string, value: string): void;
+  abstract appendHeader(name: string, value: string): void;
   abstract respond(response: HttpResponse): void;
 
   /** Runs the framework's downstream handler; resolves as {@link BaseExchange.settle} does. */

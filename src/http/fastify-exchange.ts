@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { hasBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { hasBody, headerText, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
@@ -82,6 +82,13 @@ export class FastifyExchange extends NodeExchange {
 
   override setHeader(name: string, value: string): void {
     if (!this.reply.raw.headersSent) this.reply.header(name, value);
+  }
+
+  override appendHeader(name: string, value: string): void {
+    const reply = this.reply;
+    if (reply.raw.headersSent) return;
+    const current = reply.getHeader(name) as number | string | string[] | undefined;
+    reply.header(name, current === undefined ? value : `${headerText(current)}, ${value}`);
   }
 
   override respond(response: HttpResponse): void {

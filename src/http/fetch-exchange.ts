@@ -95,6 +95,7 @@ export abstract class WebExchange extends BaseExchange {
 export class FetchExchange<A extends unknown[]> extends WebExchange {
   private response: Response | undefined = undefined;
   private pending: Headers | undefined = undefined;
+  private pendingAppend: Headers | undefined = undefined;
   private cachedPath: string | undefined = undefined;
 
   constructor(
@@ -126,6 +127,22 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
       // Immutable headers (a Response from fetch()): copy it once.
       const copy = new Response(response.body, response);
       copy.headers.set(name, value);
+      this.response = copy;
+    }
+  }
+
+  appendHeader(name: string, value: string): void {
+    const response = this.response;
+    if (response === undefined) {
+      // Added to the handler's response when it is returned (see run()).
+      (this.pendingAppend ??= new Headers()).append(name, value);
+      return;
+    }
+    try {
+      response.headers.append(name, value);
+    } catch {
+      const copy = new Response(response.body, response);
+      copy.headers.append(name, value);
       this.response = copy;
     }
   }
@@ -200,6 +217,11 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
         if (!response.headers.has(name)) this.setHeader(name, value);
       });
       response = this.response;
+    }
+    const appended = this.pendingAppend;
+    if (appended !== undefined) {
+      this.pendingAppend = undefined;
+      appended.forEach((value, name) => this.appendHeader(name, value));
     }
     this.fireBeforeSend(response.status);
     this.release();

@@ -25,8 +25,8 @@ export interface HonoContextLike {
   set res(response: Response | undefined);
   /** Whether a response was set. */
   finalized: boolean;
-  /** Sets a response header. */
-  header(name: string, value: string): void;
+  /** Sets a response header, or adds to it with `{ append: true }`. */
+  header(name: string, value: string, options?: { append?: boolean }): void;
 }
 
 const NOT_FOUND = (): Response => new Response('404 Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=UTF-8' } });
@@ -43,6 +43,8 @@ export class HonoExchange extends WebExchange {
   private matched: string | undefined = undefined;
   /** On the request's first exchange, after an answer in the handler's place: the handler's side of c. */
   private late: HonoLateResponse | undefined = undefined;
+  /** The answer in the handler's place that this exchange gave, which its run() hands to Hono. */
+  private answeredHere: HonoLateResponse | undefined = undefined;
 
   constructor(
     private readonly c: HonoContextLike,
@@ -69,7 +71,16 @@ export class HonoExchange extends WebExchange {
   }
 
   setHeader(name: string, value: string): void {
-    this.c.header(name, value);
+    // An answer given in the handler's place is not on c until it is handed to Hono.
+    const late = this.lateResponse;
+    if (late !== undefined && !late.handedToHono) late.answer.headers.set(name, value);
+    else this.c.header(name, value);
+  }
+
+  appendHeader(name: string, value: string): void {
+    const late = this.lateResponse;
+    if (late !== undefined && !late.handedToHono) late.answer.headers.append(name, value);
+    else this.c.header(name, value, { append: true });
   }
 
   respond(response: HttpResponse): void {
@@ -77,16 +88,22 @@ export class HonoExchange extends WebExchange {
     this.respondedHere = true;
     this.noteAnswer(response);
     const c = this.c;
-    // Keep headers other middleware set, but not over the ones this response sets. Reset first:
-    // Hono's setter would merge the old headers over the new response.
-    const inherited = c.res.headers;
-    c.res = undefined;
-    const answer = toWebResponse(response, inherited);
-    c.res = answer;
-    if (this.nextCalled) {
-      this.noteAnswerInPlace(response, webHeaderMap(answer.headers));
-      ((this.root as HonoExchange | undefined) ?? this).late = new HonoLateResponse(c);
+    // Keep headers other middleware set, but not over the ones this response sets.
+    const answer = toWebResponse(response, c.res.headers);
+    if (!this.nextCalled) {
+      // Reset first: Hono's setter would merge the old headers over the new response.
+      c.res = undefined;
+      c.res = answer;
+      return;
     }
+    // In the handler's place: c is left to the handler; run() hands the answer to Hono.
+    this.noteAnswerInPlace(response, webHeaderMap(answer.headers));
+    this.answeredHere = ((this.root as HonoExchange | undefined) ?? this).late = new HonoLateResponse(c, answer);
+  }
+
+  /** The request's answer in the handler's place, if there is one. */
+  private get lateResponse(): HonoLateResponse | undefined {
+    return ((this.root as HonoExchange | undefined) ?? this).late;
   }
 
   protected override readBody(): Promise<unknown> {
@@ -129,7 +146,7 @@ export class HonoExchange extends WebExchange {
 
   /** The response the handler returned, once its downstream returned. */
   private handlerResult(withBody: boolean): Promise<HttpResult> | HttpResult {
-    const late = ((this.root as HonoExchange | undefined) ?? this).late;
+    const late = this.lateResponse;
     if (late === undefined) return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), withBody);
     const response = late.handlerResponse;
     if (response === undefined) {
@@ -143,8 +160,11 @@ export class HonoExchange extends WebExchange {
     return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
   }
 
-  /** Runs the middleware; `c.res` holds the response when it returns. */
-  async run(middleware: Middleware): Promise<void> {
+  /**
+   * Runs the middleware; `c.res` holds the response when it returns, or it returns the answer
+   * it gave in the handler's place, which Hono then sets on c (see HonoLateResponse).
+   */
+  async run(middleware: Middleware): Promise<Response | undefined> {
     try {
       await middleware(this, this.next);
     } catch (err) {
@@ -154,14 +174,24 @@ export class HonoExchange extends WebExchange {
       }
     }
     if (!this.nextCalled) this.chainEndedWithoutHandler();
+    const late = this.answeredHere;
+    if (late !== undefined) {
+      // A handler that stops as soon as its signal aborts returns within this turn of the
+      // event loop: its Response is kept before the answer makes the context final.
+      await new Promise(setImmediate);
+      this.fireBeforeSend(late.answer.status);
+      this.release();
+      return late.answer;
+    }
     if (this.answeredInPlace) {
-      // Leave c alone: its reads hand the answer over to Hono (see HonoLateResponse).
+      // Reading c here would hand the answer over before app.fetch took it.
       this.fireBeforeSend(this.inPlaceResult(false).status);
     } else {
       if (!this.c.finalized) this.c.res = NOT_FOUND();
       this.fireBeforeSend(this.c.res.status);
     }
     this.release();
+    return undefined;
   }
 }
 
@@ -180,28 +210,40 @@ function resAccessorOf(c: HonoContextLike): ResAccessor {
  *
  * Hono keeps one context per request and one `finalized` flag on it: `app.fetch` needs it set
  * to take the answer, and the handler's dispatch frame needs it clear to keep the `Response`
- * the handler returns instead of dropping it. So the flag reads set until `app.fetch` has taken
- * the answer (it reads `finalized`, then `res`, right after the chain returned), and clear from
- * then on; the handler's `Response`, assigned to `c.res` by its frame, is kept here instead of
- * replacing the answer. The context's response is emptied at the hand-over, so that the handler
- * builds its `Response` from its own headers rather than the answer's.
+ * the handler returns instead of dropping it. So the context goes through three states:
+ *
+ * 1. `pending`: the answer is given but not on c yet. `finalized` reads clear, so a handler
+ *    that returns now (one that stops as soon as its signal aborts) has its `Response` kept
+ *    here; the exchange that answered returns the answer from its middleware a turn later.
+ * 2. `final`: Hono set the answer on c (`finalized` reads set) for `app.fetch` to take. It
+ *    reads `finalized`, then `res`, right after the chain returned: that read hands over.
+ * 3. `handed-over`: `finalized` reads clear again until the handler's `Response` is kept, and c's
+ *    response is emptied, so that the handler builds its `Response` from its own headers
+ *    rather than the answer's.
  *
  * @internal
  */
 class HonoLateResponse {
   /** What the handler returned, once it did. */
   handlerResponse: Response | undefined = undefined;
-  private handedOver = false;
+  private state: 'pending' | 'final' | 'handed-over' = 'pending';
   private finalizedJustRead = false;
 
-  constructor(c: HonoContextLike) {
+  constructor(
+    c: HonoContextLike,
+    /** The answer given in the handler's place. */
+    readonly answer: Response,
+  ) {
     const res = resAccessorOf(c);
     const late = this;
     Object.defineProperty(c, 'finalized', {
       get: () => {
-        if (late.handedOver) return late.handlerResponse !== undefined;
-        late.finalizedJustRead = true;
-        return true;
+        if (late.state === 'final') {
+          late.finalizedJustRead = true;
+          return true;
+        }
+        // Pending: clear, for the answer to be set as well as for the handler's frame.
+        return late.state === 'handed-over' && late.handlerResponse !== undefined;
       },
       set: noop,
       configurable: true,
@@ -210,22 +252,32 @@ class HonoLateResponse {
     Object.defineProperty(c, 'res', {
       get(this: HonoContextLike) {
         const current = res.get.call(this);
-        if (late.finalizedJustRead && !late.handedOver) {
-          late.handedOver = true;
+        if (late.state === 'final' && late.finalizedJustRead) {
+          late.state = 'handed-over';
           res.set.call(this, undefined);
         }
         late.finalizedJustRead = false;
         return current;
       },
       set(this: HonoContextLike, value: Response | undefined) {
-        if (late.handedOver) {
-          if (value !== undefined && late.handlerResponse === undefined) late.handlerResponse = value;
-          return;
+        if (late.state === 'pending' && value === late.answer) {
+          // Reset first: Hono's setter would merge the old headers over the answer.
+          res.set.call(this, undefined);
+          res.set.call(this, value);
+          late.state = 'final';
+        } else if (late.state === 'final') {
+          res.set.call(this, value); // a middleware further out replacing the answer
+        } else if (value !== undefined && late.handlerResponse === undefined) {
+          late.handlerResponse = value;
         }
-        res.set.call(this, value);
       },
       configurable: true,
     });
+  }
+
+  /** Whether Hono has the answer on c (the exchange's headers go there from then on). */
+  get handedToHono(): boolean {
+    return this.state !== 'pending';
   }
 }
 

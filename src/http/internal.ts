@@ -43,6 +43,44 @@ function addHeadHeaders(map: HeaderMap, given: OutgoingHttpHeaders | readonly un
   }
 }
 
+/** A node header value (`setHeader` takes numbers and arrays too) as one string. */
+export function headerText(value: number | string | readonly string[]): string {
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+/**
+ * The header argument of a `writeHead` call with `appended` values added after the handler's
+ * own (a copy: the handler's object is left alone), or `undefined` when none of them is there.
+ */
+export function withAppended(given: unknown, appended: ReadonlyMap<string, string>): unknown {
+  if (typeof given !== 'object' || given === null) return undefined;
+  if (!Array.isArray(given)) {
+    let copy: Record<string, unknown> | undefined;
+    for (const name in given) {
+      const add = appended.get(name.toLowerCase());
+      const value = (given as Record<string, unknown>)[name];
+      if (add === undefined || value === undefined || value === null) continue;
+      copy ??= { ...(given as Record<string, unknown>) };
+      copy[name] = `${headerText(value as string)}, ${add}`;
+    }
+    return copy;
+  }
+  const pairs = given.length > 0 && Array.isArray(given[0]);
+  let copy: unknown[] | undefined;
+  const step = pairs ? 1 : 2;
+  for (let i = 0; i + step - 1 < given.length; i += step) {
+    const name: unknown = pairs ? (given[i] as unknown[])[0] : given[i];
+    const add = typeof name === 'string' ? appended.get(name.toLowerCase()) : undefined;
+    if (add === undefined) continue;
+    copy ??= pairs ? given.map((pair) => (pair as unknown[]).slice()) : given.slice();
+    if (pairs) (copy[i] as unknown[])[1] = `${headerText((copy[i] as unknown[])[1] as string)}, ${add}`;
+    else copy[i + 1] = `${headerText(copy[i + 1] as string)}, ${add}`;
+    const done = (name as string).toLowerCase();
+    appended = new Map([...appended].filter(([key]) => key !== done));
+  }
+  return copy;
+}
+
 /** A fetch `Headers` as a {@link HeaderMap}. */
 export function webHeaderMap(headers: Headers): HeaderMap {
   const map: HeaderMap = {};

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, hasBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { NodeResult, hasBody, headerText, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
@@ -79,6 +79,12 @@ export class KoaExchange extends NodeExchange {
     // Set by @koa/router when it matched a layer, downstream of this middleware.
     const matched = (this.ctx as RoutedContext)._matchedRoute;
     return matched === undefined || matched === null ? undefined : String(matched);
+  }
+
+  override appendHeader(name: string, value: string): void {
+    if (this.res.headersSent) return;
+    const current = this.res.getHeader(name);
+    this.ctx.set(name, current === undefined ? value : `${headerText(current)}, ${value}`);
   }
 
   override respond(response: HttpResponse): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { HeadroomError, problemResponse, type HttpResponse, type HttpResult, type Middleware, type NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { NodeResult, hasBody, nodeClientGone, nodeHeaderMap, readRequestBody, reportLateError, writeNodeResponse } from './internal.js';
+import { NodeResult, hasBody, headerText, nodeClientGone, nodeHeaderMap, readRequestBody, reportLateError, withAppended, writeNodeResponse } from './internal.js';
 import { LateResponse } from './late-response.js';
 
 /** A node request as Express and body parsers decorate it. */
@@ -50,6 +50,8 @@ export class NodeExchange extends BaseExchange {
   protected keepsChunks = false;
   /** On the request's first exchange: an answer is being written by `respond()`, not by the handler. */
   private answering = false;
+  /** Values added with `appendHeader`, by lower-case name, merged into the handler's `writeHead` headers. */
+  private appended: Map<string, string> | undefined = undefined;
 
   constructor(
     protected readonly req: NodeRequest,
@@ -90,6 +92,19 @@ export class NodeExchange extends BaseExchange {
 
   setHeader(name: string, value: string): void {
     if (!this.res.headersSent) this.res.setHeader(name, value);
+  }
+
+  appendHeader(name: string, value: string): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    const current = res.getHeader(name);
+    res.setHeader(name, current === undefined ? value : `${headerText(current)}, ${value}`);
+    // Headers the handler passes to writeHead replace these: they are merged there (hookWriteHead).
+    const appended = (this.appended ??= new Map());
+    const key = name.toLowerCase();
+    const before = appended.get(key);
+    appended.set(key, before === undefined ? value : `${before}, ${value}`);
+    this.hookWriteHead();
   }
 
   respond(response: HttpResponse): void {
@@ -376,12 +391,19 @@ export class NodeExchange extends BaseExchange {
     res.writeHead = function (this: ServerResponse, status: unknown, reason?: unknown, headers?: unknown) {
       res.writeHead = original;
       if (exchange.beforeSend !== undefined) exchange.fireBeforeSend(typeof status === 'number' ? status : res.statusCode);
-      if (exchange.capturing) {
-        const given = typeof reason === 'string' ? headers : (headers ?? reason);
-        if (typeof given === 'object' && given !== null) exchange.headHeaders = given as OutgoingHttpHeaders;
-      }
       // eslint-disable-next-line prefer-rest-params
-      return (original as (...a: unknown[]) => ServerResponse).apply(this, arguments as unknown as unknown[]);
+      let args = arguments as unknown as unknown[];
+      const named = typeof reason === 'string';
+      let given = named ? headers : (headers ?? reason);
+      if (exchange.appended !== undefined) {
+        const merged = withAppended(given, exchange.appended);
+        if (merged !== undefined) {
+          given = merged;
+          args = named ? [status, reason, merged] : [status, merged];
+        }
+      }
+      if (exchange.capturing && typeof given === 'object' && given !== null) exchange.headHeaders = given as OutgoingHttpHeaders;
+      return (original as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as typeof res.writeHead;
   }
 

@@ -2,7 +2,7 @@ import { functionArgument, type Middleware } from '../core/index.js';
 import { HonoExchange, type HonoContextLike } from './hono-exchange.js';
 
 /** A Hono middleware, `(c, next) => Promise<void>`. */
-export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => Promise<void>;
+export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => Promise<Response | undefined>;
 
 /**
  * Adapts a headroom {@link Middleware} to a Hono 4 middleware (`app.use(...)`).
@@ -28,7 +28,7 @@ export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => 
  */
 export function toHono(middleware: Middleware): HonoMiddleware {
   functionArgument(middleware, 'middleware');
-  return function headroomHono(c: HonoContextLike, next: () => Promise<void>): Promise<void> {
+  return function headroomHono(c: HonoContextLike, next: () => Promise<void>): Promise<Response | undefined> {
     return new HonoExchange(c, next).run(middleware);
   };
 }

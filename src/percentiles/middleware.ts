@@ -9,8 +9,9 @@ export const UNMATCHED_ROUTE = '<unmatched>';
 /** Options of {@link percentileMiddleware}. */
 export interface PercentileMiddlewareOptions {
   /**
-   * Add a `Server-Timing` header with the time spent so far, written just before the response
-   * head. `true` names the metric `app`; a string names it. Default `false`.
+   * Add a `Server-Timing` metric with the time spent so far, written just before the response
+   * head, after the metrics the handler set itself (however it set them). `true` names the
+   * metric `app`; a string names it. Default `false`.
    */
   serverTiming?: boolean | string;
   /**
@@ -107,7 +108,7 @@ export function percentileMiddleware(tracker: PercentileTracker, options?: Perce
     const start = performance.now();
     if (metric !== undefined) {
       exchange.onBeforeSend(() => {
-        exchange.setHeader('server-timing', `${metric};dur=${(performance.now() - start).toFixed(3)}`);
+        exchange.appendHeader('server-timing', `${metric};dur=${(performance.now() - start).toFixed(3)}`);
       });
     }
     let result: HttpResult;

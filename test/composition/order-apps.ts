@@ -6,9 +6,10 @@
  * route middleware for Hono). node:http and fetch have no router: there the idempotency
  * middleware is composed after the global stack.
  *
- * `POST /orders` counts an execution, waits `x-delay` ms without looking at its signal (an
- * order that completes whatever the client saw), counts it settled and answers 201 JSON
- * `{ id, amount }` with `location`. `x-fail: 1` makes it fail after the delay instead.
+ * `POST /orders` counts an execution, waits `x-delay` ms or until the test opens the gate named
+ * by `x-gate` (`app.open(name)`), without looking at its signal (an order that completes
+ * whatever the client saw), counts it settled and answers 201 JSON `{ id, amount }` with
+ * `location`. `x-fail: 1` makes it fail after the wait instead.
  */
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,7 +31,35 @@ export interface OrderApp {
   executions: number;
   /** Handler runs finished (answered or failed). */
   settled: number;
+  /** Lets the handlers waiting on gate `name` go on (now or when they arrive). */
+  open(name: string): void;
   close(): Promise<void>;
+}
+
+interface Gate {
+  promise: Promise<void>;
+  open: () => void;
+}
+
+function gates(): { wait(name: string): Promise<void>; open(name: string): void } {
+  const all = new Map<string, Gate>();
+  const gate = (name: string): Gate => {
+    let found = all.get(name);
+    if (found === undefined) {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      found = { promise, open };
+      all.set(name, found);
+    }
+    return found;
+  };
+  return { wait: (name) => gate(name).promise, open: (name) => gate(name).open() };
+}
+
+/** What the handler waits for: a gate the test opens, or a delay. */
+interface Wait {
+  delay: string | undefined;
+  gate: string | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,11 +71,12 @@ interface Order {
 }
 
 /** The business logic, framework-free: throws when asked to fail. */
-async function placeOrder(app: OrderApp, body: unknown, delay: string | undefined, fail: boolean): Promise<Order> {
+async function placeOrder(app: OrderApp, body: unknown, wait: Wait, fail: boolean): Promise<Order> {
   app.executions++;
   const n = app.executions;
   try {
-    await sleep(Number(delay ?? 0));
+    if (wait.gate !== undefined) await gateOf(app).wait(wait.gate);
+    else await sleep(Number(wait.delay ?? 0));
     if (fail) throw new Error('order failed');
   } finally {
     app.settled++;
@@ -57,6 +87,15 @@ async function placeOrder(app: OrderApp, body: unknown, delay: string | undefine
     headers: { 'content-type': 'application/json', location: `/orders/order_${n}` },
     body: JSON.stringify({ id: `order_${n}`, amount }),
   };
+}
+
+const gatesOf = new WeakMap<OrderApp, ReturnType<typeof gates>>();
+function gateOf(app: OrderApp): ReturnType<typeof gates> {
+  return gatesOf.get(app)!;
+}
+
+function waitOf(header: (name: string) => string | undefined): Wait {
+  return { delay: header('x-delay'), gate: header('x-gate') };
 }
 
 function parse(raw: unknown): unknown {
@@ -86,7 +125,9 @@ async function listening(server: Server, app: OrderApp): Promise<OrderApp> {
 
 /** Starts `kind` with `global` (may be empty) on every route and `idempotency` on POST /orders. */
 export async function startOrderApp(kind: Kind, global: Middleware[], idempotency: Middleware): Promise<OrderApp> {
-  const app: OrderApp = { url: '', executions: 0, settled: 0, close: async () => undefined };
+  const gate = gates();
+  const app: OrderApp = { url: '', executions: 0, settled: 0, open: gate.open, close: async () => undefined };
+  gatesOf.set(app, gate);
   const stack = compose(...global);
   switch (kind) {
     case 'node': {
@@ -97,7 +138,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
           res.end();
           return;
         }
-        const order = await placeOrder(app, await readNodeBody(req), req.headers['x-delay'] as string | undefined, req.headers['x-fail'] === '1');
+        const order = await placeOrder(app, await readNodeBody(req), waitOf((name) => req.headers[name] as string | undefined), req.headers['x-fail'] === '1');
         res.writeHead(order.status, order.headers);
         res.end(order.body);
       };
@@ -109,7 +150,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       e.use(express.json());
       e.use(toNode(stack));
       e.post('/orders', toNode(idempotency), async (req, res) => {
-        const order = await placeOrder(app, req.body, req.get('x-delay'), req.get('x-fail') === '1');
+        const order = await placeOrder(app, req.body, waitOf((name) => req.get(name)), req.get('x-fail') === '1');
         res.status(order.status).set(order.headers).send(order.body);
       });
       // Express logs errors of handlers it could not answer (after a timeout); keep test output quiet.
@@ -122,7 +163,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const f = Fastify();
       await f.register(toFastify(stack));
       f.post('/orders', { ...toFastifyHooks(idempotency) }, async (request, reply) => {
-        const order = await placeOrder(app, request.body, request.headers['x-delay'] as string | undefined, request.headers['x-fail'] === '1');
+        const order = await placeOrder(app, request.body, waitOf((name) => request.headers[name] as string | undefined), request.headers['x-fail'] === '1');
         reply.code(order.status).headers(order.headers);
         return reply.send(order.body);
       });
@@ -134,7 +175,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const router = new Router();
       k.use(toKoa(stack));
       router.post('/orders', toKoa(idempotency), async (ctx) => {
-        const order = await placeOrder(app, parse(ctx.request.body ?? (await readNodeBody(ctx.req))), ctx.get('x-delay') || undefined, ctx.get('x-fail') === '1');
+        const order = await placeOrder(app, parse(ctx.request.body ?? (await readNodeBody(ctx.req))), waitOf((name) => ctx.get(name) || undefined), ctx.get('x-fail') === '1');
         ctx.status = order.status;
         ctx.set(order.headers);
         ctx.body = order.body;
@@ -147,7 +188,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const h = new Hono();
       h.use(toHono(stack));
       h.post('/orders', toHono(idempotency), async (c) => {
-        const order = await placeOrder(app, await c.req.json(), c.req.header('x-delay'), c.req.header('x-fail') === '1');
+        const order = await placeOrder(app, await c.req.json(), waitOf((name) => c.req.header(name)), c.req.header('x-fail') === '1');
         return c.body(order.body, order.status as 201, order.headers);
       });
       h.onError((err, c) => c.json({ error: String(err) }, 500));
@@ -155,7 +196,7 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
     }
     case 'fetch': {
       const handler = async (request: Request): Promise<Response> => {
-        const order = await placeOrder(app, await request.json(), request.headers.get('x-delay') ?? undefined, request.headers.get('x-fail') === '1');
+        const order = await placeOrder(app, await request.json(), waitOf((name) => request.headers.get(name) ?? undefined), request.headers.get('x-fail') === '1');
         return new Response(order.body, { status: order.status, headers: order.headers });
       };
       const fetchHandler = toFetch(compose(...global, idempotency), handler);

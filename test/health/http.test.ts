@@ -260,6 +260,7 @@ describe('readiness ?verbose query', () => {
       abort: () => {},
       responded: false,
       setHeader: () => {},
+      appendHeader: () => {},
       onBeforeSend: () => {},
       respond: (response: HttpResponse) => {
         answer = response;

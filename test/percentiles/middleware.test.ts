@@ -50,6 +50,9 @@ function fakeExchange(method: string, path: string, route: string | undefined) {
     setHeader: (name, value) => {
       headers[name] = value;
     },
+    appendHeader: (name, value) => {
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    },
     onBeforeSend: (listener) => beforeSend.push(listener),
     respond: (r) => {
       responded = r;
