@@ -15,6 +15,7 @@ export {
   isHeadroomError,
   parseDuration,
   problemResponse,
+  setProblemTypeBase,
   type HeadroomErrorOptions,
   type Duration,
   type DurationUnit,

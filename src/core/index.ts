@@ -18,7 +18,7 @@ export { integerOption, numberOption, stringOption, functionArgument, objectArgu
 export { Emitter, type Listener, type Disposer } from './emitter.js';
 export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
 export { RESULT_TEXT } from './http.js';
-export { problemResponse, problemType, type ProblemDetails } from './problem.js';
+export { problemResponse, problemType, setProblemTypeBase, type ProblemDetails } from './problem.js';
 export {
   armDeadline,
   disarmDeadline,

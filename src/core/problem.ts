@@ -1,9 +1,13 @@
-import { HeadroomError } from './errors.js';
+import { HeadroomError, invalidArgument } from './errors.js';
 import type { HttpResponse } from './http.js';
 
 /** The fields of an RFC 9457 problem document as headroom writes it. */
 export interface ProblemDetails {
-  /** A URI naming the problem type: `urn:headroom:error:<code>` for headroom's own codes. */
+  /**
+   * A URI naming the problem type: `about:blank` by default (RFC 9457's "no more than the status
+   * says"; branch on `code`), or the base set with {@link setProblemTypeBase} followed by the
+   * code in kebab case (`https://docs.example.com/errors/queue-full`).
+   */
   type: string;
   /** A short summary of the problem type. */
   title: string;
@@ -28,9 +32,44 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** `urn:headroom:error:queue-full` for `QUEUE_FULL`. */
+/** Where problem types point; `undefined` for `about:blank`. */
+let typeBase: string | undefined;
+
+/**
+ * Points the `type` of every problem response headroom writes at your own documentation: `base`
+ * followed by the code in kebab case (`QUEUE_FULL` becomes `${base}queue-full`). Default, and
+ * with `undefined`: `about:blank`, the type RFC 9457 defines for a problem that means no more
+ * than its status (`code` still tells them apart). Call it once at startup, before building the
+ * middlewares: some build their answers once (`degradedHeaders`).
+ *
+ * @param base - an absolute URI (`https:`, `tag:`, `urn:` with a namespace you own...), usually
+ *   ending in `/` or `#`; `undefined` goes back to `about:blank`.
+ * @throws `INVALID_ARGUMENT` for anything but an absolute URI without spaces.
+ * @example
+ * ```ts
+ * import { setProblemTypeBase } from 'headroom/http';
+ * setProblemTypeBase('https://docs.example.com/errors/');
+ * // {"type":"https://docs.example.com/errors/queue-full","title":"Service Unavailable","status":503,"code":"QUEUE_FULL",...}
+ * ```
+ */
+export function setProblemTypeBase(base: string | undefined): void {
+  if (base !== undefined && (typeof base !== 'string' || !/^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$/.test(base))) {
+    throw invalidArgument('base', 'an absolute URI such as "https://docs.example.com/errors/"', base);
+  }
+  typeBase = base;
+}
+
+/**
+ * The problem `type` for `code`: `about:blank`, or the base set with {@link setProblemTypeBase}
+ * and the code in kebab case.
+ *
+ * @example
+ * ```ts
+ * problemType('QUEUE_FULL'); // 'about:blank', or 'https://docs.example.com/errors/queue-full'
+ * ```
+ */
 export function problemType(code: string): string {
-  return `urn:headroom:error:${code.toLowerCase().replace(/_/g, '-')}`;
+  return typeBase === undefined ? 'about:blank' : typeBase + code.toLowerCase().replace(/_/g, '-');
 }
 
 /**

@@ -21,6 +21,7 @@ export { shed, type SheddingQueue } from './shed.js';
 export {
   problemResponse,
   problemType,
+  setProblemTypeBase,
   type ProblemDetails,
   type HeaderMap,
   type HttpExchange,

@@ -97,7 +97,7 @@ class RequestDeadline implements DeadlineNode {
  * app.use(toNode(timeout('2s', { name: 'api' })));
  * // HTTP/1.1 504 Gateway Timeout
  * // content-type: application/problem+json
- * // {"type":"urn:headroom:error:operation-timeout","title":"Gateway Timeout","status":504,
+ * // {"type":"about:blank","title":"Gateway Timeout","status":504,
  * //  "code":"OPERATION_TIMEOUT","detail":"headroom: api timed out after 2000 ms"}
  * ```
  */

@@ -119,8 +119,9 @@ export interface LeaseLostEvent {
 /** Events of {@link Idempotency}. */
 export interface IdempotencyEvents {
   /**
-   * The store failed after the operation ran (storing the result, releasing the key, renewing
-   * the lease). The call itself still resolves (or rejects) with the operation's outcome.
+   * The store failed, or did not answer within `storeTimeout`, after the operation ran (storing
+   * the result, releasing the key, renewing the lease). The call itself still resolves (or
+   * rejects) with the operation's outcome.
    */
   error: IdempotencyErrorEvent;
   /**
@@ -295,7 +296,8 @@ export class Idempotency {
    * @returns the operation's result, or the stored result of the first call.
    * @throws {@link IdempotencyInProgressError} (409) when the first call is still running.
    * @throws {@link IdempotencyKeyReusedError} (422) when the fingerprint differs from the first call's.
-   * @throws `HeadroomError` `SERVICE_UNAVAILABLE` (503) when the store cannot be reached; the operation did not run.
+   * @throws `HeadroomError` `SERVICE_UNAVAILABLE` (503, `retryAfterMs` 1000) when the store cannot
+   *   be reached or does not answer within `storeTimeout`; the operation did not run.
    * @example
    * ```ts
    * const order = await idempotency.run(key, () => createOrder(input), {

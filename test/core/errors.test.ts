@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, HeadroomError, InvalidArgumentError, invalidArgument, isHeadroomError, problemResponse } from '../../src/core/index.js';
+import { ErrorCode, HeadroomError, InvalidArgumentError, invalidArgument, isHeadroomError, problemResponse, problemType, setProblemTypeBase } from '../../src/core/index.js';
 
 describe('HeadroomError', () => {
   it('carries code, status, retryAfterMs and cause', () => {
@@ -69,12 +69,31 @@ describe('problemResponse', () => {
     expect(response.status).toBe(503);
     expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json', 'retry-after': '2' });
     expect(JSON.parse(response.body as string)).toEqual({
-      type: 'urn:headroom:error:queue-full',
+      type: 'about:blank',
       title: 'Service Unavailable',
       status: 503,
       code: 'QUEUE_FULL',
       detail: 'queue "api" is full',
     });
+  });
+
+  it('points the type at the documentation base set with setProblemTypeBase, and back to about:blank', () => {
+    setProblemTypeBase('https://docs.example.com/errors/');
+    try {
+      const body = JSON.parse(problemResponse({ status: 503, code: 'QUEUE_FULL' }).body as string) as { type: string };
+      expect(body.type).toBe('https://docs.example.com/errors/queue-full');
+      expect(problemType('IDEMPOTENCY_KEY_REUSED')).toBe('https://docs.example.com/errors/idempotency-key-reused');
+    } finally {
+      setProblemTypeBase(undefined);
+    }
+    expect(problemType('QUEUE_FULL')).toBe('about:blank');
+    for (const bad of ['docs/errors/', 'https://docs example.com/', '', 42]) {
+      expect(() => setProblemTypeBase(bad as string)).toThrow(/base must be an absolute URI/);
+    }
+  });
+
+  it('carries the code on the response (not sent) for middleware further out', () => {
+    expect(problemResponse({ status: 503, code: 'QUEUE_FULL' }).code).toBe('QUEUE_FULL');
   });
 
   it('builds a problem from fields, with extensions and at least one second of Retry-After', () => {

@@ -19,7 +19,7 @@ describe.each(KINDS)('%s adapter', (kind: Kind) => {
     expect(response.status).toBe(504);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(await response.json()).toEqual({
-      type: 'urn:headroom:error:operation-timeout',
+      type: 'about:blank',
       title: 'Gateway Timeout',
       status: 504,
       code: 'OPERATION_TIMEOUT',

@@ -31,7 +31,7 @@ describe.each(KINDS)('shed() on %s', (kind: Kind) => {
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
-    expect(await refused.json()).toMatchObject({ type: 'urn:headroom:error:queue-full', status: 503, code: 'QUEUE_FULL' });
+    expect(await refused.json()).toMatchObject({ type: 'about:blank', status: 503, code: 'QUEUE_FULL' });
     expect(await (await slow).text()).toBe('slow');
     // The slot is back once the slow response finished.
     await eventually(() => expect(queue!.pending).toBe(0));
