@@ -20,6 +20,7 @@ interface Product {
 
 const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 4 });
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+redis.on('error', (err) => console.warn('redis:', err.message)); // connection errors: log them, never crash
 
 // Two instances of the same service (two pods, say): each has its own L1, both share Redis.
 const options = { prefix: 'headroom-example:', redis, ttl: '10m', jitter: 0.1, grace: '1h' } as const;

@@ -24,6 +24,7 @@ import type { Cache, CacheOptions, NamespaceOptions, CacheSerializer } from './t
  * import { createCache } from 'headroom/cache';
  *
  * const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
+ * redis.on('error', (err) => console.warn('redis:', err.message));
  * const cache = createCache({
  *   redis,
  *   prefix: 'shop:',

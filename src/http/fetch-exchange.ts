@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
+import { WebResult, responseBytes, toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
 
 const NOT_FOUND = (): Response => new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 
@@ -73,6 +73,13 @@ export abstract class WebExchange extends BaseExchange {
 
   protected installBeforeSend(): void {
     // Fired when the adapter hands the response back.
+  }
+
+  /** `next()`'s result for `response`, the one the adapter sends: no extra promise unless capturing. */
+  protected sentResult(response: Response, capturing: boolean): Promise<HttpResult> {
+    const clientGone = this.request.signal.aborted;
+    if (!capturing) return Promise.resolve(this.describe(new WebResult(response, undefined), clientGone));
+    return responseBytes(response).then((bytes) => this.describe(new WebResult(response, bytes), clientGone));
   }
 
   /** Removes the disconnect listener; the response is leaving the adapter. */
@@ -195,7 +202,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
 
   settle(): Promise<HttpResult> {
     if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
-    return webResultOf((this.response ??= NOT_FOUND()), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
+    return this.sentResult((this.response ??= NOT_FOUND()), this.capturing);
   }
 
   /** Runs the middleware and returns the response to send. */

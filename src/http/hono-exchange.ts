@@ -157,7 +157,7 @@ export class HonoExchange extends WebExchange {
 
   settle(): Promise<HttpResult> {
     if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
-    return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing).then((result) => this.describe(result, this.request.signal.aborted));
+    return this.sentResult(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing);
   }
 
   /**

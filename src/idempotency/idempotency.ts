@@ -216,7 +216,9 @@ function sleep(ms: number): Promise<void> {
  *
  * @example
  * ```ts
- * const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis), ttl: '24h' });
+ * const redis = new Redis(process.env.REDIS_URL!, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
+ * redis.on('error', (err) => console.warn('redis:', err.message));
+ * const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis), ttl: '24h', storeTimeout: '1s' });
  *
  * const charge = await idempotency.run(
  *   req.header('idempotency-key'),

@@ -201,21 +201,34 @@ function sameRequest(stored: string, given: string): boolean {
  * - 400 `IDEMPOTENCY_KEY_INVALID`: key empty, longer than `maxKeyLength`, not printable ASCII, a
  *   malformed quoted string, or missing while `required`;
  * - 409 `IDEMPOTENCY_IN_PROGRESS` (with `Retry-After`): the first request is still running;
- * - 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another method, path, query or body;
- * - 503 `SERVICE_UNAVAILABLE`: the store is unreachable (the handler did not run).
+ * - 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another method, path, query, content type
+ *   or body;
+ * - 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the store is unreachable or did not answer
+ *   within the instance's `storeTimeout` (the handler did not run).
  *
- * The request is fingerprinted as method + path (with its query) + body, JSON bodies
- * canonicalised (key order and whitespace do not matter) and other bodies hashed as bytes. 5xx
- * responses are not stored by default: the key is released and a retry runs again.
+ * A key stays in progress until the handler it admitted has really settled, whatever answered
+ * the client first (an outer `timeout()`'s 504, a client that left): duplicates meanwhile get
+ * 409 (or wait, with `wait`), and what the handler really did is stored, so a retry after it
+ * replays a timed-out order's 201. A handler never starts once its request was answered or its
+ * client left (the store was slow): the key is given back and nothing is stored.
+ *
+ * The request is fingerprinted as method + path (with its query) + body: with a JSON content
+ * type (any `Content-Type` containing `json`) the body is canonicalised (key order and
+ * whitespace do not matter), with any other it is hashed as bytes, so the same bytes sent once
+ * as JSON and once as text are two requests. 5xx responses are not stored by default: the key
+ * is released and a retry runs again.
  *
  * @param idempotency - the {@link Idempotency} holding the store, `ttl` and `lockTtl`.
  * @param options - see {@link IdempotencyMiddlewareOptions}.
  * @example
  * ```ts
  * import express from 'express';
+ * import { Redis } from 'ioredis';
  * import { toNode } from 'headroom/http';
  * import { Idempotency, RedisIdempotencyStore, fingerprint, idempotencyMiddleware } from 'headroom/idempotency';
  *
+ * const redis = new Redis(process.env.REDIS_URL!, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
+ * redis.on('error', (err) => console.warn('redis:', err.message));
  * const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis), ttl: '24h' });
  * const app = express();
  * app.use(express.json());

@@ -93,7 +93,9 @@ function isNoScript(err: unknown): boolean {
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * const store = new RedisIdempotencyStore(new Redis(process.env.REDIS_URL), { prefix: 'payments:idem:' });
+ * const redis = new Redis(process.env.REDIS_URL!, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
+ * redis.on('error', (err) => console.warn('redis:', err.message)); // never crash on a connection error
+ * const store = new RedisIdempotencyStore(redis, { prefix: 'payments:idem:' });
  * const idempotency = new Idempotency({ store, ttl: '24h', lockTtl: '30s' });
  * ```
  */
