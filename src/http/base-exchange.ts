@@ -195,6 +195,19 @@ export abstract class BaseExchange implements HttpExchange {
     this.observeHandler();
   }
 
+  /**
+   * Applies `next()`'s options before the chain goes on: starts capturing the body, and watching
+   * the handler when asked. Returns whether the caller waits for the handler
+   * (`untilHandlerSettles`) rather than for the answer.
+   */
+  applyNextOptions(options: NextOptions | undefined): boolean {
+    if (options === undefined) return false;
+    if (options.captureBody === true) this.startCapture();
+    if (options.untilHandlerSettles !== true) return false;
+    this.watchHandler(options.captureBody === true);
+    return true;
+  }
+
   /** Resolves once the handler settled, with its own response (see {@link watchHandler}). */
   handlerOutcome(): Promise<HttpResult> {
     const top = this.root ?? this;

@@ -23,19 +23,10 @@ class Chain {
   }
 
   private step(index: number, options: NextOptions | undefined): Promise<HttpResult> {
-    let untilHandler = false;
-    if (options !== undefined) {
-      const exchange = this.exchange;
-      if (options.captureBody === true) {
-        this.capture = true;
-        if (exchange instanceof BaseExchange) exchange.startCapture();
-      }
-      // Watched from before the rest of the chain runs, so that the handler's end is seen.
-      if (options.untilHandlerSettles === true && exchange instanceof BaseExchange) {
-        untilHandler = true;
-        exchange.watchHandler(options.captureBody === true);
-      }
-    }
+    if (options?.captureBody === true) this.capture = true;
+    const exchange = this.exchange;
+    // Watched from before the rest of the chain runs, so that the handler's end is seen.
+    const untilHandler = exchange instanceof BaseExchange && exchange.applyNextOptions(options);
     return this.dispatch(index).then(() => this.outcome(untilHandler));
   }
 

@@ -164,14 +164,7 @@ export class FastifyExchange extends NodeExchange {
 
   protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    let untilHandler = false;
-    if (options !== undefined) {
-      if (options.captureBody === true) this.startCapture();
-      if (options.untilHandlerSettles === true) {
-        untilHandler = true;
-        this.watchHandler(options.captureBody === true);
-      }
-    }
+    const untilHandler = this.applyNextOptions(options);
     const settled = untilHandler ? this.handlerOutcome() : this.settle();
     if (!this.released && !this.responded) {
       this.released = true;

@@ -124,32 +124,24 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
 
   setHeader(name: string, value: string): void {
     const response = this.response;
-    if (response === undefined) {
-      (this.pending ??= new Headers()).set(name, value);
-      return;
-    }
-    try {
-      response.headers.set(name, value);
-    } catch {
-      // Immutable headers (a Response from fetch()): copy it once.
-      const copy = new Response(response.body, response);
-      copy.headers.set(name, value);
-      this.response = copy;
-    }
+    if (response === undefined) (this.pending ??= new Headers()).set(name, value);
+    else this.editHeaders(response, (headers) => headers.set(name, value));
   }
 
   appendHeader(name: string, value: string): void {
     const response = this.response;
-    if (response === undefined) {
-      // Added to the handler's response when it is returned (see run()).
-      (this.pendingAppend ??= new Headers()).append(name, value);
-      return;
-    }
+    // Added to the handler's response when it is returned (see run()).
+    if (response === undefined) (this.pendingAppend ??= new Headers()).append(name, value);
+    else this.editHeaders(response, (headers) => headers.append(name, value));
+  }
+
+  /** Edits the headers of the response to send, copying it once if they are immutable (a Response from fetch()). */
+  private editHeaders(response: Response, edit: (headers: Headers) => void): void {
     try {
-      response.headers.append(name, value);
+      edit(response.headers);
     } catch {
       const copy = new Response(response.body, response);
-      copy.headers.append(name, value);
+      edit(copy.headers);
       this.response = copy;
     }
   }
@@ -165,14 +157,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    let untilHandler = false;
-    if (options !== undefined) {
-      if (options.captureBody === true) this.capturing = true;
-      if (options.untilHandlerSettles === true) {
-        untilHandler = true;
-        this.watchHandler(options.captureBody === true);
-      }
-    }
+    const untilHandler = this.applyNextOptions(options);
     let produced: Response | PromiseLike<Response>;
     try {
       produced = this.handler(this.request, ...this.args);

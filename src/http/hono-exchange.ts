@@ -119,14 +119,7 @@ export class HonoExchange extends WebExchange {
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    let untilHandler = false;
-    if (options !== undefined) {
-      if (options.captureBody === true) this.capturing = true;
-      if (options.untilHandlerSettles === true) {
-        untilHandler = true;
-        this.watchHandler(options.captureBody === true);
-      }
-    }
+    const untilHandler = this.applyNextOptions(options);
     const downstream = this.honoNext();
     // Hono calls the next handler at once: if it was another headroom adapter, that exchange is
     // the innermost now, and it watches the handler.

@@ -139,14 +139,7 @@ export class KoaExchange extends NodeExchange {
 
   protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    let untilHandler = false;
-    if (options !== undefined) {
-      if (options.captureBody === true) this.startCapture();
-      if (options.untilHandlerSettles === true) {
-        untilHandler = true;
-        this.watchHandler(options.captureBody === true);
-      }
-    }
+    const untilHandler = this.applyNextOptions(options);
     const downstream = this.koaNext();
     // Koa calls the next middleware at once: if it was another headroom adapter, that exchange
     // is the innermost now, and it watches the handler.

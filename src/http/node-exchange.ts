@@ -176,14 +176,7 @@ export class NodeExchange extends BaseExchange {
 
   protected runNext(options: NextOptions | undefined): Promise<HttpResult> {
     this.nextCalled = true;
-    let untilHandler = false;
-    if (options !== undefined) {
-      if (options.captureBody === true) this.startCapture();
-      if (options.untilHandlerSettles === true) {
-        untilHandler = true;
-        this.watchHandler(options.captureBody === true);
-      }
-    }
+    const untilHandler = this.applyNextOptions(options);
     const settled = untilHandler ? this.handlerOutcome() : this.settle();
     const handler = this.frameworkNext;
     if (handler === undefined) {

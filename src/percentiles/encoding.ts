@@ -1,28 +1,23 @@
 import { Float64Histogram, decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { invalidArgument } from '../core/index.js';
 import { BucketLayout } from './bucket-layout.js';
+import type { Moments } from './snapshot.js';
 import { Accumulator, type PercentileStats } from './stats.js';
 
 /** The format tag of {@link PercentileTracker.encode} output. */
 export const ENCODING_FORMAT = 'headroom-percentiles/1';
 
-/** One key in an encoded payload. @internal */
-export interface EncodedKey {
+/**
+ * One key in an encoded payload: its histogram and exact moments. The outcome counts are absent
+ * in strings written before they existed, and read as 0. @internal
+ */
+export interface EncodedKey extends Omit<Moments, OutcomeCount>, Partial<Pick<Moments, OutcomeCount>> {
   key: string;
   /** HdrHistogram V2 compressed encoding (base64), values in µs, readable by any HdrHistogram. */
   histogram: string;
-  count: number;
-  sum: number;
-  sumSq: number;
-  min: number;
-  max: number;
-  errors: number;
-  clamped: number;
-  /** Outcome counts (absent in strings written before they existed: read as 0). */
-  shed?: number;
-  timedOut?: number;
-  clientGone?: number;
 }
+
+type OutcomeCount = 'shed' | 'timedOut' | 'clientGone';
 
 /** The JSON document {@link PercentileTracker.encode} returns as a string. @internal */
 export interface EncodedPayload {
