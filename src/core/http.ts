@@ -110,6 +110,12 @@ export interface HttpExchange {
    * handler reads it with `requestSignal(req)` (or `ctx`, `request`, `c`) and passes it to its work.
    */
   readonly signal: AbortSignal;
+  /**
+   * Whether {@link HttpExchange.signal} is aborted (the client went away, or a middleware called
+   * {@link HttpExchange.abort}), read without creating the signal: a check that costs nothing
+   * on requests that never need the signal itself.
+   */
+  readonly aborted: boolean;
   /** Aborts {@link HttpExchange.signal} with `reason`. */
   abort(reason: unknown): void;
   /** True once a response has started (headers sent) or {@link HttpExchange.respond} was called. */

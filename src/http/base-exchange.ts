@@ -94,6 +94,8 @@ export abstract class BaseExchange implements HttpExchange {
   protected abstract runNext(options: NextOptions | undefined): Promise<HttpResult>;
   /** Starts watching for client disconnect; called once, when the signal is first created. */
   protected abstract watchDisconnect(): void;
+  /** Whether the client has gone away, found without watching for it. */
+  protected abstract clientLeft(): boolean;
   /** Makes `onBeforeSend` listeners fire; called once, on the first `onBeforeSend`. */
   protected abstract installBeforeSend(): void;
   /** Reads the body the first time `body()` is called. */
@@ -118,6 +120,13 @@ export abstract class BaseExchange implements HttpExchange {
       this.watchDisconnect();
     }
     return controller.signal;
+  }
+
+  get aborted(): boolean {
+    if (this.root !== undefined) return this.root.aborted;
+    // abort() creates the controller; a disconnect is read off the request.
+    const controller = this.controller;
+    return (controller !== undefined && controller.signal.aborted) || this.clientLeft();
   }
 
   abort(reason: unknown): void {

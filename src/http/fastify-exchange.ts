@@ -109,7 +109,7 @@ export class FastifyExchange extends NodeExchange {
     }
     // The handler is running: it goes on against a recording of its own (status, headers, the
     // payload it sends), which settles whoever waits for it.
-    const late = new LateResponse(this.res, (result) => this.pendingWatch?.settle(result));
+    const late = new LateResponse(this.res, this.pendingWatch?.wantsBody === true, (result) => this.pendingWatch?.settle(result));
     const handlerHeaders = this.reply.getHeaders() as OutgoingHttpHeaders;
     for (const name in handlerHeaders) {
       const value = handlerHeaders[name];

@@ -59,6 +59,10 @@ export abstract class WebExchange extends BaseExchange {
       .then((buffer) => (buffer.byteLength === 0 ? undefined : new Uint8Array(buffer)));
   }
 
+  protected clientLeft(): boolean {
+    return this.request.signal.aborted;
+  }
+
   protected watchDisconnect(): void {
     const source = this.request.signal;
     // The server aborts request.signal when the client goes away; its reason varies by server.

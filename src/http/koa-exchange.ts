@@ -119,7 +119,7 @@ export class KoaExchange extends NodeExchange {
    */
   private respondInPlace(response: HttpResponse): void {
     this.ctx.respond = false;
-    const late = new LateResponse(this.res, noop);
+    const late = new LateResponse(this.res, false, noop);
     this.writeAnswer(response);
     this.noteAnswerInPlace(response, nodeHeaderMap(this.res.getHeaders()));
     late.install(this.res);

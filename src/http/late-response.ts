@@ -41,10 +41,13 @@ export class LateResponse {
   /**
    * @param res - the response, before the answer is written on it: the handler's status and
    *   headers so far are where it goes on from.
+   * @param keepBody - keep the body the handler writes (someone waits for it); otherwise it is
+   *   dropped as it comes, so a handler that streams on after a timeout holds no memory.
    * @param onEnd - called once, when the handler ends its response.
    */
   constructor(
     res: ServerResponse,
+    private readonly keepBody: boolean,
     private readonly onEnd: (result: HttpResult) => void,
   ) {
     this.status = res.statusCode;
@@ -106,6 +109,7 @@ export class LateResponse {
   result(): HttpResult {
     const headers: HeaderMap = {};
     for (const [name, value] of this.headers) headers[name] = joined(value);
+    if (!this.keepBody) return { status: this.status, headers };
     const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
     return { status: this.status, headers, body };
   }
@@ -167,7 +171,7 @@ export class LateResponse {
   }
 
   private keep(chunk: unknown, encoding: unknown): void {
-    if (this.ended) return;
+    if (this.ended || !this.keepBody) return;
     const bytes = bytesOf(chunk, encoding);
     if (bytes !== undefined) this.chunks.push(bytes);
   }

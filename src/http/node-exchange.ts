@@ -117,7 +117,7 @@ export class NodeExchange extends BaseExchange {
       return;
     }
     // In the handler's place (a timeout): the handler goes on against a recording of its own.
-    const late = new LateResponse(this.res, (result) => this.pendingWatch?.settle(result));
+    const late = new LateResponse(this.res, this.pendingWatch?.wantsBody === true, (result) => this.pendingWatch?.settle(result));
     this.writeAnswer(response);
     this.noteAnswerInPlace(response, nodeHeaderMap(this.res.getHeaders()));
     late.install(this.res);
@@ -316,6 +316,10 @@ export class NodeExchange extends BaseExchange {
       else body = Buffer.concat([first, ...more]);
     }
     return new NodeResult(this.res, this.res.statusCode, body, this.headHeaders);
+  }
+
+  protected clientLeft(): boolean {
+    return nodeClientGone(this.res);
   }
 
   protected watchDisconnect(): void {

@@ -350,9 +350,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
         key,
         async () => {
           // A handler never starts after its request was answered or its client left: an
-          // acquire that landed late (a slow store) gives the key back and stores nothing. The
-          // signal is read only after an asynchronous acquire; a synchronous one leaves no gap.
-          if (exchange.responded || (!acquiring && exchange.signal.aborted)) throw new ReleaseWithoutStoring();
+          // acquire that landed late (a slow store) gives the key back and stores nothing. A
+          // synchronous acquire (memory store) leaves no gap to check.
+          if (exchange.responded || (!acquiring && exchange.aborted)) throw new ReleaseWithoutStoring();
           ran = true;
           // The handler's own response once it has settled: a key stays in progress until then,
           // whoever answered the client first, and what it really did is what gets stored.

@@ -58,6 +58,12 @@ export interface PercentileStats {
  * | `shed` | refused before the handler ran: 503 `QUEUE_FULL`, `QUEUE_CLOSED`, `SERVICE_UNAVAILABLE` | no, in `shed` |
  * | `timed_out` | a timeout answered (504 `OPERATION_TIMEOUT`) in the handler's place | no, in `timedOut` |
  * | `client_gone` | the client disconnected before the answer was complete | no, in `clientGone` |
+ *
+ * @example
+ * ```ts
+ * tracker.record('GET /report', 0.3, { outcome: 'shed' });
+ * const { count, p99, shed, timedOut, clientGone } = tracker.stats('GET /report');
+ * ```
  */
 export type RequestOutcome = 'served' | 'error' | 'shed' | 'timed_out' | 'client_gone';
 

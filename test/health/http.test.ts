@@ -258,6 +258,7 @@ describe('readiness ?verbose query', () => {
       body: async () => undefined,
       signal: new AbortController().signal,
       abort: () => {},
+      aborted: false,
       responded: false,
       setHeader: () => {},
       appendHeader: () => {},

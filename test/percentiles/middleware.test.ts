@@ -44,6 +44,7 @@ function fakeExchange(method: string, path: string, route: string | undefined) {
     body: async () => undefined,
     signal: new AbortController().signal,
     abort: () => {},
+    aborted: false,
     get responded() {
       return responded !== undefined;
     },
