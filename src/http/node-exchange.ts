@@ -50,6 +50,8 @@ export class NodeExchange extends BaseExchange {
   protected keepsChunks = false;
   /** On the request's first exchange: an answer is being written by `respond()`, not by the handler. */
   private answering = false;
+  /** On the request's first exchange: a recording of the handler's response was installed after its client left (see closeWatch). */
+  private recording = false;
   /** Values added with `appendHeader`, by lower-case name, merged into the handler's `writeHead` headers. */
   private appended: Map<string, string> | undefined = undefined;
 
@@ -233,8 +235,14 @@ export class NodeExchange extends BaseExchange {
     this.wrapWrites();
   }
 
+  /**
+   * A watch that wants the body wraps `write`/`end` (the chunks are kept, and the handler's
+   * `end()` settles it). One that does not (`shed`) costs no wrapper: the response's `close`
+   * settles it, since the handler has ended by then unless the client left first (see onClose).
+   */
   protected override observeHandler(): void {
-    this.wrapWrites();
+    this.watchClose();
+    if (this.pendingWatch?.wantsBody === true) this.wrapWrites();
   }
 
   /**
@@ -362,12 +370,32 @@ export class NodeExchange extends BaseExchange {
     if (controller !== undefined && !controller.signal.aborted && !this.res.writableFinished) {
       controller.abort(disconnectReason());
     }
-    // The client left while the handler may still run: a watch on it starts its limit.
-    if (!this.res.writableFinished) this.pendingWatch?.answeredElsewhere();
+    this.closeWatch();
     const resolve = this.settleResolve;
     if (resolve !== undefined) {
       this.settleResolve = undefined;
       resolve(this.result());
+    }
+  }
+
+  /** The response closed while someone waits for the handler (see {@link observeHandler}). */
+  private closeWatch(): void {
+    const watch = this.pendingWatch;
+    // After an answer in the handler's place, the recording it writes to settles the watch.
+    if (watch === undefined || this.answeredInPlace) return;
+    const res = this.res;
+    if (res.writableEnded) {
+      // The handler (or a middleware further in, in its place) ended the response.
+      watch.settle(watch.source !== undefined ? watch.source.ownResult() : this.handlerResult());
+      return;
+    }
+    // The client left while the handler runs: its end settles the watch, through the wrappers
+    // when there are, else through a recording of its own response.
+    watch.answeredElsewhere();
+    const top = (this.root as NodeExchange | undefined) ?? this;
+    if (!watch.wantsBody && !top.recording) {
+      top.recording = true;
+      new LateResponse(res, false, (result) => watch.settle(result)).install(res);
     }
   }
 

@@ -47,10 +47,15 @@ interface Reply {
   ms: number;
 }
 
-async function order(app: OrderApp, key: string, init: { delay?: number; gate?: string; fail?: boolean; amount?: number } = {}): Promise<Reply> {
+async function order(
+  app: OrderApp,
+  key: string,
+  init: { delay?: number; gate?: string; fail?: boolean; amount?: number; signal?: AbortSignal } = {},
+): Promise<Reply> {
   const started = performance.now();
   const res = await fetch(`${app.url}/orders`, {
     method: 'POST',
+    signal: init.signal,
     headers: {
       'content-type': 'application/json',
       authorization: 'Bearer tenant-1',
@@ -187,6 +192,28 @@ describe.concurrent.each(KINDS)('on %s', (kind) => {
     const replay = await waiting;
     expect(replay.status).toBe(201);
     expect(replay.json).toEqual({ id: 'order_1', amount: 1999 });
+    expect(app.executions).toBe(1);
+  });
+
+  it('a client that leaves does not free its key: the retry replays what the handler went on to do', async ({ expect, onTestFinished }) => {
+    const queue = new TaskQueue({ concurrency: 4, maxSize: 0 });
+    const app = await start(onTestFinished, kind, [shed(queue)]);
+    const key = randomUUID();
+    const client = new AbortController();
+    const first = order(app, key, { gate: 'first', signal: client.signal }).catch((err: unknown) => err);
+    await eventually(() => expect(app.executions).toBe(1));
+    client.abort();
+    expect(await first).toBeInstanceOf(Error);
+    expect((await order(app, key)).status).toBe(409);
+    // The handler still runs and holds its slot in the queue.
+    expect(queue.pending).toBe(1);
+    app.open('first');
+    await eventually(() => expect(app.settled).toBe(1));
+    const replay = await retryUntilDone(app, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.json).toEqual({ id: 'order_1', amount: 1999 });
+    await eventually(() => expect(queue.pending).toBe(0));
     expect(app.executions).toBe(1);
   });
 

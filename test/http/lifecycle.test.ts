@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compose, timeout, toHono, toNode, type HttpResult, type Middleware } from '../../src/http/index.js';
+import { compose, shed, timeout, toHono, toNode, type HttpResult, type Middleware } from '../../src/http/index.js';
+import { TaskQueue } from '../../src/queue/index.js';
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../../src/idempotency/index.js';
 import { PercentileTracker, percentileMiddleware } from '../../src/percentiles/index.js';
 import { eventually, trackUnhandledRejections } from '../support/async.js';
@@ -68,6 +69,19 @@ describe.each(KINDS)('%s: next() when a timeout answered in the handler place', 
     expect(text(outcome())).toBe('aborted');
     expect((outcome() as HttpResult).code).toBeUndefined();
     expect(unhandled).toEqual([]);
+  });
+
+  it('lets shed free its slot once the handler ended, after its client left', async () => {
+    const queue = new TaskQueue({ concurrency: 1, maxSize: 0 });
+    app = await startApp(kind, shed(queue));
+    const client = new AbortController();
+    const gone = fetch(`${app.url}/slow`, { signal: client.signal }).catch(() => undefined);
+    await eventually(() => expect(app!.log.handled).toContain('/slow'));
+    client.abort();
+    await gone;
+    // /slow stops as soon as its signal aborts, then ends its response: the slot is free again.
+    await eventually(() => expect(queue.pending).toBe(0));
+    expect((await fetch(`${app.url}/fast`)).status).toBe(200);
   });
 
   it('resolves next({ untilHandlerSettles }) with the handler response when nothing answered first', async () => {
