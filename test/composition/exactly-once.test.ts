@@ -90,11 +90,11 @@ async function retryUntilDone(app: OrderApp, key: string): Promise<Reply> {
   }
 }
 
-function idempotency(options: IdempotencyMiddlewareOptions = {}): Middleware {
+function idempotency(options: IdempotencyMiddlewareOptions = {}, store: { storeTimeout?: number } = {}): Middleware {
   const idem = new Idempotency({
     store: new RedisIdempotencyStore(redis, { prefix: `comp:${randomUUID()}:` }),
     lockTtl: '2s',
-    storeTimeout: STORE_TIMEOUT_MS,
+    storeTimeout: store.storeTimeout ?? STORE_TIMEOUT_MS,
   });
   return idempotencyMiddleware(idem, { required: true, scope: (exchange) => exchange.header('authorization'), ...options });
 }
@@ -265,6 +265,24 @@ describe.each(KINDS)('on %s, one at a time', (kind) => {
       expect(app.executions).toBe(1);
     });
   }
+
+  it('an acquire that lands after the deadline starts no handler, gives the key back and stores nothing', async ({ expect, onTestFinished }) => {
+    // A store slower than the request's deadline: the timeout answers first, then Redis comes back.
+    const idem = idempotency({}, { storeTimeout: 2_000 });
+    const app = await start(onTestFinished, kind, [timeout(TIMEOUT_MS)], idem);
+    expect((await order(app, randomUUID())).status).toBe(201);
+    const key = randomUUID();
+    server.pause();
+    const answered = await order(app, key);
+    expect(answered.status).toBe(504);
+    server.resume(); // the stalled acquire takes the key now, long after the answer
+    await sleep(100);
+    expect(app.executions).toBe(1);
+    const retry = await retryUntilDone(app, key);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(app.executions).toBe(2);
+  });
 
   it('a handler that fails after the timeout answered frees its key: the retry runs again, once', async ({ expect, onTestFinished }) => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
