@@ -54,7 +54,7 @@ describe('TagTimes (properties)', () => {
   it('never forgets a tag invalidation, however many tags come and in whatever order their times arrive', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 7 }), fc.array(op, { maxLength: 60 }), check),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
@@ -65,7 +65,7 @@ describe('TagTimes (properties)', () => {
         const ops = tags.map((tag, i): Op => (tag === undefined ? { kind: 'clear' } : { kind: 'set', tag, time: i + 1 }));
         check(max, ops);
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
