@@ -54,9 +54,7 @@ export interface Encoded {
 }
 
 /** `String.prototype.isWellFormed` (Node 20+), not yet in the ES2023 lib this package compiles against. */
-interface WellFormedQuery {
-  isWellFormed(): boolean;
-}
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
 
 /** Encodes an entry; throws whatever the serializer throws. */
 export function encodeEnvelope(
@@ -76,7 +74,7 @@ export function encodeEnvelope(
     size = data.length;
     // Deflate reads the text as UTF-8, which turns a lone surrogate (any string a custom serializer
     // may return) into U+FFFD: such text is stored as it is, where JSON escapes keep it exact.
-    if (size > compressAbove && (data as WellFormedQuery).isWellFormed()) {
+    if (size > compressAbove && isWellFormed.call(data)) {
       kind = 4;
       payload = `"${deflateRawSync(data).toString('base64')}"`;
     } else if (serializer === cacheJsonSerializer) {
