@@ -188,7 +188,13 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
     let runs = 0;
     const handler = toFetch(idempotencyMiddleware(new Idempotency({ store })), async () => new Response(JSON.stringify({ run: ++runs }), { status: 201 }));
     return (key, body) =>
-      handler(new Request('http://local/payments', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body }));
+      handler(
+        new Request('http://local/payments', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: typeof body === 'string' ? body : new Uint8Array(body),
+        }),
+      );
   }
 
   /** Sends `first`, then `second` with the same key: true when the second was a replay. */
