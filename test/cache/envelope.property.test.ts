@@ -64,7 +64,7 @@ describe('cache entry envelope (properties)', () => {
         expect(staleUntilOf(e)).toBe(t.staleUntil);
         expect(e[TAGS]).toEqual(entryTags === undefined || entryTags.length === 0 ? 0 : entryTags);
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 
@@ -75,7 +75,7 @@ describe('cache entry envelope (properties)', () => {
         const { text } = encodeEnvelope(rawStringSerializer, above, value, t.createdAt, t.expiresAt, t.staleUntil, undefined);
         expect(decodeEnvelope(rawStringSerializer, text)[VALUE]).toBe(value);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -90,7 +90,7 @@ describe('cache entry envelope (properties)', () => {
       fc.property(notEnvelope, (text) => {
         expect(() => decodeEnvelope(textSerializer, text)).toThrow();
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

@@ -154,7 +154,7 @@ describe('tag invalidation through createCache (properties)', () => {
           await cache.close();
         }
       }),
-      { numRuns: 80 },
+      { numRuns: 50 },
     );
   });
 
@@ -191,7 +191,7 @@ describe('tag invalidation through createCache (properties)', () => {
             ops,
           );
         }),
-        { numRuns: 60 },
+        { numRuns: 40 },
       );
     });
   });
@@ -227,7 +227,7 @@ describe('tag invalidation through createCache (properties)', () => {
           await writer.set(k, value, { tags });
           expect(await reader.get(k)).toEqual(JSON.parse(JSON.stringify(value)));
         }),
-        { numRuns: 40 },
+        { numRuns: 20 },
       );
     });
 

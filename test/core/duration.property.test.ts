@@ -67,7 +67,7 @@ describe('parseDuration (properties)', () => {
       fc.property(written, (w) => {
         expect(parseDuration(w.text, 'ttl')).toBe(exactMs(w));
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
@@ -81,7 +81,7 @@ describe('parseDuration (properties)', () => {
         const text = unit === 'ms' ? `${whole}ms` : `${whole}.${String(thousandths).padStart(3, '0')}${unit}`;
         expect(parseDuration(text, 'ttl')).toBe(ms);
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
@@ -136,7 +136,7 @@ describe('parseDuration (properties)', () => {
       // empty or blank
       space,
     );
-    fc.assert(fc.property(malformed, (text) => expectRefused(text)), { numRuns: 500 });
+    fc.assert(fc.property(malformed, (text) => expectRefused(text)), { numRuns: 200 });
   });
 
   it('either refuses an arbitrary string or reads it exactly as its grammar says', () => {
@@ -147,7 +147,7 @@ describe('parseDuration (properties)', () => {
         if (match === null) expectRefused(text);
         else expect(parseDuration(text, 'ttl')).toBe(exactMs({ int: match[1]!, fraction: match[2], unit: match[3] as DurationUnit, text }));
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -163,7 +163,7 @@ describe('parseDuration (properties)', () => {
           expect(parseDuration(w.text, 'ttl', { positive: true })).toBe(ms);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 });

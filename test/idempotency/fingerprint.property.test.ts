@@ -131,7 +131,7 @@ describe('canonical JSON and fingerprints (properties)', () => {
         expect(canonicalOfText(text)).toBe(canonicalJson(value));
         expect(fingerprint(JSON.parse(text))).toBe(fingerprint(value));
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -142,7 +142,7 @@ describe('canonical JSON and fingerprints (properties)', () => {
         // fingerprint() hashes a string as the payload's text (see the next test): compare values in an array.
         expect(fingerprint([a]) === fingerprint([b])).toBe(sameJson(a, b));
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 
@@ -151,7 +151,7 @@ describe('canonical JSON and fingerprints (properties)', () => {
       fc.property(anyJson, (value) => {
         expect(fingerprint(JSON.stringify(value))).toBe(fingerprint(Buffer.from(JSON.stringify(value))));
       }),
-      { numRuns: 50 },
+      { numRuns: 30 },
     );
   });
 
@@ -160,7 +160,7 @@ describe('canonical JSON and fingerprints (properties)', () => {
       fc.property(anyJson, (value) => {
         expect(sameJson(JSON.parse(canonicalJson(value)) as Json, value)).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
@@ -170,7 +170,7 @@ describe('canonical JSON and fingerprints (properties)', () => {
         const text = g(fc.boolean) ? canonicalJson(value) : render(value, g);
         if (isCanonicalJsonBytes(Buffer.from(text))) expect(canonicalOfText(text)).toBe(text);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });
@@ -216,7 +216,7 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
         fc.asyncProperty(anyJson, fc.gen(), async (value, g) => {
           expect(await replayed(send, `k${++n}`, render(value, g), render(value, g))).toBe(true);
         }),
-        { numRuns: 60 },
+        { numRuns: 30 },
       );
     });
 
@@ -226,7 +226,7 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
         fc.asyncProperty(near, near, fc.gen(), async (a, b, g) => {
           expect(await replayed(send, `k${++n}`, render(a, g), render(b, g))).toBe(sameJson(a, b));
         }),
-        { numRuns: 80 },
+        { numRuns: 40 },
       );
     });
 
@@ -240,7 +240,7 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
         fc.asyncProperty(body, body, async (a, b) => {
           expect(await replayed(send, `k${++n}`, a, b)).toBe(a.equals(b));
         }),
-        { numRuns: 60 },
+        { numRuns: 30 },
       );
     });
   });
@@ -262,7 +262,7 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
           const wrap = (v: Json): Json => objectOf([['v', v]]);
           expect(await replayed(send, `e${++n}`, render(wrap(a), g), render(wrap(b), g))).toBe(sameJson(a, b));
         }),
-        { numRuns: 25 },
+        { numRuns: 15 },
       );
     });
   });

@@ -64,7 +64,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
         else if (key.length > MAX) expect(result).toBe(TOO_LONG);
         else expect(result).toBe(key);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -75,7 +75,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
         const i = at % (body.length + 1);
         refused(`"${body.slice(0, i)}${bad}${body.slice(i)}"`);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -85,7 +85,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.property(stringValue, stringValue, notEscapable, (head, tail, c) => {
         refused(`"${quote(head).slice(1, -1)}\\${c}${quote(tail).slice(1, -1)}"`);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -94,7 +94,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.property(OWS, stringValue, fc.constantFrom('', '\\', '\\"'), (before, key, end) => {
         refused(before + quote(key).slice(0, -1) + end);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -114,7 +114,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.property(stringValue.filter((k) => k.length > 0 && k.length <= MAX), OWS, trailing, (key, space, rest) => {
         refused(quote(key) + space + rest);
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 
@@ -125,7 +125,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.property(OWS, bare, OWS, (before, key, after) => {
         expect(parse(before + key + after)).toBe(key);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
     fc.assert(
       fc.property(bare, fc.nat(), fc.oneof(forbidden, fc.constantFrom(' ', '\t')), (key, at, bad) => {
@@ -133,7 +133,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
         fc.pre(i < key.length || (bad !== ' ' && bad !== '\t')); // trailing spaces are trimmed
         refused(key.slice(0, i) + bad + key.slice(i));
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -142,7 +142,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.property(stringValue.filter((k) => k.length > 0), fc.integer({ min: 1, max: 2 * MAX }), (key, max) => {
         expect(parse(quote(key), max)).toBe(key.length <= max ? key : TOO_LONG);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -158,7 +158,7 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
           expect(result).toBeInstanceOf(KeyProblem);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
@@ -238,7 +238,7 @@ describe('the middleware reads the header with this parser (properties)', () => 
         expect(retry.status).toBe(201);
         expect(retry.headers.get('idempotent-replayed')).toBe('true');
       }),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
   });
 
@@ -255,7 +255,7 @@ describe('the middleware reads the header with this parser (properties)', () => 
         expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         expect(((await res.json()) as { code: string }).code).toBe('IDEMPOTENCY_KEY_INVALID');
       }),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
   });
 });
