@@ -8,8 +8,9 @@
  * `-0` is `0`, as `JSON.stringify` and RFC 8785 write it, and digits beyond a double's precision
  * are not told apart, as I-JSON, RFC 7493, advises senders), strings are compared code unit by
  * code unit (no Unicode normalisation: precomposed `é` and `e` + combining accent differ), and
- * object members are unordered. Numbers here stay within a double's range: see the report on
- * `1e400`, which `JSON.parse` reads as Infinity and a canonical writer as `null`.
+ * object members are unordered. Numbers here stay within a double's range: beyond it
+ * `JSON.parse` reads `1e400` as Infinity, which a canonical writer can only write as `null`, so
+ * `{"a":1e400}` and `{"a":null}` share a fingerprint today (a known gap, not covered here).
  *
  * Checked on the functions themselves and through the middleware: a retry with the same key and
  * the same value is replayed, one with another value is refused with 422, with the in-process
