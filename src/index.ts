@@ -8,19 +8,28 @@
  *
  * @packageDocumentation
  */
+/**
+ * The error model, durations and event types every module shares: documented here, re-exported
+ * by the modules that use them.
+ *
+ * @primaryExport
+ */
 export {
   ErrorCode,
   HeadroomError,
   InvalidArgumentError,
   isHeadroomError,
   parseDuration,
-  problemResponse,
   type HeadroomErrorOptions,
   type Duration,
   type DurationUnit,
   type ParseDurationOptions,
   type Disposer,
   type Listener,
+} from './core/index.js';
+// The framework-neutral HTTP shapes are documented in `headroom/http`, which uses them.
+export {
+  problemResponse,
   type ProblemDetails,
   type HeaderMap,
   type HttpResponse,
