@@ -5,7 +5,7 @@
 // subpath export is picked up with no change here. Its guide joins the site through an
 // `@document ../../docs/<name>.md` tag in the module comment of its index.ts.
 import { existsSync, readFileSync } from 'node:fs';
-import { Converter, ReflectionKind } from 'typedoc';
+import { Converter, OptionDefaults, ReflectionKind } from 'typedoc';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const root = new URL('./', import.meta.url).pathname;
@@ -37,16 +37,31 @@ function nameModulesByImportPath(app) {
   });
 }
 
+/** Titles each guide with its first heading (`# Multi-level cache`) instead of its file name. */
+function titleDocumentsByHeading(app) {
+  app.converter.on(Converter.EVENT_CREATE_DOCUMENT, (_context, document) => {
+    if (document.frontmatter.title) return;
+    const heading = /^# (.+)$/m.exec(document.content.map((part) => part.text).join(''));
+    if (heading) document.name = heading[1].replaceAll('`', '');
+  });
+}
+
 /**
+ * Markdown rendering, through TypeDoc's markdown-it instance.
+ *
  * TypeDoc takes a heading's anchor and its "On this page" entry from the heading's text tokens
  * only, so "Deadlines (`headroom/timeout`)" becomes "Deadlines ()". Writing each code span of a
  * heading as `<code>`, its text, `</code>` renders the same and keeps the text.
+ *
+ * TypeDoc highlights a fence without a language as TypeScript; in our guides those are diagrams,
+ * curl sessions and tables of figures, so they are shown as plain text.
  */
-function keepCodeSpansInHeadings(md) {
-  md.core.ruler.push('headroom_heading_code', (state) => {
+function adjustMarkdown(md) {
+  md.core.ruler.push('headroom_docs', (state) => {
     const tokens = state.tokens;
-    for (let i = 1; i < tokens.length; i++) {
-      if (tokens[i].type !== 'inline' || tokens[i - 1].type !== 'heading_open') continue;
+    for (let i = 0; i < tokens.length; i++) {
+      if (tokens[i].type === 'fence' && tokens[i].info.trim() === '') tokens[i].info = 'text';
+      if (tokens[i].type !== 'inline' || tokens[i - 1]?.type !== 'heading_open') continue;
       tokens[i].children = tokens[i].children.flatMap((child) => {
         if (child.type !== 'code_inline') return [child];
         const open = new state.Token('html_inline', '', 0);
@@ -66,15 +81,18 @@ export default {
   name: pkg.name,
   entryPoints,
   entryPointStrategy: 'resolve',
-  plugin: [nameModulesByImportPath],
-  markdownItLoader: keepCodeSpansInHeadings,
+  plugin: [nameModulesByImportPath, titleDocumentsByHeading],
+  markdownItLoader: adjustMarkdown,
+  customCss: 'docs/site.css',
   out: 'docs/api',
   readme: 'README.md',
   projectDocuments: ['docs/benchmarks.md', 'CHANGELOG.md'],
+  // A flat list of import paths; re-exports stay on the module pages, out of the menu.
+  navigation: { includeFolders: false, excludeReferences: true },
   excludePrivate: true,
   excludeInternal: true,
   treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   disableSources: true,
-  sort: ['kind', 'instance-first', 'alphabetical-ignoring-documents'],
+  highlightLanguages: [...OptionDefaults.highlightLanguages, 'http'],
 };
