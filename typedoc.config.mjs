@@ -89,6 +89,8 @@ export default {
   projectDocuments: ['docs/benchmarks.md', 'CHANGELOG.md'],
   // A flat list of import paths; re-exports stay on the module pages, out of the menu.
   navigation: { includeFolders: false, excludeReferences: true },
+  // The search finds each name once, where it is declared.
+  searchGroupBoosts: { References: 0 },
   excludePrivate: true,
   excludeInternal: true,
   treatWarningsAsErrors: true,
