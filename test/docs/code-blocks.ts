@@ -46,6 +46,21 @@ export function extractCodeBlocks(file: string, markdown: string): CodeBlock[] {
   return blocks;
 }
 
+/**
+ * The ```ts blocks of the module comment (`@packageDocumentation`) of a TypeScript file: the
+ * examples that open each module page of the API site.
+ */
+export function extractModuleCommentBlocks(file: string, source: string): CodeBlock[] {
+  const comment = /\/\*\*[\s\S]*?\*\//.exec(source);
+  if (!comment || !comment[0].includes('@packageDocumentation')) return [];
+  const offset = source.slice(0, comment.index).split('\n').length - 1;
+  const text = comment[0]
+    .split('\n')
+    .map((line) => line.replace(/^\s*(\/\*\*|\*\/|\* ?)/, ''))
+    .join('\n');
+  return extractCodeBlocks(file, text).map((block) => ({ ...block, line: block.line + offset }));
+}
+
 /** A compiler error in a block, located in its Markdown file. */
 export interface BlockError {
   file: string;

@@ -143,6 +143,7 @@ describe.skipIf(missing !== undefined)('the API site in a browser', () => {
     ]);
     context = launched;
     page = await context.newPage();
+    page.setDefaultTimeout(10_000);
     const files = htmlFiles(out);
     const facts = await readPages(page, files.map((file) => ({ url: url(file), html: readFileSync(join(out, file), 'utf8') })));
     files.forEach((file, i) => pages.set(file, facts[i]!));
@@ -169,6 +170,7 @@ describe.skipIf(missing !== undefined)('the API site in a browser', () => {
 
     // The main export is declared here, not a reference to another module, and its page documents it.
     const link = page.locator(`.col-content a[href$="${main!.kind}/${name.replaceAll('/', '_')}.${main!.name}.html"]`).first();
+    expect(await link.count(), `${name} lists ${main!.name} only as a reference to another module`).toBe(1);
     await link.click();
     await expect.poll(() => page.locator('.col-content h1').innerText()).toMatch(new RegExp(`${main!.name}$`));
     const docs = page.locator('.col-content .tsd-comment.tsd-typography').first();
