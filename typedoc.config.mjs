@@ -86,7 +86,7 @@ export default {
   customCss: 'docs/site.css',
   out: 'docs/api',
   readme: 'README.md',
-  projectDocuments: ['docs/benchmarks.md', 'CHANGELOG.md'],
+  projectDocuments: ['docs/benchmarks.md', 'CHANGELOG.md', 'docs/CONTRIBUTING.md'],
   // A flat list of import paths; re-exports stay on the module pages, out of the menu.
   navigation: { includeFolders: false, excludeReferences: true },
   // The search finds each name once, where it is declared.
@@ -96,5 +96,5 @@ export default {
   treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   disableSources: true,
-  highlightLanguages: [...OptionDefaults.highlightLanguages, 'http'],
+  highlightLanguages: [...OptionDefaults.highlightLanguages, 'http', 'markdown'],
 };
