@@ -1,16 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkCodeBlocks, extractCodeBlocks, extractModuleCommentBlocks, repoRoot, type BlockError, type CodeBlock } from './code-blocks.js';
+import { checkCodeBlocks, extractCodeBlocks, extractModuleCommentBlocks, type BlockError, type CodeBlock } from './code-blocks.js';
+import { entryPoints, repoRoot } from './entry-points.js';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 
 const markdownFiles = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 /** The entry point of each import path (package.json `exports`): its module comment opens its page. */
-const moduleFiles = Object.values(JSON.parse(read('package.json')).exports as Record<string, { import?: { types?: string } }>)
-  .map((target) => target.import?.types?.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts'))
-  .filter((file): file is string => file !== undefined);
+const moduleFiles = entryPoints().map((entry) => entry.source);
 
 /** Blocks that must fail, so that a checker letting everything through cannot pass. */
 const SELF_TEST = 'self-test.md';

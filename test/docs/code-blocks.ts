@@ -6,12 +6,9 @@
  * - a block may use, undeclared, the names of docs/examples.d.ts (`app`, `pool`, `redis`, `log`...);
  * - a block fenced as ```ts fragment is shown but not checked.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import ts from 'typescript';
-
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { entryPoints, repoRoot } from './entry-points.js';
 
 /** One ```ts block of a Markdown file. */
 export interface CodeBlock {
@@ -69,22 +66,6 @@ export interface BlockError {
   message: string;
 }
 
-/** Where each import path of package.json `exports` points in src/ (`headroom/cache` -> src/cache/index.ts). */
-function importPathsToSource(): Record<string, string[]> {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-    name: string;
-    exports: Record<string, { import?: { types?: string } } | string>;
-  };
-  const paths: Record<string, string[]> = {};
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
-    const types = typeof target === 'object' ? target.import?.types : undefined;
-    if (!types) continue;
-    const source = types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts');
-    paths[subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`] = [join(repoRoot, source)];
-  }
-  return paths;
-}
-
 /**
  * Compiles every checked block (each as its own module, next to docs/examples.d.ts) in one
  * program and returns the errors, located in the Markdown files.
@@ -95,7 +76,7 @@ export function checkCodeBlocks(blocks: readonly CodeBlock[]): BlockError[] {
   const options: ts.CompilerOptions = {
     ...parsed.options,
     noEmit: true,
-    paths: importPathsToSource(),
+    paths: Object.fromEntries(entryPoints().map((entry) => [entry.importPath, [join(repoRoot, entry.source)]])),
     // Examples show a piece of a program: a name declared and not used there is normal.
     noUnusedLocals: false,
     noUnusedParameters: false,

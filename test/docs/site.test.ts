@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './code-blocks.js';
+import { entryPoints, repoRoot } from './entry-points.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found: sudo apt-get install -y chromium`;
@@ -30,13 +30,11 @@ const MAIN_EXPORT: Record<string, { kind: 'classes' | 'functions'; name: string 
   'headroom/http': { kind: 'functions', name: 'toNode' },
 };
 
+/** How long a page may take to react on a loaded machine. */
+const POLL = { timeout: 10_000 };
+
 /** Import paths of package.json `exports`, as users write them. */
-function importPaths(): string[] {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
-  return Object.keys(pkg.exports)
-    .filter((subpath) => subpath !== './package.json')
-    .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
-}
+const importPaths = () => entryPoints().map((entry) => entry.importPath);
 
 /** typedoc's file name for a module page: `headroom/cache` -> modules/headroom_cache.html. */
 const modulePage = (name: string) => `modules/${name.replaceAll('/', '_')}.html`;
@@ -172,7 +170,7 @@ describe.skipIf(missing !== undefined)('the API site in a browser', () => {
     const link = page.locator(`.col-content a[href$="${main!.kind}/${name.replaceAll('/', '_')}.${main!.name}.html"]`).first();
     expect(await link.count(), `${name} lists ${main!.name} only as a reference to another module`).toBe(1);
     await link.click();
-    await expect.poll(() => page.locator('.col-content h1').innerText()).toMatch(new RegExp(`${main!.name}$`));
+    await expect.poll(() => page.locator('.col-content h1').innerText(), POLL).toMatch(new RegExp(`${main!.name}$`));
     const docs = page.locator('.col-content .tsd-comment.tsd-typography').first();
     expect((await docs.innerText()).length).toBeGreaterThan(80);
     expect(await page.locator('.col-content .tsd-comment pre code').count()).toBeGreaterThan(0);
@@ -230,8 +228,8 @@ describe.skipIf(missing !== undefined)('the API site in a browser', () => {
     await page.locator('#tsd-search-trigger').click();
     await page.locator('#tsd-search-input').fill(query);
     const first = page.locator('#tsd-search-results li a').first();
-    await expect.poll(async () => (await first.getAttribute('href'))?.endsWith(file)).toBe(true);
+    await expect.poll(async () => (await first.getAttribute('href'))?.endsWith(file), POLL).toBe(true);
     await first.click();
-    await expect.poll(() => page.url()).toBe(url(file));
+    await expect.poll(() => page.url(), POLL).toBe(url(file));
   });
 });
