@@ -5,10 +5,11 @@
 // subpath export is picked up with no change here. Its guide joins the site through an
 // `@document ../../docs/<name>.md` tag in the module comment of its index.ts.
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Converter, OptionDefaults, ReflectionKind } from 'typedoc';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-const root = new URL('./', import.meta.url).pathname;
+const root = fileURLToPath(new URL('./', import.meta.url));
 
 /** Import path (`headroom/cache`) of each documented source file, keyed by absolute path. */
 const importPaths = new Map();
@@ -25,7 +26,8 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
 // TypeDoc gives a declaration re-exported by several entry points to the first one that exports
 // it. The root re-exports every module, so it comes last: each declaration lives in its subpath
 // module, and the root lists references to it (apart from those it marks `@primaryExport`).
-const entryPoints = [...importPaths.keys()].sort((a, b) => Number(a === root + 'src/index.ts') - Number(b === root + 'src/index.ts'));
+const rootEntry = [...importPaths].find(([, name]) => name === pkg.name)?.[0];
+const entryPoints = [...importPaths.keys()].filter((file) => file !== rootEntry).concat(rootEntry ?? []);
 
 /** Names each entry point's module after its import path instead of its file path. */
 function nameModulesByImportPath(app) {
