@@ -83,6 +83,7 @@ export default {
   name: pkg.name,
   entryPoints,
   entryPointStrategy: 'resolve',
+  tsconfig: 'tsconfig.docs.json',
   plugin: [nameModulesByImportPath, titleDocumentsByHeading],
   markdownItLoader: adjustMarkdown,
   customCss: 'docs/site.css',
