@@ -275,6 +275,11 @@ export interface CacheStats {
     errors: number;
     /** Factory runs that passed `factoryTimeout.hard`. */
     timeouts: number;
+    /**
+     * `getOrSet` calls that joined the run (or L2 read) already in flight for their key instead
+     * of starting their own: the factory runs stampede protection saved in this process.
+     */
+    coalesced: number;
   };
   /** Background refreshes started by `earlyRefresh` or a soft timeout. */
   refreshes: number;

@@ -8,6 +8,7 @@
 export {
   Idempotency,
   type IdempotencyOptions,
+  type IdempotencyStats,
   type RunOptions,
   type IdempotencyContext,
   type IdempotentOperation,
