@@ -3,8 +3,9 @@
  *
  * Every module is also published on its own subpath (`headroom/timeout`, `headroom/queue`,
  * `headroom/cache`, `headroom/percentiles`, `headroom/idempotency`, `headroom/health`,
- * `headroom/dashboard`), so a service that needs one piece loads nothing else. The HTTP adapters and middleware live on
- * `headroom/http` only, where their short names (`timeout`, `shed`) cannot be confused.
+ * `headroom/dashboard`), so a service that needs one piece loads nothing else. The HTTP adapters
+ * and middleware live on `headroom/http` only, where their short names (`timeout`, `shed`) cannot
+ * be confused.
  *
  * @packageDocumentation
  */

@@ -236,7 +236,7 @@ export class CacheCore {
       factory: { calls, errors, timeouts, coalesced },
       refreshes,
       breaker: { state: this.l2?.breaker.state ?? 'closed', opened: this.l2?.breaker.opened ?? 0 },
-      bus: { connected: this.bus !== undefined && !this.busDown, messagesIn: this.busIn, messagesOut: this.busOut },
+      bus: { enabled: this.bus !== undefined, connected: this.bus !== undefined && !this.busDown, messagesIn: this.busIn, messagesOut: this.busOut },
       lock: { acquired: this.lockAcquired, waited: this.lockWaited, timedOut: this.lockTimedOut },
     };
   }

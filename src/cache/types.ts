@@ -292,6 +292,8 @@ export interface CacheStats {
   };
   /** Whether the bus is connected, and messages received from others and published. */
   bus: {
+    /** Whether the cache has an invalidation bus (a Redis client was given and `bus` is not `false`). */
+    enabled: boolean;
     /** Whether the invalidation bus is subscribed right now. */
     connected: boolean;
     /** Messages received from other instances. */

@@ -67,8 +67,8 @@ export interface CacheFrame {
   staleServed: number;
   /** The L2 circuit breaker: `closed`, `open` or `half-open`. */
   breaker: string;
-  /** Whether the invalidation bus is connected (`true` also when there is no bus to connect). */
-  busConnected: boolean;
+  /** Whether the invalidation bus is connected; `null` for a cache without one (no Redis, or `bus: false`). */
+  busConnected: boolean | null;
   /** Entries in L1 now. */
   l1Entries: number;
 }
@@ -230,7 +230,7 @@ export class FrameBuilder {
               factoryRunsSaved: cacheStats.factory.coalesced + cacheStats.lock.waited,
               staleServed: cacheStats.staleServed,
               breaker: cacheStats.breaker.state,
-              busConnected: cacheStats.bus.connected,
+              busConnected: cacheStats.bus.enabled ? cacheStats.bus.connected : null,
               l1Entries: cacheStats.l1.size,
             },
       queues: queueStats.map(([name, queue, s]) => {

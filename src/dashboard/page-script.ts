@@ -105,9 +105,18 @@ export const PAGE_SCRIPT = `
     }
   }, 1000);
 
+  var FIELDS = ['requestsPerSec', 'p50', 'p95', 'p99', 'errors', 'shed', 'timedOut'];
+
+  // A route's row is built once and updated in place: an open tab allocates little per frame.
   function newSeries(key) {
     var row = el('tr');
     row.setAttribute('data-key', key);
+    var cells = {};
+    row.append(cell('key', key, undefined, 'key'));
+    for (var f = 0; f < FIELDS.length; f++) {
+      cells[FIELDS[f]] = cell(FIELDS[f], '');
+      row.append(cells[FIELDS[f]]);
+    }
     var chart = svg('svg', 'spark');
     chart.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     chart.setAttribute('role', 'img');
@@ -118,13 +127,22 @@ export const PAGE_SCRIPT = `
     label.setAttribute('x', '2'); label.setAttribute('y', '9');
     var lines = [svg('path', 'p50'), svg('path', 'p95'), svg('path', 'p99')];
     chart.append(base, lines[0], lines[1], lines[2], label);
+    var chartCell = el('td', 'chart');
+    chartCell.append(chart);
+    row.append(chartCell);
     var s = {
-      key: key, row: row, chart: chart, lines: lines, label: label, lastSeen: 0,
+      key: key, row: row, cells: cells, lines: lines, label: label, lastSeen: 0,
       t: new Float64Array(CAP), v: [new Float32Array(CAP), new Float32Array(CAP), new Float32Array(CAP)],
       start: 0, len: 0
     };
     series.set(key, s);
     return s;
+  }
+
+  function put(td, text, value, bad) {
+    td.textContent = text;
+    td.setAttribute('data-value', value === null || value === undefined ? '' : String(value));
+    td.className = bad ? 'bad' : '';
   }
 
   function push(s, time, r) {
@@ -134,71 +152,77 @@ export const PAGE_SCRIPT = `
     while (s.len > 0 && s.t[s.start] < time - SPAN_MS) { s.start = (s.start + 1) % CAP; s.len--; }
   }
 
+  // The x axis covers the history there is (at least a minute), up to 15 minutes.
   function draw(s, now) {
-    var from = now - SPAN_MS, max = 0, k, c;
+    var oldest = s.len > 0 ? s.t[s.start] : now;
+    var span = Math.min(SPAN_MS, Math.max(30 * intervalMs, now - oldest));
+    var from = now - span, max = 0, k, c;
     colHas.fill(0);
     for (k = 0; k < 3; k++) colMax[k].fill(0);
     for (var n = 0; n < s.len; n++) {
       var i = (s.start + n) % CAP;
-      c = Math.min(COLS - 1, Math.max(0, Math.floor((s.t[i] - from) / SPAN_MS * COLS)));
+      c = Math.min(COLS - 1, Math.max(0, Math.floor((s.t[i] - from) / span * COLS)));
       colHas[c] = 1;
       for (k = 0; k < 3; k++) if (s.v[k][i] > colMax[k][c]) colMax[k][c] = s.v[k][i];
       if (s.v[2][i] > max) max = s.v[2][i];
     }
     var scale = max > 0 ? (H - 12) / max : 0;
+    // Columns further apart than three frames are a gap in the feed: the line breaks there.
+    var maxGap = Math.max(1, Math.ceil(3 * intervalMs / (span / COLS)));
     for (k = 0; k < 3; k++) {
-      var d = '', pen = 'M';
+      var d = '', last = -COLS;
       for (c = 0; c < COLS; c++) {
-        if (!colHas[c]) { pen = 'M'; continue; }
+        if (!colHas[c]) continue;
         var x = c * (W / COLS), y = H - 1 - colMax[k][c] * scale;
-        d += pen + x.toFixed(1) + ' ' + y.toFixed(1) + ' ';
-        pen = 'L';
+        d += (c - last <= maxGap ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1) + ' ';
+        last = c;
       }
       s.lines[k].setAttribute('d', d);
     }
     s.label.textContent = max > 0 ? 'max ' + ms(max) + ' ms' : '';
   }
 
+  var frames = 0;
+
   function renderRoutes(frame) {
     var body = $('routes').tBodies[0];
     var order = [];
+    frames++;
     for (var i = 0; i < frame.routes.length; i++) {
       var r = frame.routes[i];
       var s = series.get(r.key) || newSeries(r.key);
       s.lastSeen = frame.time;
       push(s, frame.time, r);
-      var chartCell = el('td', 'chart');
-      chartCell.append(s.chart);
+      var c = s.cells;
+      put(c.requestsPerSec, rate(r.requestsPerSec), r.requestsPerSec);
+      put(c.p50, ms(r.p50), r.p50);
+      put(c.p95, ms(r.p95), r.p95);
+      put(c.p99, ms(r.p99), r.p99);
+      put(c.errors, count(r.errors) + (r.errors > 0 ? ' (' + pct(r.errorRatio) + ')' : ''), r.errors, r.errors > 0);
+      put(c.shed, count(r.shed), r.shed, r.shed > 0);
+      put(c.timedOut, count(r.timedOut), r.timedOut, r.timedOut > 0);
       s.row.className = '';
-      s.row.replaceChildren(
-        cell('key', r.key, undefined, 'key'),
-        cell('requestsPerSec', rate(r.requestsPerSec), r.requestsPerSec),
-        cell('p50', ms(r.p50), r.p50),
-        cell('p95', ms(r.p95), r.p95),
-        cell('p99', ms(r.p99), r.p99),
-        cell('errors', count(r.errors) + (r.errors > 0 ? ' (' + pct(r.errorRatio) + ')' : ''), r.errors, r.errors > 0 ? 'bad' : ''),
-        cell('shed', count(r.shed), r.shed),
-        cell('timedOut', count(r.timedOut), r.timedOut),
-        chartCell
-      );
       draw(s, frame.time);
       order.push(s.row);
     }
-    // Routes quiet in this frame keep their history (dimmed) until it is older than 15 minutes.
+    // Routes quiet in this frame keep their history (dimmed, redrawn every few frames) until it
+    // is older than 15 minutes; beyond MAX_SERIES routes the longest quiet go first.
     var quiet = [];
     series.forEach(function (s, key) {
       if (s.lastSeen === frame.time) return;
       if (frame.time - s.lastSeen > SPAN_MS) { series.delete(key); return; }
       s.row.className = 'idle';
-      draw(s, frame.time);
       quiet.push(s);
     });
-    if (series.size > MAX_SERIES) {
-      quiet.sort(function (a, b) { return a.lastSeen - b.lastSeen; });
-      while (series.size > MAX_SERIES && quiet.length > 0) series.delete(quiet.shift().key);
+    quiet.sort(function (a, b) { return b.lastSeen - a.lastSeen; });
+    while (series.size > MAX_SERIES && quiet.length > 0) series.delete(quiet.pop().key);
+    for (var q = 0; q < quiet.length; q++) {
+      if (frames % 5 === 0) draw(quiet[q], frame.time);
+      order.push(quiet[q].row);
     }
-    for (var q = 0; q < quiet.length; q++) order.push(quiet[q].row);
-    body.replaceChildren.apply(body, order);
+    var current = body.children, same = current.length === order.length;
+    for (var n = 0; same && n < order.length; n++) same = current[n] === order[n];
+    if (!same) body.replaceChildren.apply(body, order);
     $('window').textContent = frame.window ? '(over the last ' + frame.window + ')' : '';
     show('routes-section', series.size > 0);
   }
@@ -217,7 +241,9 @@ export const PAGE_SCRIPT = `
       st.setAttribute('data-field', 'status');
       st.setAttribute('data-value', c.status);
       st.append(badge(c.status));
-      tr.append(cell('name', c.name + (c.critical ? '' : ' (non-critical)')), st, cell('durationMs', ms(c.durationMs) + ' ms', c.durationMs), cell('output', c.output || '', undefined, 'text'));
+      var name = cell('name', c.name);
+      if (!c.critical) name.append(el('small', 'note', 'non-critical'));
+      tr.append(name, st, cell('durationMs', ms(c.durationMs) + ' ms', c.durationMs), cell('output', c.output || '', undefined, 'text'));
       return tr;
     });
     var body = $('checks').tBodies[0];
@@ -234,7 +260,7 @@ export const PAGE_SCRIPT = `
       ['runs saved by stampede protection', String(c.factoryRunsSaved)],
       ['stale values served', String(c.staleServed), c.staleServed > 0],
       ['L2 breaker', c.breaker, c.breaker !== 'closed'],
-      ['invalidation bus', c.busConnected ? 'connected' : 'disconnected', !c.busConnected],
+      ['invalidation bus', c.busConnected === null ? 'none' : c.busConnected ? 'connected' : 'disconnected', c.busConnected === false],
       ['L1 entries', String(c.l1Entries)]
     ]);
   }

@@ -27,7 +27,7 @@ h2 { font-size: 14px; margin: 0 0 10px; font-weight: 600; text-transform: upperc
 h2 small { text-transform: none; letter-spacing: 0; font-weight: 400; }
 main { padding: 16px 20px 40px; display: grid; gap: 16px; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; overflow-x: auto; }
-.grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); align-items: start; }
+.grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); align-items: start; }
 .conn { font-size: 12px; padding: 2px 8px; border-radius: 10px; border: 1px solid var(--line); color: var(--muted); }
 .conn[data-state="live"] { color: var(--pass); border-color: var(--pass); }
 .conn[data-state="reconnecting"] { color: var(--warn); border-color: var(--warn); }
@@ -37,7 +37,8 @@ th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid var(--lin
 th:first-child, td:first-child { text-align: left; }
 th { font-weight: 500; color: var(--muted); font-size: 12px; }
 td.key { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; max-width: 340px; overflow: hidden; text-overflow: ellipsis; }
-td.text { text-align: left; white-space: normal; color: var(--muted); max-width: 420px; overflow-wrap: anywhere; }
+td.text { text-align: left; white-space: normal; color: var(--muted); min-width: 100px; max-width: 420px; overflow-wrap: anywhere; }
+small.note { display: block; font-size: 11px; color: var(--muted); }
 tr.idle td { opacity: .45; }
 td.chart { padding: 2px 8px; width: 250px; }
 svg.spark { display: block; width: 240px; height: 44px; }

@@ -59,7 +59,7 @@ ${table('checks', ['check', 'status', 'last run', 'output'])}
 </section>
 <section id="cache-section" hidden><h2>Cache</h2><dl id="cache"></dl></section>
 <section id="queues-section" hidden><h2>Queues</h2>
-${table('queues', ['queue', 'waiting', 'running', 'rejected/s', 'rejected', 'avg wait (10 s)'])}
+${table('queues', ['queue', 'waiting', 'running', 'rejected/s', 'rejected', 'avg wait'])}
 </section>
 <section id="idempotency-section" hidden><h2>Idempotency</h2><dl id="idempotency"></dl></section>
 <section id="breakers-section" hidden><h2>Circuit breakers</h2>

@@ -60,7 +60,7 @@ function cacheFamilies(f: Families, c: CacheStats): void {
   f.add('headroom_cache_refreshes_total', 'counter', 'Background refreshes started.', [{ value: c.refreshes }]);
   f.add('headroom_cache_breaker_state', 'gauge', 'State of the L2 circuit breaker (1 for the current state).', stateSet('state', BREAKER_STATES, c.breaker.state));
   f.add('headroom_cache_breaker_opened_total', 'counter', 'Times the L2 circuit breaker opened.', [{ value: c.breaker.opened }]);
-  f.add('headroom_cache_bus_connected', 'gauge', 'Whether the invalidation bus is connected (1) or not (0).', [{ value: c.bus.connected ? 1 : 0 }]);
+  if (c.bus.enabled) f.add('headroom_cache_bus_connected', 'gauge', 'Whether the invalidation bus is connected (1) or not (0).', [{ value: c.bus.connected ? 1 : 0 }]);
   f.add('headroom_cache_bus_messages_received_total', 'counter', 'Invalidation messages received from other instances.', [{ value: c.bus.messagesIn }]);
   f.add('headroom_cache_bus_messages_published_total', 'counter', 'Invalidation messages published by this instance.', [{ value: c.bus.messagesOut }]);
   f.add('headroom_cache_lock_acquired_total', 'counter', 'Cross-process stampede locks taken.', [{ value: c.lock.acquired }]);
