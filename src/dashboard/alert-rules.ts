@@ -51,6 +51,7 @@ export class AlertRules {
   private readonly states = new Map<string, State>();
   private readonly webhook: AlertWebhook | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
 
   /** @internal use {@link alertRules} */
   constructor(options: AlertRulesOptions) {
@@ -114,7 +115,8 @@ export class AlertRules {
 
   /**
    * Evaluates every rule now (the timer does it every `interval`): fires what has held for its
-   * `for`, resolves what stopped holding. Returns the alerts firing afterwards.
+   * `for`, resolves what stopped holding. Returns the alerts firing afterwards (none after
+   * {@link AlertRules.close}, which stops evaluation for good).
    *
    * @example
    * ```ts
@@ -122,6 +124,7 @@ export class AlertRules {
    * ```
    */
   evaluate(): Alert[] {
+    if (this.closed) return [];
     const now = Date.now();
     const summaries = new Map<string, Record<string, PercentileStats>>();
     let report: HealthReport | undefined | null = null;
@@ -174,6 +177,7 @@ export class AlertRules {
    * ```
    */
   close(): Promise<void> {
+    this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.events.clear();
