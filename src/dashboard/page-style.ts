@@ -33,7 +33,7 @@ section { background: var(--panel); border: 1px solid var(--line); border-radius
 .conn[data-state="reconnecting"] { color: var(--warn); border-color: var(--warn); }
 #updated { font-size: 12px; color: var(--muted); margin-left: auto; font-variant-numeric: tabular-nums; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
+th, td { text-align: right; padding: 5px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
 th:first-child, td:first-child { text-align: left; }
 th { font-weight: 500; color: var(--muted); font-size: 12px; }
 td.key { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; max-width: 340px; overflow: hidden; text-overflow: ellipsis; }
