@@ -3,6 +3,7 @@ import type { HealthReport } from '../health/index.js';
 import type { PercentileStats, PercentileTracker } from '../percentiles/index.js';
 import type { Alert, AlertCondition, AlertEvents, AlertHealthSource, AlertRule, AlertRulesOptions, AlertSeverity } from './alert-types.js';
 import { AlertWebhook, type WebhookStats } from './alert-webhook.js';
+import { routeOutcomes } from './route-outcomes.js';
 
 const SEVERITIES: ReadonlySet<string> = new Set<AlertSeverity>(['info', 'warning', 'critical']);
 
@@ -232,12 +233,11 @@ export class AlertRules {
       if (s.count === 0) continue;
       if (rule.condition === 'p99Above' && s.p99 > rule.threshold) {
         findings.push({ subject: key, value: s.p99, summary: `p99 of ${key} is ${round(s.p99)} ms, above ${round(rule.threshold)} ms` });
-      } else if (rule.condition === 'errorRatioAbove' && s.errorRate > rule.threshold) {
-        findings.push({
-          subject: key,
-          value: s.errorRate,
-          summary: `${percent(s.errorRate)} of ${key} answers are errors, above ${percent(rule.threshold)}`,
-        });
+      } else if (rule.condition === 'errorRatioAbove') {
+        const ratio = routeOutcomes(tracker, key, s, rule.window ?? {}).errors / s.count;
+        if (ratio > rule.threshold) {
+          findings.push({ subject: key, value: ratio, summary: `${percent(ratio)} of ${key} answers are errors, above ${percent(rule.threshold)}` });
+        }
       }
     }
     return findings;

@@ -14,10 +14,11 @@ export interface RouteOutcomes {
 }
 
 /**
- * The outcomes of one route, read off the tracker. The single seam between the dashboard and
- * the tracker's outcome split: today the tracker records shed and timed-out answers as errors
- * of the route, so `shed` and `timedOut` are `null` and `errors` holds them all; once the
- * tracker counts them apart, this function reads them and nothing else changes.
+ * The outcomes of one route, read off the tracker. The single seam between this module (the
+ * dashboard's route rows and the `errorRatioAbove` alert rule) and the tracker's outcome split:
+ * today the tracker records shed and timed-out answers as errors of the route, so `shed` and
+ * `timedOut` are `null` and `errors` holds them all; once the tracker counts them apart, this
+ * function reads them and nothing else changes.
  *
  * @internal
  */
