@@ -20,7 +20,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCache, type Cache } from '../src/cache/index.js';
-import { dashboardHandler, metricsHandler } from '../src/dashboard/index.js';
+import { alertRules, dashboardHandler, metricsHandler } from '../src/dashboard/index.js';
 import { HealthChecker, eventLoopCheck, queueCheck, readinessHandler } from '../src/health/index.js';
 import { compose, requestSignal, shed, timeout, toNode } from '../src/http/index.js';
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
@@ -107,7 +107,11 @@ async function startService(): Promise<Service> {
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
   // The demo listens on loopback only; a real service passes `authorize` (see docs/dashboard.md).
   const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue } };
-  const dashboard = dashboardHandler({ ...sources, title: 'headroom demo' });
+  const alerts = alertRules({
+    percentiles: tracker,
+    rules: [{ name: 'flaky-is-slow', severity: 'warning', key: 'GET /flaky', p99Above: '300ms', for: '5s' }],
+  });
+  const dashboard = dashboardHandler({ ...sources, alerts, title: 'headroom demo' });
   const live = toNode(dashboard);
   const metrics = toNode(metricsHandler(sources));
   const app = routes({ cache, orders });
@@ -129,6 +133,7 @@ async function startService(): Promise<Service> {
     orders,
     close: async () => {
       dashboard.close();
+      await alerts.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close({ drain: false });

@@ -21,6 +21,11 @@ class Families {
     this.list.push({ name, type, help, samples });
   }
 
+  /** A family of one unlabelled sample. */
+  one(name: string, type: Type, help: string, value: number): void {
+    this.add(name, type, help, [{ value }]);
+  }
+
   /** One family over named items (queues, breakers...), one sample per item. */
   each<T>(name: string, type: Type, help: string, label: string, items: ReadonlyArray<readonly [string, T]>, value: (item: T) => number | undefined): void {
     const samples: PrometheusSample[] = [];
@@ -47,25 +52,23 @@ function cacheFamilies(f: Families, c: CacheStats): void {
   ];
   f.add('headroom_cache_hits_total', 'counter', 'Cache lookups answered from each layer.', layers(c.l1.hits, c.l2.hits));
   f.add('headroom_cache_misses_total', 'counter', 'Cache lookups each layer had no fresh value for.', layers(c.l1.misses, c.l2.misses));
-  f.add('headroom_cache_l1_entries', 'gauge', 'Entries held in the in-process cache layer.', [{ value: c.l1.size }]);
-  f.add('headroom_cache_l2_errors_total', 'counter', 'Redis (L2) calls that failed.', [{ value: c.l2.errors }]);
-  f.add('headroom_cache_l2_timeouts_total', 'counter', 'Redis (L2) calls abandoned after l2Timeout.', [{ value: c.l2.timeouts }]);
-  f.add('headroom_cache_stale_served_total', 'counter', 'Stale values served (factory failed or slow, or L2 down).', [{ value: c.staleServed }]);
-  f.add('headroom_cache_factory_runs_total', 'counter', 'Cache factory runs.', [{ value: c.factory.calls }]);
-  f.add('headroom_cache_factory_errors_total', 'counter', 'Cache factory runs that threw.', [{ value: c.factory.errors }]);
-  f.add('headroom_cache_factory_timeouts_total', 'counter', 'Cache factory runs past factoryTimeout.hard.', [{ value: c.factory.timeouts }]);
-  f.add('headroom_cache_coalesced_total', 'counter', 'getOrSet calls that joined a run already in flight (factory runs saved by stampede protection).', [
-    { value: c.factory.coalesced },
-  ]);
-  f.add('headroom_cache_refreshes_total', 'counter', 'Background refreshes started.', [{ value: c.refreshes }]);
+  f.one('headroom_cache_l1_entries', 'gauge', 'Entries held in the in-process cache layer.', c.l1.size);
+  f.one('headroom_cache_l2_errors_total', 'counter', 'Redis (L2) calls that failed.', c.l2.errors);
+  f.one('headroom_cache_l2_timeouts_total', 'counter', 'Redis (L2) calls abandoned after l2Timeout.', c.l2.timeouts);
+  f.one('headroom_cache_stale_served_total', 'counter', 'Stale values served (factory failed or slow, or L2 down).', c.staleServed);
+  f.one('headroom_cache_factory_runs_total', 'counter', 'Cache factory runs.', c.factory.calls);
+  f.one('headroom_cache_factory_errors_total', 'counter', 'Cache factory runs that threw.', c.factory.errors);
+  f.one('headroom_cache_factory_timeouts_total', 'counter', 'Cache factory runs past factoryTimeout.hard.', c.factory.timeouts);
+  f.one('headroom_cache_coalesced_total', 'counter', 'getOrSet calls that joined a run already in flight (factory runs saved by stampede protection).', c.factory.coalesced);
+  f.one('headroom_cache_refreshes_total', 'counter', 'Background refreshes started.', c.refreshes);
   f.add('headroom_cache_breaker_state', 'gauge', 'State of the L2 circuit breaker (1 for the current state).', stateSet('state', BREAKER_STATES, c.breaker.state));
-  f.add('headroom_cache_breaker_opened_total', 'counter', 'Times the L2 circuit breaker opened.', [{ value: c.breaker.opened }]);
-  if (c.bus.enabled) f.add('headroom_cache_bus_connected', 'gauge', 'Whether the invalidation bus is connected (1) or not (0).', [{ value: c.bus.connected ? 1 : 0 }]);
-  f.add('headroom_cache_bus_messages_received_total', 'counter', 'Invalidation messages received from other instances.', [{ value: c.bus.messagesIn }]);
-  f.add('headroom_cache_bus_messages_published_total', 'counter', 'Invalidation messages published by this instance.', [{ value: c.bus.messagesOut }]);
-  f.add('headroom_cache_lock_acquired_total', 'counter', 'Cross-process stampede locks taken.', [{ value: c.lock.acquired }]);
-  f.add('headroom_cache_lock_waits_total', 'counter', "Times this instance waited for another holder's value.", [{ value: c.lock.waited }]);
-  f.add('headroom_cache_lock_wait_timeouts_total', 'counter', 'Lock waits that gave up and ran the factory.', [{ value: c.lock.timedOut }]);
+  f.one('headroom_cache_breaker_opened_total', 'counter', 'Times the L2 circuit breaker opened.', c.breaker.opened);
+  if (c.bus.enabled) f.one('headroom_cache_bus_connected', 'gauge', 'Whether the invalidation bus is connected (1) or not (0).', c.bus.connected ? 1 : 0);
+  f.one('headroom_cache_bus_messages_received_total', 'counter', 'Invalidation messages received from other instances.', c.bus.messagesIn);
+  f.one('headroom_cache_bus_messages_published_total', 'counter', 'Invalidation messages published by this instance.', c.bus.messagesOut);
+  f.one('headroom_cache_lock_acquired_total', 'counter', 'Cross-process stampede locks taken.', c.lock.acquired);
+  f.one('headroom_cache_lock_waits_total', 'counter', "Times this instance waited for another holder's value.", c.lock.waited);
+  f.one('headroom_cache_lock_wait_timeouts_total', 'counter', 'Lock waits that gave up and ran the factory.', c.lock.timedOut);
 }
 
 function queueFamilies(f: Families, queues: [string, QueueSource][]): void {
@@ -88,14 +91,12 @@ function queueFamilies(f: Families, queues: [string, QueueSource][]): void {
 }
 
 function idempotencyFamilies(f: Families, s: IdempotencyStats): void {
-  f.add('headroom_idempotency_executions_total', 'counter', 'Idempotent operations run (first calls of a key).', [{ value: s.executions }]);
-  f.add('headroom_idempotency_replays_total', 'counter', 'Duplicates answered with the stored outcome.', [{ value: s.replays }]);
-  f.add('headroom_idempotency_conflicts_total', 'counter', 'Duplicates refused with 409 while the first call still ran.', [{ value: s.conflicts }]);
-  f.add('headroom_idempotency_key_reused_total', 'counter', 'Calls refused with 422: same key, another payload.', [{ value: s.keyReused }]);
-  f.add('headroom_idempotency_store_unavailable_total', 'counter', 'Calls refused with 503: the store could not be reached.', [
-    { value: s.storeUnavailable },
-  ]);
-  f.add('headroom_idempotency_running', 'gauge', 'Idempotent operations running now under a lease of this instance.', [{ value: s.running }]);
+  f.one('headroom_idempotency_executions_total', 'counter', 'Idempotent operations run (first calls of a key).', s.executions);
+  f.one('headroom_idempotency_replays_total', 'counter', 'Duplicates answered with the stored outcome.', s.replays);
+  f.one('headroom_idempotency_conflicts_total', 'counter', 'Duplicates refused with 409 while the first call still ran.', s.conflicts);
+  f.one('headroom_idempotency_key_reused_total', 'counter', 'Calls refused with 422: same key, another payload.', s.keyReused);
+  f.one('headroom_idempotency_store_unavailable_total', 'counter', 'Calls refused with 503: the store could not be reached.', s.storeUnavailable);
+  f.one('headroom_idempotency_running', 'gauge', 'Idempotent operations running now under a lease of this instance.', s.running);
 }
 
 function healthFamilies(f: Families, report: HealthReport): void {
