@@ -51,8 +51,7 @@ suite(title, () => {
 
       // Each route's p99 is the tracker's, within one refresh: hold the load still, read the
       // tracker, and the page must show exactly those figures by the next frame.
-      traffic.paused = true;
-      await sleep(300);
+      await traffic.settle();
       const expected = Object.fromEntries(keys.map((key) => [key, String(parts.tracker.stats(key).p99)]));
       const shown = (): Promise<Record<string, string | null>> =>
         page.evaluate(

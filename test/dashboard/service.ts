@@ -122,8 +122,12 @@ export async function listen(parts: Parts, port = 0): Promise<Listening> {
 }
 
 /** A load generator: `clients` loops sending requests until `stop()`. Bounded by `maxMs`. */
-export function load(url: () => string, clients = 4, maxMs = 60_000): { paused: boolean; sent: number; stop(): Promise<void> } {
-  const state = { paused: false, sent: 0, stopped: false };
+export function load(
+  url: () => string,
+  clients = 4,
+  maxMs = 60_000,
+): { paused: boolean; sent: number; settle(): Promise<void>; stop(): Promise<void> } {
+  const state = { paused: false, sent: 0, stopped: false, inFlight: 0 };
   const end = Date.now() + maxMs;
   const loop = async (i: number): Promise<void> => {
     let n = 0;
@@ -137,12 +141,15 @@ export function load(url: () => string, clients = 4, maxMs = 60_000): { paused: 
       const init: RequestInit | undefined =
         pick === 3 ? { method: 'POST', headers: { 'idempotency-key': `order-${(i * 7 + n) % 20}` }, body: '{}' } : undefined;
       const path = ['/fast', '/slow', '/report', '/orders'][pick] as string;
+      state.inFlight++;
       try {
         const res = await fetch(url() + path, { ...init, signal: AbortSignal.timeout(2_000) });
         await res.arrayBuffer();
         state.sent++;
       } catch {
         await sleep(50); // the server is restarting
+      } finally {
+        state.inFlight--;
       }
     }
   };
@@ -156,6 +163,12 @@ export function load(url: () => string, clients = 4, maxMs = 60_000): { paused: 
     },
     get sent() {
       return state.sent;
+    },
+    /** Pauses and waits until no request is in flight (and the server has recorded the last). */
+    settle: async () => {
+      state.paused = true;
+      while (state.inFlight > 0) await sleep(10);
+      await sleep(100);
     },
     stop: async () => {
       state.stopped = true;
