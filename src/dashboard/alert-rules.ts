@@ -43,6 +43,12 @@ interface Finding {
  * (rule, key or check) fires once when its condition has held for `for`, and resolves once when
  * it stops holding. State is kept only for conditions that hold, so memory follows what is wrong,
  * bounded by the tracker's `maxKeys` and the checks registered.
+ *
+ * @example
+ * ```ts
+ * const alerts: AlertRules = alertRules({ health, rules: [{ name: 'db', severity: 'critical', checkFailing: 'postgres', for: '30s' }] });
+ * alerts.on('firing', (a) => pager.trigger(a.summary));
+ * ```
  */
 export class AlertRules {
   private readonly tracker: PercentileTracker | undefined;

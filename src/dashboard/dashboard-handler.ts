@@ -57,6 +57,11 @@ export interface DashboardHandler {
    * Ends every open feed (browsers see the stream end) and answers later requests with 503.
    * Call it before closing the server: an open event stream otherwise keeps `server.close()`
    * waiting.
+   *
+   * @example
+   * ```ts
+   * health.shutdown({ server, onShutdown: () => dashboard.close() });
+   * ```
    */
   close(): void;
 }

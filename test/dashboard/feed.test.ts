@@ -177,6 +177,19 @@ describe('dashboard feed', () => {
     expect(seen).toEqual(['/dashboard', '/dashboard?events', '/dashboard']);
   });
 
+  it('shows nothing when authorize throws: the error goes to the framework', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const { url } = await serve({
+      authorize: () => {
+        throw new Error('token service down');
+      },
+    });
+    const answer = await fetch(url);
+    expect(answer.status).toBe(500);
+    expect(await answer.text()).not.toContain('<html');
+    expect(errors).toHaveBeenCalled();
+  });
+
   it('rejects bad options with INVALID_ARGUMENT naming them', () => {
     const tracker = new PercentileTracker({ windows: ['1m', '5m'] });
     const cases: [unknown, string][] = [
