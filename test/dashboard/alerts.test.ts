@@ -3,8 +3,15 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isHeadroomError } from '../../src/core/index.js';
-import { alertRules, type Alert, type AlertDeliveryError, type AlertRulesOptions, type ResolvedAlert } from '../../src/dashboard/index.js';
+import { isHeadroomError, type Duration } from '../../src/core/index.js';
+import {
+  alertRules,
+  type Alert,
+  type AlertDeliveryError,
+  type AlertRulesOptions,
+  type AlertWebhookOptions,
+  type ResolvedAlert,
+} from '../../src/dashboard/index.js';
 import { HealthChecker, type CheckResult } from '../../src/health/index.js';
 import { toNode } from '../../src/http/index.js';
 import { PercentileTracker, percentileMiddleware } from '../../src/percentiles/index.js';
@@ -195,6 +202,30 @@ async function receiver(answer: (req: IncomingMessage, res: ServerResponse, body
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
 }
 
+/**
+ * Alert rules firing on any recorded latency (`p99Above: 0`), posting to a receiver that never
+ * answers; the hanging responses are destroyed after the test.
+ */
+async function hangingWebhook(webhook: Omit<AlertWebhookOptions, 'url'>, interval: Duration) {
+  const hanging: ServerResponse[] = [];
+  const hook = await receiver((_req, res) => hanging.push(res));
+  closers.push(() => {
+    for (const res of hanging) res.destroy();
+  });
+  const tracker = track(new PercentileTracker());
+  const alerts = track(
+    alertRules({
+      percentiles: tracker,
+      rules: [{ name: 'any-latency', severity: 'info', p99Above: 0, for: 0 }],
+      webhook: { url: hook.url, ...webhook },
+      interval,
+    }),
+  );
+  const errors: AlertDeliveryError[] = [];
+  alerts.on('delivery-error', (e) => errors.push(e));
+  return { hanging, tracker, alerts, errors };
+}
+
 describe('alert webhook', () => {
   it('posts each transition as JSON', async () => {
     const hook = await receiver((_req, res) => res.writeHead(204).end());
@@ -243,19 +274,7 @@ describe('alert webhook', () => {
   });
 
   it('never delays a request while the webhook hangs', async () => {
-    const hanging: ServerResponse[] = [];
-    const hook = await receiver((_req, res) => hanging.push(res)); // never answers
-    const tracker = track(new PercentileTracker());
-    const alerts = track(
-      alertRules({
-        percentiles: tracker,
-        rules: [{ name: 'any-latency', severity: 'info', p99Above: 0, for: 0 }],
-        webhook: { url: hook.url, timeout: '30s', retries: 0 },
-        interval: '20ms',
-      }),
-    );
-    const errors: AlertDeliveryError[] = [];
-    alerts.on('delivery-error', (e) => errors.push(e));
+    const { hanging, tracker, alerts, errors } = await hangingWebhook({ timeout: '30s', retries: 0 }, '20ms');
     const timed = toNode(percentileMiddleware(tracker, { key: (e) => `${e.method} ${e.path}` }));
     const service = http.createServer((req, res) => timed(req, res, () => res.end('ok')));
     service.listen(0, '127.0.0.1');
@@ -272,23 +291,10 @@ describe('alert webhook', () => {
     expect(errors).toEqual([]);
     expect(alerts.webhookStats()).toMatchObject({ delivered: 0, failed: 0 });
     expect(alerts.webhookStats()?.pending).toBeGreaterThan(1);
-    for (const res of hanging) res.destroy();
   });
 
   it('bounds each POST by its timeout, retries, then reports it', async () => {
-    const hanging: ServerResponse[] = [];
-    const hook = await receiver((_req, res) => hanging.push(res)); // never answers
-    const tracker = track(new PercentileTracker());
-    const alerts = track(
-      alertRules({
-        percentiles: tracker,
-        rules: [{ name: 'slow', severity: 'warning', p99Above: 0, for: 0 }],
-        webhook: { url: hook.url, timeout: '300ms', retries: 1, backoff: '10ms' },
-        interval: '1h',
-      }),
-    );
-    const errors: AlertDeliveryError[] = [];
-    alerts.on('delivery-error', (e) => errors.push(e));
+    const { hanging, tracker, alerts, errors } = await hangingWebhook({ timeout: '300ms', retries: 1, backoff: '10ms' }, '1h');
     tracker.record('GET /x', 5);
     alerts.evaluate();
     await eventually(() => expect(errors).toHaveLength(1), 5_000);
@@ -296,6 +302,5 @@ describe('alert webhook', () => {
     expect(errors[0]).toMatchObject({ status: 'firing', alert: { subject: 'GET /x' } });
     expect(hanging).toHaveLength(2); // the attempt and its retry, each abandoned at 300 ms
     expect(alerts.webhookStats()).toEqual({ delivered: 0, failed: 1, pending: 0 });
-    for (const res of hanging) res.destroy();
   });
 });
