@@ -24,6 +24,7 @@
 export {
   Idempotency,
   type IdempotencyOptions,
+  type IdempotencyStats,
   type RunOptions,
   type IdempotencyContext,
   type IdempotentOperation,
