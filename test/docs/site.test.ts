@@ -28,6 +28,7 @@ const MAIN_EXPORT: Record<string, { kind: 'classes' | 'functions'; name: string 
   'headroom/idempotency': { kind: 'classes', name: 'Idempotency' },
   'headroom/health': { kind: 'classes', name: 'HealthChecker' },
   'headroom/http': { kind: 'functions', name: 'toNode' },
+  'headroom/dashboard': { kind: 'functions', name: 'dashboardHandler' },
 };
 
 /** How long a page may take to react on a loaded machine. */
