@@ -43,6 +43,10 @@ interface Logger {
 
 // The service's building blocks.
 declare const app: import('express').Express;
+/** The same service on Fastify, Koa or Hono. */
+declare const fastify: import('fastify').FastifyInstance;
+declare const koa: import('koa');
+declare const hono: import('hono').Hono;
 declare const redis: import('ioredis').Redis;
 declare const pool: import('pg').Pool;
 declare const log: Logger;
@@ -53,6 +57,8 @@ declare const db: {
 };
 declare const users: { find(id: string, options: { signal: AbortSignal }): Promise<Row | null> };
 declare const payments: { charge(body: unknown): Promise<Order> };
+/** The circuit breaker around `payments`. */
+declare const paymentsBreaker: import('cockatiel').CircuitBreakerPolicy;
 
 // headroom objects built elsewhere in the service.
 declare const cache: import('headroom/cache').Cache;

@@ -123,10 +123,12 @@ const FULL = problemResponse({
  * import { toNode } from 'headroom/http';
  * import { dashboardHandler } from 'headroom/dashboard';
  *
+ * const token = process.env.DASHBOARD_TOKEN;
+ * if (!token) throw new Error('DASHBOARD_TOKEN is not set'); // or "Bearer undefined" would get in
  * const dashboard = dashboardHandler({
  *   percentiles: tracker, cache, health, idempotency, queues: { http: queue },
  *   title: 'orders-api',
- *   authorize: (exchange) => exchange.header('authorization') === `Bearer ${process.env.DASHBOARD_TOKEN}`,
+ *   authorize: (exchange) => exchange.header('authorization') === `Bearer ${token}`,
  * });
  * app.get('/dashboard', toNode(dashboard)); // the feed is /dashboard?events
  * process.on('SIGTERM', () => dashboard.close());
