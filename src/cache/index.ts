@@ -16,6 +16,7 @@ export type {
   CacheStats,
   BreakerOptions,
   BreakerState,
+  BusDownReason,
   EntryDefaults,
   Factory,
   FactoryContext,
