@@ -212,9 +212,10 @@ export class BusLink {
   private silent(answered: boolean): void {
     if (this.up) this.goDown('silent');
     // Redis answers the heartbeat but its echo never arrives: the subscriber connection is
-    // silent without being closed. Make a new one (at most once per silence period).
+    // silent without being closed (or stuck reconnecting). Make a new one, at most once per
+    // silence period.
     const now = Date.now();
-    if (answered && this.subscribed && now - this.lastReconnect > this.config.heartbeatMs * SILENT_BEATS) {
+    if (answered && now - this.lastReconnect > this.config.heartbeatMs * SILENT_BEATS) {
       this.lastReconnect = now;
       this.bus.reconnect();
     }

@@ -110,7 +110,11 @@ export class Bus {
    */
   reconnect(): void {
     if (this.closed) return;
-    const stream = (this.sub as { stream?: { destroy?: () => void } }).stream;
+    const sub = this.sub as { isCluster?: boolean; status?: string; stream?: { destroy?: () => void } };
+    // A Cluster that is not ready is already reconnecting (and one with no node left would
+    // never emit the 'close' that starts a reconnection).
+    if (sub.isCluster === true && sub.status !== 'ready') return;
+    const stream = sub.stream;
     this.sub.disconnect(true);
     if (stream !== undefined && typeof stream.destroy === 'function') stream.destroy();
   }
