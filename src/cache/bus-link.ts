@@ -188,8 +188,9 @@ export class BusLink {
     const top = Number(text.slice(text.indexOf(':') + 1));
     if (!Number.isSafeInteger(top)) return;
     cursor.start(top);
-    if (cursor.behind(top) || this.catching !== undefined) this.catchUp();
-    else if (!this.up && this.subscribed) this.goUp();
+    // Coming back, the log is read even when its top is where this instance stopped: the entry
+    // there must be the one it saw (a log that was reset and grew again has other messages).
+    if (cursor.behind(top) || !this.up || this.catching !== undefined) this.catchUp();
   }
 
   private onSubscribed(subscribed: boolean): void {
