@@ -72,21 +72,26 @@ export class LogCursor {
     return this.seq !== undefined && top !== this.seq;
   }
 
-  /** Reads and applies what follows `seq`, until the top; see {@link LogCursor}. */
+  /**
+   * Reads and applies what follows `seq`, until the top; see {@link LogCursor}. Live messages
+   * may move `seq` forward while a read is in flight: each page is judged against `seq` as it
+   * is when the page arrives.
+   */
   async catchUp(ctx: CatchUpContext): Promise<CatchUpResult | undefined> {
     let applied = 0;
     const maxPages = Math.ceil((this.capacity * 2) / PAGE) + 1;
     for (let pages = 0; ; pages++) {
-      const seq = this.seq ?? 0;
-      const from = seq === 0 ? 1 : seq;
+      const asked = this.seq ?? 0;
+      const from = asked === 0 ? 1 : asked;
       const page = await ctx.read(from, PAGE);
       if (page === undefined) return undefined;
       const { top, entries } = page;
-      const first = entries[0];
+      const seq = this.seq ?? 0;
       if (top < seq || pages > maxPages) return this.resync(ctx, top, applied);
-      if (seq > 0 && first !== undefined && first.seq === seq && !this.sameAsLast(first.text)) return this.resync(ctx, top, applied);
+      const atSeq = seq >= from ? entries[seq - from] : undefined;
+      if (seq > 0 && atSeq !== undefined && atSeq.seq === seq && !this.sameAsLast(atSeq.text)) return this.resync(ctx, top, applied);
       if (top === seq) return { applied, resynced: false };
-      if (first === undefined || first.seq !== from) return this.resync(ctx, top, applied); // trimmed past us
+      if (entries[0]?.seq !== from) return this.resync(ctx, top, applied); // trimmed past us
       for (const entry of entries) {
         if (entry.seq <= seq) continue;
         const message = parseMessage(entry.text);

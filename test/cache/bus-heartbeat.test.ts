@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createCache, type Cache, type CacheEvents, type CacheOptions } from '../../src/cache/index.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 /** A client whose connections (and its duplicates', such as the bus) go through the proxy. */
-function throughProxy(options: ConstructorParameters<typeof Redis>[0] & object = {}): Redis {
+function throughProxy(options: RedisOptions = {}): Redis {
   const client = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1, ...options });
   client.on('error', () => {});
   clients.push(client);

@@ -75,6 +75,26 @@ describe('the catch-up log in Redis', () => {
     expect(resyncs()).toBe(0);
   });
 
+  it('judges a page by where the cursor is when it arrives (live messages moved it meanwhile)', async () => {
+    const { cursor, applied, context, append, resyncs } = setup();
+    cursor.start(0);
+    await append('a');
+    cursor.live(1, 'writer', 1);
+    await append('b');
+    await append('c');
+    const result = cursor.catchUp({
+      ...context,
+      read: async (from, count) => {
+        const page = await context.read(from, count);
+        cursor.live(2, 'writer', 2); // message 2 arrives live while the read is in flight
+        return page;
+      },
+    });
+    expect(await result).toEqual({ applied: 1, resynced: false });
+    expect(applied.map((m) => m.k)).toEqual([['c']]);
+    expect(resyncs()).toBe(0);
+  });
+
   it('starts from the first heartbeat: earlier entries are not replayed', async () => {
     const { cursor, applied, context, append } = setup();
     await append('before-1');

@@ -284,6 +284,24 @@ export class RedisCluster {
   }
 
   /**
+   * Waits until every replica of `master` has received everything `master` wrote so far
+   * (replication is asynchronous: a master killed before that loses its last writes).
+   */
+  async waitForReplication(master: RedisServer, timeoutMs = 5_000): Promise<void> {
+    await pollUntil(
+      async () => {
+        const info = await redisCommand(master.port, ['INFO', 'replication'], 500).catch(() => undefined);
+        if (typeof info !== 'string') return false;
+        const offset = /master_repl_offset:(\d+)/.exec(info)?.[1];
+        const replicas = [...info.matchAll(/slave\d+:.*offset=(\d+)/g)].map((m) => m[1]);
+        return replicas.length > 0 && replicas.every((o) => o === offset);
+      },
+      `the replicas of ${master.port} to catch up`,
+      timeoutMs,
+    );
+  }
+
+  /**
    * Waits until every live, unpaused node reports `cluster_state:ok` and sees every slot
    * served by a master it does not flag as failing.
    */
@@ -334,14 +352,18 @@ export class RedisCluster {
   }
 
   /**
-   * Starts a killed node again on its port with its old cluster config: it rejoins the
-   * cluster as a replica of the master that replaced it. Resolves once it replicates.
+   * Starts a killed node again on its port with its old cluster config. A master that was
+   * failed over rejoins as a replica of the one that replaced it (started before the failover,
+   * it simply is the master again). Resolves once it replicates or serves, and the cluster is ok.
    */
   async rejoin(node: RedisServer, timeoutMs = 20_000): Promise<void> {
-    await node.start();
+    if (!node.alive) await node.start();
     await pollUntil(
-      async () => replicating(await redisCommand(node.port, ['ROLE'], 500).catch(() => undefined)),
-      `node ${node.port} to replicate again`,
+      async () => {
+        const role = await redisCommand(node.port, ['ROLE'], 500).catch(() => undefined);
+        return replicating(role) || (Array.isArray(role) && role[0] === 'master');
+      },
+      `node ${node.port} to rejoin`,
       timeoutMs,
     );
     await this.waitForState(timeoutMs);
