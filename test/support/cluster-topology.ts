@@ -2,6 +2,7 @@
  * What a Redis Cluster says about itself (CLUSTER NODES, CLUSTER INFO), read asynchronously and
  * with deadlines, for fault tests that kill or pause nodes and wait for a failover.
  */
+import { parseClusterNodes as parseLines } from '../../src/health/checks/cluster-view.js';
 import { redisCommand, tryRedisCommand } from './redis-command.js';
 
 /** One line of CLUSTER NODES. */
@@ -21,34 +22,21 @@ export interface ClusterNodeInfo {
   slots: Array<[number, number]>;
 }
 
-/** Parses CLUSTER NODES output. */
+/** Parses CLUSTER NODES output (with the library's own parser). */
 export function parseClusterNodes(text: string): ClusterNodeInfo[] {
-  const nodes: ClusterNodeInfo[] = [];
-  for (const line of text.split('\n')) {
-    const parts = line.trim().split(' ');
-    if (parts.length < 8) continue;
-    const [id, address, flagText, master, , , , , ...slotParts] = parts as [string, string, string, string, ...string[]];
-    const hostPort = address.split('@')[0] as string;
-    const colon = hostPort.lastIndexOf(':');
-    const flags = flagText.split(',');
-    const slots: Array<[number, number]> = [];
-    for (const part of slotParts) {
-      if (part.startsWith('[')) continue; // a slot being migrated
-      const [from, to] = part.split('-');
-      slots.push([Number(from), Number(to ?? from)]);
-    }
-    nodes.push({
-      id,
-      host: hostPort.slice(0, colon),
-      port: Number(hostPort.slice(colon + 1)),
-      flags,
-      master: flags.includes('master'),
-      failing: flags.includes('fail') || flags.includes('fail?'),
-      masterId: master === '-' ? undefined : master,
-      slots,
-    });
-  }
-  return nodes;
+  return parseLines(text).map((line) => {
+    const colon = line.address.lastIndexOf(':');
+    return {
+      id: line.id,
+      host: line.address.slice(0, colon),
+      port: Number(line.address.slice(colon + 1)),
+      flags: [...line.flags],
+      master: line.flags.includes('master'),
+      failing: line.flags.includes('fail') || line.flags.includes('fail?'),
+      masterId: line.masterId,
+      slots: line.slots,
+    };
+  });
 }
 
 /** CLUSTER NODES as node `port` sees it; rejects when it does not answer within `timeoutMs`. */
