@@ -6,12 +6,15 @@
  *
  *   node --import tsx bench/reliability.ts
  *
- * Not part of `npm run bench` (it waits through outages and failovers: about a minute).
+ * Not part of `npm run bench` (it waits through outages and failovers: about two minutes).
+ * `--cluster-only` runs the Cluster part alone.
  */
 import { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../src/cache/index.js';
 import { HealthChecker, redisCheck } from '../src/health/index.js';
-import { startCluster, startRedis, stopAllRedis, type RedisServer } from '../test/support/redis.js';
+import { logKey } from '../src/cache/invalidation-log.js';
+import { redisCommand } from '../test/support/redis-command.js';
+import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../test/support/redis.js';
 import { startProxy, type TcpProxy } from '../test/support/tcp-proxy.js';
 
 const RUNS = 5;
@@ -141,8 +144,55 @@ async function outage(server: RedisServer, busLog: number | false, fault: 'pause
   return `| ${what} | ${label} | ${duringOutage} | ${after} | ${l2Reads} | ${upAt - resumedAt} ms | ${stats.bus.caughtUp} caught up, ${stats.bus.resyncs} resync |`;
 }
 
+/** The node holding the pub/sub connection of the Cluster client named `name`. */
+async function subscriberNode(c: RedisCluster, name: string): Promise<RedisServer> {
+  for (;;) {
+    for (const node of c.nodes) {
+      const list = await redisCommand(node.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub']).catch(() => '');
+      if (typeof list === 'string' && list.includes(`name=ioredis-cluster(subscriber):${name}`)) return node;
+    }
+    await sleep(20);
+  }
+}
+
+async function clusterBus(c: RedisCluster): Promise<void> {
+  console.log('### The bus on a Cluster (3 masters + 3 replicas, cluster-node-timeout 1000 ms, busHeartbeat 500 ms)\n');
+  console.log('| fault | bus-down after | the reader sees a value set just after the fault, after |');
+  console.log('| --- | --- | --- |');
+  for (const fault of ['pause the subscriber node', 'kill the master holding the log'] as const) {
+    const prefix = fault.startsWith('pause') ? 'cbp:' : 'cbk:';
+    const name = `reader-${prefix}`;
+    const a = createCache({ redis: c.client(), prefix });
+    const b = createCache({ redis: c.client({ redisOptions: { connectionName: name, maxRetriesPerRequest: 1 } }), prefix });
+    await until(() => a.stats().bus.connected && b.stats().bus.connected);
+    let down = 0;
+    b.on('bus-down', () => (down = Date.now()));
+    const victim = fault.startsWith('pause') ? await subscriberNode(c, name) : await c.masterOf(logKey(prefix));
+    let key = 'k';
+    for (let i = 0; (await c.masterOf(`${prefix}_:e:${key}`)) === victim; i++) key = `k${i}`;
+    await b.set(key, 'old');
+    await c.waitForReplication(await c.masterOf(logKey(prefix)));
+    const at = Date.now();
+    const failover = fault.startsWith('pause') ? (victim.pause(), Promise.resolve()) : c.killMaster(victim);
+    await until(() => victim.isPaused || !victim.alive);
+    await a.set(key, 'new');
+    const seen = await until(async () => (await b.get(key)) === 'new');
+    await until(() => down > 0 || Date.now() - at > 5_000);
+    console.log(`| ${fault} | ${down > 0 ? `${down - at} ms` : 'none'} | ${seen - at} ms |`);
+    if (fault.startsWith('pause')) victim.resume();
+    else {
+      await failover;
+      await c.rejoin(victim);
+    }
+    await c.waitForState();
+    await Promise.all([a.close(), b.close()]);
+  }
+  console.log('');
+}
+
 async function cluster(): Promise<void> {
   const c = await startCluster({ replicas: 1, nodeTimeout: 1_000 });
+  await clusterBus(c);
   const client = c.client();
   await client.ping();
   const health = new HealthChecker({ cacheFor: 0 }).register('redis', redisCheck(client), { timeout: 500 });
@@ -169,6 +219,11 @@ async function cluster(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cluster-only')) {
+    await cluster();
+    await stopAllRedis();
+    return;
+  }
   const server = await startRedis();
   const proxy = await startProxy({ host: server.host, port: server.port });
   try {

@@ -50,29 +50,47 @@ type SubscriberClient = CacheRedis & {
  * heartbeat (see bus-link.ts), since a silent connection raises no event here.
  */
 export class Bus {
-  private readonly sub: SubscriberClient;
+  private sub: SubscriberClient;
   private closed = false;
   private subscribedNow = false;
 
   constructor(
-    client: CacheRedis,
+    private readonly client: CacheRedis,
     private readonly channels: readonly string[],
     private readonly handlers: BusHandlers,
   ) {
-    this.sub = client.duplicate() as SubscriberClient;
-    this.sub.on('message', this.handleMessage);
-    this.sub.on('ready', this.handleReady);
-    this.sub.on('close', this.handleClose);
-    this.sub.on('end', this.handleClose);
-    this.sub.on('error', this.handleError);
-    this.subscribe();
+    this.sub = this.open();
   }
 
-  private subscribe(): void {
-    this.sub.subscribe(...this.channels).then(
-      () => this.setSubscribed(true),
+  /** Makes the subscriber connection and subscribes. */
+  private open(): SubscriberClient {
+    const sub = this.client.duplicate() as SubscriberClient;
+    sub.on('message', this.handleMessage);
+    sub.on('ready', this.handleReady);
+    sub.on('close', this.handleClose);
+    sub.on('end', this.handleClose);
+    sub.on('error', this.handleError);
+    this.subscribe(sub);
+    return sub;
+  }
+
+  /** Removes this bus's listeners from `sub` (a no-op error listener stays: a late socket error must not crash the process). */
+  private detach(sub: SubscriberClient): void {
+    sub.off('message', this.handleMessage);
+    sub.off('ready', this.handleReady);
+    sub.off('close', this.handleClose);
+    sub.off('end', this.handleClose);
+    sub.off('error', this.handleError);
+    sub.on('error', noop);
+  }
+
+  private subscribe(sub: SubscriberClient): void {
+    sub.subscribe(...this.channels).then(
+      () => {
+        if (sub === this.sub) this.setSubscribed(true);
+      },
       (error: unknown) => {
-        if (!this.closed) this.handlers.error(error);
+        if (!this.closed && sub === this.sub) this.handlers.error(error);
       },
     );
   }
@@ -87,7 +105,7 @@ export class Bus {
     // ioredis resubscribes on reconnect before 'ready'; SUBSCRIBE is processed in order, so
     // messages published from now on reach us.
     if (this.subscribedNow) return;
-    this.subscribe();
+    this.subscribe(this.sub);
   };
 
   private readonly handleClose = (): void => this.setSubscribed(false);
@@ -103,20 +121,17 @@ export class Bus {
   };
 
   /**
-   * Drops the subscriber connection and lets ioredis make a new one (and subscribe again): for a
-   * link that stays open but delivers nothing (a half-open TCP connection, a NAT or load
-   * balancer that forgot it, a hung node). On a standalone client the socket is destroyed at
-   * once rather than after ioredis' `disconnectTimeout`: a silent peer would never answer the FIN.
+   * Replaces the subscriber connection with a new one: for a link that stays open but delivers
+   * nothing (a half-open TCP connection, a NAT or load balancer that forgot it, a hung node).
+   * The old one is dropped without waiting: a silent peer would never answer a QUIT or a FIN.
    */
   reconnect(): void {
     if (this.closed) return;
-    const sub = this.sub as { isCluster?: boolean; status?: string; stream?: { destroy?: () => void } };
-    // A Cluster that is not ready is already reconnecting (and one with no node left would
-    // never emit the 'close' that starts a reconnection).
-    if (sub.isCluster === true && sub.status !== 'ready') return;
-    const stream = sub.stream;
-    this.sub.disconnect(true);
-    if (stream !== undefined && typeof stream.destroy === 'function') stream.destroy();
+    const old = this.sub;
+    this.detach(old);
+    this.setSubscribed(false);
+    this.sub = this.open();
+    drop(old);
   }
 
   /** Quits the subscriber connection (bounded: disconnects if QUIT does not answer in `timeoutMs`). */
@@ -125,23 +140,29 @@ export class Bus {
     this.closed = true;
     const sub = this.sub;
     let timer: NodeJS.Timeout | undefined;
+    let quit = false;
     await Promise.race([
-      sub.quit().catch(() => undefined),
+      sub.quit().then(
+        () => (quit = true),
+        () => undefined,
+      ),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         timer.unref();
       }),
     ]);
     clearTimeout(timer);
-    sub.disconnect();
-    sub.off('message', this.handleMessage);
-    sub.off('ready', this.handleReady);
-    sub.off('close', this.handleClose);
-    sub.off('end', this.handleClose);
-    // Keep a no-op error listener: a late socket error on a closed client must not crash the process.
-    sub.off('error', this.handleError);
-    sub.on('error', noop);
+    this.detach(sub);
+    if (quit) sub.disconnect();
+    else drop(sub);
   }
+}
+
+/** Disconnects at once; on a standalone client also destroys the socket (no FIN handshake to wait for). */
+function drop(sub: SubscriberClient): void {
+  const stream = (sub as { stream?: { destroy?: () => void } }).stream;
+  sub.disconnect();
+  if (stream !== undefined && typeof stream.destroy === 'function') stream.destroy();
 }
 
 function noop(): void {}
