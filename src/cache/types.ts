@@ -340,6 +340,11 @@ export interface CacheStats {
  * Why the bus went down: `'disconnected'` (its connection closed), `'silent'` (no heartbeat came
  * back within three `busHeartbeat`s although the connection looked open), `'behind'` (messages
  * were missed and the catch-up log could not be read).
+ *
+ * @example
+ * ```ts
+ * cache.on('bus-down', ({ reason }: { reason: BusDownReason }) => log.warn({ reason }, 'cache bus down'));
+ * ```
  */
 export type BusDownReason = 'disconnected' | 'silent' | 'behind';
 

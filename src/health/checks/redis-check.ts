@@ -38,7 +38,15 @@ export interface RedisClusterLike extends PingableRedis {
   refreshSlotsCache?(): void;
 }
 
-/** Options of {@link redisCheck}. */
+/**
+ * Options of {@link redisCheck}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisCheckOptions = { partial: 'warn', masterTimeout: '150ms' };
+ * health.register('redis', redisCheck(cluster, options), { timeout: '500ms' });
+ * ```
+ */
 export interface RedisCheckOptions {
   /**
    * On a Cluster, what the check reports while part of the cluster is out but at least one
