@@ -13,7 +13,6 @@ import { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../src/cache/index.js';
 import { HealthChecker, redisCheck } from '../src/health/index.js';
 import { logKey } from '../src/cache/invalidation-log.js';
-import { redisCommand } from '../test/support/redis-command.js';
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../test/support/redis.js';
 import { startProxy, type TcpProxy } from '../test/support/tcp-proxy.js';
 
@@ -144,17 +143,6 @@ async function outage(server: RedisServer, busLog: number | false, fault: 'pause
   return `| ${what} | ${label} | ${duringOutage} | ${after} | ${l2Reads} | ${upAt - resumedAt} ms | ${stats.bus.caughtUp} caught up, ${stats.bus.resyncs} resync |`;
 }
 
-/** The node holding the pub/sub connection of the Cluster client named `name`. */
-async function subscriberNode(c: RedisCluster, name: string): Promise<RedisServer> {
-  for (;;) {
-    for (const node of c.nodes) {
-      const list = await redisCommand(node.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub']).catch(() => '');
-      if (typeof list === 'string' && list.includes(`name=ioredis-cluster(subscriber):${name}`)) return node;
-    }
-    await sleep(20);
-  }
-}
-
 async function clusterBus(c: RedisCluster): Promise<void> {
   console.log('### The bus on a Cluster (3 masters + 3 replicas, cluster-node-timeout 1000 ms, busHeartbeat 500 ms)\n');
   console.log('| fault | bus-down after | the reader sees a value set just after the fault, after |');
@@ -167,7 +155,7 @@ async function clusterBus(c: RedisCluster): Promise<void> {
     await until(() => a.stats().bus.connected && b.stats().bus.connected);
     let down = 0;
     b.on('bus-down', () => (down = Date.now()));
-    const victim = fault.startsWith('pause') ? await subscriberNode(c, name) : await c.masterOf(logKey(prefix));
+    const victim = fault.startsWith('pause') ? await c.pubsubNode(name) : await c.masterOf(logKey(prefix));
     let key = 'k';
     for (let i = 0; (await c.masterOf(`${prefix}_:e:${key}`)) === victim; i++) key = `k${i}`;
     await b.set(key, 'old');

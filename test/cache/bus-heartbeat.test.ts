@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis, type RedisOptions } from 'ioredis';
-import { createCache, type Cache, type CacheEvents, type CacheOptions } from '../../src/cache/index.js';
+import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { busReady, sleep, waitFor } from './helpers.js';
+import { busReady, recordBusEvents, sleep, waitFor, type BusEvent } from './helpers.js';
 
 /** Heartbeat of these tests: silence is declared after 3 of them, and noticed within 4. */
 const HEARTBEAT = 100;
@@ -39,20 +39,13 @@ function throughProxy(options: RedisOptions = {}): Redis {
 }
 
 /** A writer on a direct connection and a reader whose connections go through the proxy. */
-async function pair(options: CacheOptions = {}): Promise<{ a: Cache; b: Cache; events: Array<{ at: number; event: string; payload: unknown }> }> {
+async function pair(options: CacheOptions = {}): Promise<{ a: Cache; b: Cache; events: BusEvent[] }> {
   const prefix = `hb${++unique}:`;
   const a = createCache({ redis: server.client(), prefix, busHeartbeat: HEARTBEAT, ...options });
   const b = createCache({ redis: throughProxy(), prefix, busHeartbeat: HEARTBEAT, ...options });
   open.push(a, b);
   await busReady(a, b);
-  const events: Array<{ at: number; event: string; payload: unknown }> = [];
-  const record =
-    <K extends keyof CacheEvents>(event: K) =>
-    (payload: CacheEvents[K]) =>
-      events.push({ at: Date.now(), event, payload });
-  b.on('bus-down', record('bus-down'));
-  b.on('bus-up', record('bus-up'));
-  return { a, b, events };
+  return { a, b, events: recordBusEvents(b) };
 }
 
 const subscriber = (c: { sent(name: string): boolean }): boolean => c.sent('SUBSCRIBE');

@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
-import { createCache, type Cache, type CacheEvents } from '../../src/cache/index.js';
+import { createCache, type Cache } from '../../src/cache/index.js';
 import { logKey } from '../../src/cache/invalidation-log.js';
-import { redisCommand } from '../support/redis-command.js';
 import { startCluster, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { proxiesNatMap, startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { busReady, waitFor } from './helpers.js';
+import { busReady, recordBusEvents, waitFor, type BusEvent } from './helpers.js';
 
 /** Heartbeat of these tests: silence is declared after 3 of them, and noticed within 4. */
 const HEARTBEAT = 100;
@@ -28,10 +27,8 @@ afterEach(async () => {
 }, 60_000);
 afterAll(stopAllRedis);
 
-type Recorded = Array<{ at: number; event: string; payload: unknown }>;
-
 /** A writer and a reader on their own Cluster clients; the reader's connections are named. */
-async function pair(readerClient?: Cluster): Promise<{ a: Cache; b: Cache; prefix: string; events: Recorded; name: string }> {
+async function pair(readerClient?: Cluster): Promise<{ a: Cache; b: Cache; prefix: string; events: BusEvent[]; name: string }> {
   const prefix = `cf${++unique}:`;
   const name = `reader${unique}`;
   const a = createCache({ redis: cluster.client(), prefix, busHeartbeat: HEARTBEAT, l2Timeout: 300 });
@@ -43,28 +40,7 @@ async function pair(readerClient?: Cluster): Promise<{ a: Cache; b: Cache; prefi
   });
   open.push(a, b);
   await busReady(a, b);
-  const events: Recorded = [];
-  const record =
-    <K extends keyof CacheEvents>(event: K) =>
-    (payload: CacheEvents[K]) =>
-      events.push({ at: Date.now(), event, payload });
-  b.on('bus-down', record('bus-down'));
-  b.on('bus-up', record('bus-up'));
-  return { a, b, prefix, events, name };
-}
-
-/** The node holding the reader's pub/sub connection (ioredis names it after the client). */
-async function subscriberNode(name: string): Promise<RedisServer> {
-  let found: RedisServer | undefined;
-  await waitFor(async () => {
-    for (const node of cluster.nodes) {
-      if (!node.alive || node.isPaused) continue;
-      const list = await redisCommand(node.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub']).catch(() => '');
-      if (typeof list === 'string' && list.includes(`name=ioredis-cluster(subscriber):${name}`)) found = node;
-    }
-    return found !== undefined;
-  }, 'the reader subscriber connection');
-  return found as RedisServer;
+  return { a, b, prefix, events: recordBusEvents(b), name };
 }
 
 /** A key whose master is not `node` (so writing it does not wait for a failover of `node`). */
@@ -78,7 +54,7 @@ async function keyAwayFrom(node: RedisServer, prefix: string, base: string): Pro
 describe('the bus on a 3 + 3 Redis Cluster', () => {
   it('when the subscriber node dies, a set made 1 ms later still reaches the reader within the bound', async () => {
     const { a, b, events, name, prefix } = await pair();
-    const node = await subscriberNode(name);
+    const node = await cluster.pubsubNode(name);
     const key = await keyAwayFrom(node, prefix, 'k');
     await b.set(key, 'old'); // in b's L1, and in Redis before a writes
     const killedAt = Date.now();
@@ -96,7 +72,7 @@ describe('the bus on a 3 + 3 Redis Cluster', () => {
 
   it('notices a hung subscriber node within four heartbeats and catches up what was set meanwhile', async () => {
     const { a, b, events, name, prefix } = await pair();
-    const node = await subscriberNode(name);
+    const node = await cluster.pubsubNode(name);
     const key = await keyAwayFrom(node, prefix, 'h');
     await b.set(key, 'old'); // in b's L1, and in Redis before a writes
     const pausedAt = Date.now();

@@ -29,7 +29,14 @@ function setup(capacity = 1_000) {
   };
   let counter = 0;
   const append = (key: string, from = 'writer') => log.append(`${prefix}bus`, JSON.stringify({ i: from, o: 'd', n: null, k: [key], u: ++counter }));
-  return { prefix, log, cursor, applied, context, append, resyncs: () => resyncs };
+  /** Appends `n` messages that the cursor hears live, in order. */
+  const appendHeard = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const seq = Number(await append(`heard${i}`));
+      cursor.live(seq, 'writer', counter);
+    }
+  };
+  return { prefix, log, cursor, applied, context, append, appendHeard, resyncs: () => resyncs };
 }
 
 describe('the catch-up log in Redis', () => {
@@ -119,12 +126,9 @@ describe('the catch-up log in Redis', () => {
   });
 
   it('resyncs when the log went back (Redis restarted empty, or the log key was lost)', async () => {
-    const { cursor, context, append, resyncs, log } = setup();
+    const { cursor, context, append, appendHeard, resyncs, log } = setup();
     cursor.start(0);
-    for (let i = 1; i <= 3; i++) {
-      await append(`k${i}`);
-      cursor.live(i, 'writer', i);
-    }
+    await appendHeard(3);
     await redis.del(log.key);
     await append('after-reset');
     expect(cursor.behind(1)).toBe(true);
@@ -134,12 +138,9 @@ describe('the catch-up log in Redis', () => {
   });
 
   it('resyncs when the entry it stopped at was replaced (a failover lost entries, then the log grew again)', async () => {
-    const { cursor, context, append, resyncs, log } = setup();
+    const { cursor, context, append, appendHeard, resyncs, log } = setup();
     cursor.start(0);
-    for (let i = 1; i <= 3; i++) {
-      await append(`k${i}`);
-      cursor.live(i, 'writer', i);
-    }
+    await appendHeard(3);
     await redis.del(log.key); // as if a promoted replica had none of it
     for (let i = 1; i <= 4; i++) await append(`other${i}`, 'someone-else');
     expect(await cursor.catchUp(context)).toEqual({ applied: 0, resynced: true });

@@ -276,6 +276,28 @@ export class RedisCluster {
     return this.server(port);
   }
 
+  /**
+   * The node holding the pub/sub connection of a Cluster client made with
+   * `redisOptions: { connectionName: name }` (ioredis names it `ioredis-cluster(subscriber):name`;
+   * clients made with `duplicate()` inherit the name). Waits until there is one.
+   */
+  async pubsubNode(name: string, timeoutMs = 5_000): Promise<RedisServer> {
+    let found: RedisServer | undefined;
+    await pollUntil(
+      async () => {
+        for (const node of this.nodes) {
+          if (!node.alive || node.isPaused) continue;
+          const list = await redisCommand(node.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub'], 500).catch(() => '');
+          if (typeof list === 'string' && list.includes(`name=ioredis-cluster(subscriber):${name}`)) found = node;
+        }
+        return found !== undefined;
+      },
+      `the pub/sub connection of ${name}`,
+      timeoutMs,
+    );
+    return found as RedisServer;
+  }
+
   /** The replicas of `master` now. */
   async replicasOf(master: RedisServer): Promise<RedisServer[]> {
     const nodes = await this.topology();
