@@ -588,8 +588,8 @@ export interface Cache {
   namespace(name: string): Cache;
 
   /**
-   * Stops the cache: quits the bus connection it made, clears its timers, aborts running
-   * factories' signals. The `redis` client you passed is left open. Further calls reject with
+   * Stops the cache: sends the invalidations still waiting for Redis (bounded by `l2Timeout`),
+   * quits the bus connection it made, clears its timers, aborts running factories' signals. The `redis` client you passed is left open. Further calls reject with
    * `CLOSED`. On a namespace view, closes the whole cache.
    *
    * @example
