@@ -9,8 +9,8 @@ describe('test support: TCP proxy', () => {
   it('forwards, names connections by the commands they sent, and black-holes one without closing it', async () => {
     const server = await startRedis();
     const proxy = await startProxy({ host: server.host, port: server.port });
-    const plain = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 300 });
-    const sub = new Redis({ port: proxy.port, maxRetriesPerRequest: 1 });
+    const plain = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 300 });
+    const sub = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1 });
     plain.on('error', () => {});
     sub.on('error', () => {});
     const events: string[] = [];
@@ -46,7 +46,7 @@ describe('test support: TCP proxy', () => {
     const server = await startRedis();
     const proxy = await startProxy({ host: server.host, port: server.port });
     proxy.blackholeNew = true;
-    const client = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 200, enableReadyCheck: false });
+    const client = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 200, enableReadyCheck: false });
     client.on('error', () => {});
     try {
       await expect(client.ping()).rejects.toThrow(/timed out/i);
