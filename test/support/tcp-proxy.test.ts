@@ -46,7 +46,7 @@ describe('test support: TCP proxy', () => {
     const server = await startRedis();
     const proxy = await startProxy({ host: server.host, port: server.port });
     proxy.blackholeNew = true;
-    const client = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 200, enableReadyCheck: false });
+    const client = new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 200 });
     client.on('error', () => {});
     try {
       await expect(client.ping()).rejects.toThrow(/timed out/i);
