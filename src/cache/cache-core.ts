@@ -215,6 +215,7 @@ export class CacheCore {
     let calls = 0;
     let errors = 0;
     let timeouts = 0;
+    let coalesced = 0;
     let refreshes = 0;
     for (const s of spaces) {
       l1Hits += s.l1Hits;
@@ -226,6 +227,7 @@ export class CacheCore {
       calls += s.factoryCalls;
       errors += s.factoryErrors;
       timeouts += s.factoryTimeouts;
+      coalesced += s.coalesced;
       refreshes += s.refreshes;
     }
     const lookups = l1Hits + l1Misses;
@@ -234,10 +236,11 @@ export class CacheCore {
       l2: { hits: l2Hits, misses: l2Misses, errors: this.l2Errors, timeouts: this.l2Timeouts },
       hitRate: lookups === 0 ? 0 : (l1Hits + l2Hits) / lookups,
       staleServed,
-      factory: { calls, errors, timeouts },
+      factory: { calls, errors, timeouts, coalesced },
       refreshes,
       breaker: { state: this.l2?.breaker.state ?? 'closed', opened: this.l2?.breaker.opened ?? 0 },
       bus: {
+        enabled: this.bus !== undefined,
         connected: this.bus !== undefined && !this.busDown,
         messagesIn: this.bus?.messagesIn ?? 0,
         messagesOut: this.bus?.messagesOut ?? 0,

@@ -296,6 +296,11 @@ export interface CacheStats {
     errors: number;
     /** Factory runs that passed `factoryTimeout.hard`. */
     timeouts: number;
+    /**
+     * `getOrSet` calls that joined the run (or L2 read) already in flight for their key instead
+     * of starting their own: the factory runs stampede protection saved in this process.
+     */
+    coalesced: number;
   };
   /** Background refreshes started by `earlyRefresh` or a soft timeout. */
   refreshes: number;
@@ -308,6 +313,8 @@ export interface CacheStats {
   };
   /** Whether the bus is up, messages received and published, and what catching up took. */
   bus: {
+    /** Whether the cache has an invalidation bus (a Redis client was given and `bus` is not `false`). */
+    enabled: boolean;
     /**
      * Whether the bus is up: subscribed, its heartbeat heard within the bound (see
      * `busHeartbeat`), and caught up with the log. `false` while L1 is trusted only for

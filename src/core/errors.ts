@@ -30,6 +30,8 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** The instance was closed and can no longer be used. */
   CLOSED: 'CLOSED',
+  /** The caller may not see this resource (a dashboard's `authorize` said no). HTTP 403. */
+  FORBIDDEN: 'FORBIDDEN',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
