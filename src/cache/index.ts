@@ -32,6 +32,7 @@ export type {
   CacheStats,
   BreakerOptions,
   BreakerState,
+  BusDownReason,
   EntryDefaults,
   Factory,
   FactoryContext,

@@ -42,7 +42,7 @@ export type {
   DrainableQueue,
 } from './graceful-shutdown.js';
 export { toHealthJson, healthJsonStatus, type HealthJson, type HealthJsonCheck, type HealthJsonOptions, type HealthDetail } from './health-json.js';
-export { redisCheck, type PingableRedis, type RedisClusterLike, type RedisNodeLike } from './checks/redis-check.js';
+export { redisCheck, type PingableRedis, type RedisCheckOptions, type RedisClusterLike, type RedisNodeLike } from './checks/redis-check.js';
 export { pgCheck, type Queryable } from './checks/pg-check.js';
 export { queueCheck, type MeasurableQueue, type QueueCheckOptions } from './checks/queue-check.js';
 export { eventLoopCheck, type EventLoopCheckOptions } from './checks/event-loop-check.js';
