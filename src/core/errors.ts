@@ -30,6 +30,8 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** The instance was closed and can no longer be used. */
   CLOSED: 'CLOSED',
+  /** A circuit breaker is open and refused the call without trying it. HTTP 503. */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
