@@ -7,7 +7,7 @@ export type Jitter = 'full' | 'decorrelated' | 'none';
 export interface BackoffOptions {
   /** The first wait, before the second attempt (its ceiling, with jitter). Default `'100ms'`. */
   initial?: Duration;
-  /** The longest wait between two attempts. Default `'10s'`. */
+  /** The longest wait between two attempts. Default `'10s'` (or `initial`, if longer). */
   max?: Duration;
   /** How much each wait's ceiling grows over the previous one. Default `2`. */
   factor?: number;
@@ -37,7 +37,7 @@ export class Backoff {
   constructor(options: BackoffOptions | undefined) {
     objectArgument(options, 'backoff');
     this.initialMs = options?.initial === undefined ? 100 : parseDuration(options.initial, 'backoff.initial');
-    this.maxMs = options?.max === undefined ? 10_000 : parseDuration(options.max, 'backoff.max');
+    this.maxMs = options?.max === undefined ? Math.max(10_000, this.initialMs) : parseDuration(options.max, 'backoff.max');
     if (this.maxMs < this.initialMs) throw invalidArgument('backoff.max', `at least backoff.initial (${this.initialMs} ms)`, options?.max);
     this.factor = numberOption(options?.factor, 'backoff.factor', 2, { min: 1, max: 1000 });
     const jitter = options?.jitter ?? 'full';
