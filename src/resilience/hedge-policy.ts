@@ -80,9 +80,9 @@ class HedgeRace<T> {
       (error: unknown) => this.lost(error),
     );
     if (!this.done && this.attempts.length <= this.policy.maxHedges && this.delayMs > 0) {
-      // Only an optimisation rides on it: the attempt in flight is what holds the process.
+      // Held like the call it serves (a pending call keeps the process until it has an answer);
+      // cleared as soon as the race settles.
       this.timer = setTimeout(onDelay, this.delayMs, this);
-      this.timer.unref();
     }
   }
 
@@ -137,7 +137,7 @@ class HedgeRace<T> {
  *
  * A failure is not hedged: the race fails when no attempt is left running (retries are
  * {@link RetryPolicy}'s job). An attempt answering before `delay` costs one small object, a
- * promise and one unref'd timer.
+ * promise and one timer, cleared when it answers.
  *
  * @example
  * ```ts

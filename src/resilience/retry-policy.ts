@@ -255,9 +255,9 @@ export class RetryPolicy implements Policy {
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : this.now() + this.deadlineMs;
     const run = new RetryRun(this, fn, link, deadlineAt);
     if (deadlineAt !== Infinity) {
-      // Guards the work only: the attempt or the wait in progress holds the process, not this.
+      // Held like withTimeout's deadlines: a pending call keeps the process until it has an
+      // answer; cleared as soon as the execution settles.
       run.deadlineTimer = setTimeout(expire, this.deadlineMs, run);
-      run.deadlineTimer.unref();
     }
     this.budget?.recordRequest();
     run.start();
