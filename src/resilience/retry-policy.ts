@@ -98,14 +98,6 @@ export class RetryRun<T> extends AbortLink {
   deadlineTimer: NodeJS.Timeout | undefined = undefined;
   private previousDelay = 0;
   private readonly parentSignal: AbortSignal | undefined;
-  private readonly onValue = (value: unknown): void => {
-    if (this.done) return;
-    this.finish();
-    this.resolve(value);
-  };
-  private readonly onError = (error: unknown): void => {
-    if (!this.done) this.policy.failed(this, error);
-  };
 
   constructor(
     private readonly policy: RetryPolicy,
@@ -134,7 +126,20 @@ export class RetryRun<T> extends AbortLink {
   /** Runs the next attempt. */
   start(): void {
     this.attempt++;
-    callAttempt(this.fn, this).then(this.onValue, this.onError);
+    // Callbacks made here, not as per-instance arrow fields: those cost a defineProperty each
+    // under transpilers that keep function names.
+    callAttempt(this.fn, this).then(
+      (value) => this.succeeded(value),
+      (error: unknown) => {
+        if (!this.done) this.policy.failed(this, error);
+      },
+    );
+  }
+
+  private succeeded(value: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.resolve(value);
   }
 
   /** Waits `delayMs` before the next attempt. */
