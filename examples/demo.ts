@@ -9,6 +9,9 @@
  *   shed         -> at most 12 requests at work and 24 waiting; the rest get 503 + Retry-After
  *   idempotency  -> POST /orders runs once per Idempotency-Key, retries get the first answer
  *   cache        -> GET /report computed once per second instead of on every request
+ *   resilience   -> GET /flaky calls an upstream that hangs 30% of the time and goes down for
+ *                   1.5 s mid-run, through a retry (with a retry budget), a circuit breaker and
+ *                   a per-attempt timeout: hangs are retried, the outage is refused fast (503)
  *   health       -> GET /ready reports the queue's depth and the event loop's delay
  */
 import { once } from 'node:events';
@@ -21,15 +24,60 @@ import { compose, requestSignal, shed, timeout, toNode } from '../src/http/index
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
 import { PercentileTracker, percentileMiddleware } from '../src/percentiles/index.js';
 import { TaskQueue } from '../src/queue/index.js';
+import { CircuitBreaker, RetryBudget, RetryPolicy, TimeoutPolicy, isHeadroomError, pipeline, type Pipeline } from '../src/resilience/index.js';
 
 const LOAD_MS = 6_000;
 const CLIENTS = 40;
 const REQUEST_TIMEOUT = '400ms';
 const ROUTES = ['GET /fast', 'GET /slow', 'GET /flaky', 'GET /report', 'POST /orders'];
 
+/** The upstream behind GET /flaky: 20 ms, or a hang 30% of the time; failing fast while down. */
+class Upstream {
+  calls = 0;
+  private downUntil = 0;
+
+  /** Fails every call for `ms`. */
+  outage(ms: number): void {
+    this.downUntil = performance.now() + ms;
+  }
+
+  async call(signal: AbortSignal): Promise<{ ok: true }> {
+    this.calls += 1;
+    if (performance.now() < this.downUntil) {
+      await busy(5, signal);
+      throw Object.assign(new Error('upstream unavailable'), { status: 503 });
+    }
+    await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
+    return { ok: true };
+  }
+}
+
+/** What stands between GET /flaky and its upstream. */
+interface Guarded {
+  upstream: Upstream;
+  budget: RetryBudget;
+  breaker: CircuitBreaker;
+  retry: RetryPolicy;
+  retries: number;
+  policy: Pipeline;
+}
+
+function guardUpstream(): Guarded {
+  const upstream = new Upstream();
+  const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 5 });
+  const retry = new RetryPolicy({ maxAttempts: 3, backoff: { initial: '10ms', max: '50ms' }, budget });
+  const breaker = new CircuitBreaker({ name: 'upstream', trip: { consecutive: 5 }, cooldown: '500ms' });
+  const guarded: Guarded = { upstream, budget, breaker, retry, retries: 0, policy: pipeline(retry, breaker, new TimeoutPolicy('100ms')) };
+  retry.on('retry', () => {
+    guarded.retries += 1;
+  });
+  return guarded;
+}
+
 interface Service {
   url: string;
   queue: TaskQueue;
+  flaky: Guarded;
   tracker: PercentileTracker;
   cache: Cache;
   health: HealthChecker;
@@ -49,7 +97,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The application's routes; everything load-related is handled by the middleware around them. */
-function routes(service: Pick<Service, 'cache' | 'orders'>) {
+function routes(service: Pick<Service, 'cache' | 'orders' | 'flaky'>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const signal = requestSignal(req);
     const path = (req.url ?? '/').split('?')[0];
@@ -61,8 +109,21 @@ function routes(service: Pick<Service, 'cache' | 'orders'>) {
         await busy(50 + Math.random() * 150, signal);
         json(res, 200, { path });
       } else if (req.method === 'GET' && path === '/flaky') {
-        await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
-        json(res, 200, { path });
+        // A hung attempt times out after 100 ms and is retried (within the budget); while the
+        // upstream is down the breaker opens and answers at once.
+        try {
+          await service.flaky.policy.execute(({ signal: attempt }) => service.flaky.upstream.call(attempt), { signal });
+          json(res, 200, { path });
+        } catch (err) {
+          if (signal.aborted) throw err; // the request itself timed out: already answered 504
+          if (isHeadroomError(err, 'CIRCUIT_OPEN')) {
+            // Refused at once: 503 with the cooldown left as Retry-After.
+            res.setHeader('retry-after', String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))));
+            json(res, 503, { path, error: err.code });
+          } else {
+            json(res, 502, { path, error: 'upstream failed after its retries' });
+          }
+        }
       } else if (req.method === 'GET' && path === '/report') {
         // An expensive aggregate (120 ms), cached for a second: one computation serves everyone.
         const report = await service.cache.getOrSet('report', async ({ signal: work }) => {
@@ -93,6 +154,7 @@ async function startService(): Promise<Service> {
   health.register('queue', queueCheck(queue, { degradedAt: 0.5, unhealthyAt: 1 }), { critical: false });
   health.register('event-loop', eventLoopCheck({ degradedAtMs: 100, unhealthyAtMs: 1_000 }), { critical: false });
   const orders = { run: 0 };
+  const flaky = guardUpstream();
 
   // Plain node:http has no route templates; these paths carry no ids, so method + path is safe.
   const timed = percentileMiddleware(tracker, { serverTiming: true, key: (ex) => `${ex.method} ${ex.path}` });
@@ -100,7 +162,7 @@ async function startService(): Promise<Service> {
     compose(timed, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
   );
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
-  const app = routes({ cache, orders });
+  const app = routes({ cache, orders, flaky });
   const server: Server = http.createServer((req, res) => {
     if (req.url?.startsWith('/ready')) ready(req, res);
     else guard(req, res, () => void app(req, res));
@@ -111,6 +173,7 @@ async function startService(): Promise<Service> {
   return {
     url: `http://127.0.0.1:${port}`,
     queue,
+    flaky,
     tracker,
     cache,
     health,
@@ -225,9 +288,11 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   console.log(`\n${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} req/s) from ${CLIENTS} clients`);
   console.log(`  served     ${count(200) + count(201)}   (200/201)`);
   console.log(`  timed out  ${count(504)}   (504 after ${REQUEST_TIMEOUT}: the handler's signal was aborted)`);
-  console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full)`);
+  console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full, or GET /flaky's breaker was open)`);
   const other = total - count(200) - count(201) - count(504) - count(503);
-  if (other > 0 || result.errors > 0) console.log(`  other      ${other} responses (409: order retried while in flight), ${result.errors} network errors`);
+  if (other > 0 || result.errors > 0) {
+    console.log(`  other      ${other} responses (409: order retried while in flight; 502: GET /flaky's upstream failed its retries), ${result.errors} network errors`);
+  }
 
   table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed'].map((o) => row(o, result.latency, o)));
   table('server-side latency (ms), by route (headroom/percentiles)', ROUTES.map((r) => row(r, service.tracker, r)));
@@ -241,6 +306,13 @@ async function report(result: LoadResult, service: Service): Promise<void> {
     `idempotency: ${o.sent} order POSTs, ${service.orders.run} orders placed, ${o.replayed} answered from the first result, ` +
       `${o.conflicts} refused with 409 while their first attempt was in flight`,
   );
+  const f = service.flaky;
+  const b = f.breaker.stats();
+  const budget = f.budget.stats();
+  console.log(
+    `resilience: GET /flaky made ${f.upstream.calls} upstream calls (${f.retries} retries, ${budget.refused} more refused by the retry budget); ` +
+      `the breaker opened ${b.opened} times and refused ${b.rejected} calls at once (503 + Retry-After) during the outage, now ${b.state}`,
+  );
   const health = await service.health.check();
   const checks = Object.entries(health.checks).map(([name, c]) => `${name} ${c.status}`).join(', ');
   console.log(`health: ${health.status} (${checks})`);
@@ -249,8 +321,13 @@ async function report(result: LoadResult, service: Service): Promise<void> {
 async function main(): Promise<void> {
   console.log('headroom demo: percentiles + timeout + shed + idempotency + cache + health on node:http\n');
   const service = await startService();
-  console.log(`service on ${service.url}: GET /fast /slow /flaky (hangs 30% of the time) /report (cached), POST /orders, GET /ready`);
+  console.log(
+    `service on ${service.url}: GET /fast /slow /flaky (its upstream hangs 30% of the time, and is down 1.5 s mid-run) /report (cached), POST /orders, GET /ready`,
+  );
+  // Two seconds in, the upstream of GET /flaky goes down for 1.5 s.
+  const outage = setTimeout(() => service.flaky.upstream.outage(1_500), 2_000);
   const result = await driveLoad(service.url);
+  clearTimeout(outage);
   await report(result, service);
   result.latency.close();
   await service.close();
