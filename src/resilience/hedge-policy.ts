@@ -5,12 +5,11 @@ import {
   invalidArgument,
   objectArgument,
   parseDuration,
-  settlers,
   type Disposer,
   type Duration,
   type Listener,
-  type Settle,
 } from '../core/index.js';
+import { Execution } from './execution.js';
 import { AbortLink, callAttempt, linkFor, type Link } from './link.js';
 import type { Attempt, ExecuteOptions, Policy } from './policy.js';
 import { budgetOption, type RetryBudget } from './retry-budget.js';
@@ -47,32 +46,23 @@ function onDelay(race: HedgeRace<unknown>): void {
   race.hedge();
 }
 
-/** One attempt of a race: its context, aborted when another attempt wins. */
-class HedgeAttempt extends AbortLink {}
-
-/** One `execute` of a {@link HedgePolicy}: the attempts, the delay timer, the caller's listener. */
-class HedgeRace<T> {
-  readonly resolve: Settle;
-  readonly reject: Settle;
-  done = false;
-  timer: NodeJS.Timeout | undefined = undefined;
-  private readonly attempts: HedgeAttempt[] = [];
+/** One `execute` of a {@link HedgePolicy}: the attempts (each its own context) and the delay timer. */
+class HedgeRace<T> extends Execution {
+  private readonly attempts: AbortLink[] = [];
   private pending = 0;
 
   constructor(
     private readonly policy: HedgePolicy,
     private readonly fn: Attempt<T>,
-    private readonly parentSignal: AbortSignal | undefined,
+    parentSignal: AbortSignal | undefined,
     readonly delayMs: number,
   ) {
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
-    if (parentSignal !== undefined) parentSignal.addEventListener('abort', this);
+    super(parentSignal);
   }
 
   /** Starts one more attempt, and arms the delay for the next if hedges are left. */
   start(): void {
-    const attempt = new HedgeAttempt(this.attempts.length + 1);
+    const attempt = new AbortLink(this.attempts.length + 1);
     this.attempts.push(attempt);
     this.pending++;
     callAttempt(this.fn, attempt).then(
@@ -92,19 +82,13 @@ class HedgeRace<T> {
     this.start();
   }
 
-  /** The caller's signal aborted: reject with its reason and abort every attempt. */
-  handleEvent(): void {
-    if (this.done) return;
-    const reason: unknown = (this.parentSignal as AbortSignal).reason;
-    this.finish();
-    this.reject(reason);
+  protected abortAttempts(reason: unknown): void {
     for (const attempt of this.attempts) attempt.abort(reason);
   }
 
-  private won(winner: HedgeAttempt, value: unknown): void {
+  private won(winner: AbortLink, value: unknown): void {
     if (this.done) return;
-    this.finish();
-    this.resolve(value);
+    this.succeed(value);
     if (this.attempts.length === 1) return;
     const reason = new DOMException('headroom: another hedged attempt answered first', 'AbortError');
     for (const attempt of this.attempts) if (attempt !== winner) attempt.abort(reason);
@@ -113,17 +97,7 @@ class HedgeRace<T> {
   /** An attempt failed: the race fails with it only when no other attempt is still running. */
   private lost(error: unknown): void {
     if (this.done || --this.pending > 0) return;
-    this.finish();
-    this.reject(error);
-  }
-
-  private finish(): void {
-    this.done = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.parentSignal !== undefined) this.parentSignal.removeEventListener('abort', this);
+    this.failWith(error);
   }
 }
 

@@ -1,10 +1,10 @@
-import { functionArgument, invalidArgument } from '../core/index.js';
+import { LazyAbortController, functionArgument, invalidArgument } from '../core/index.js';
 import type { Attempt, ExecuteContext, ExecuteOptions, Policy } from './policy.js';
 
 /**
  * The {@link ExecuteContext} that stages hand one another. Signals are made lazily: a stage that
- * may abort its attempt keeps a reason until someone reads `signal`, so an attempt whose work
- * never reads it costs no `AbortController` (about 4 us on Node 20, more than a whole pipeline).
+ * may abort its attempt keeps a reason until someone reads `signal` (core's
+ * `LazyAbortController`), so an attempt whose work never reads it costs no `AbortController`.
  *
  * A stage that must notice its parent giving up (to stop sleeping, to reject at once) asks
  * {@link Link.watchable}: `undefined` means nothing can ever abort the parent, and the stage adds
@@ -12,18 +12,17 @@ import type { Attempt, ExecuteContext, ExecuteOptions, Policy } from './policy.j
  *
  * @internal
  */
-export abstract class Link implements ExecuteContext {
-  constructor(public attempt: number) {}
-
-  abstract get signal(): AbortSignal;
-
+export interface Link extends ExecuteContext {
+  attempt: number;
   /** The signal to listen to when something can abort this link, else `undefined`. */
-  abstract watchable(): AbortSignal | undefined;
+  watchable(): AbortSignal | undefined;
 }
 
 /** The link of an `execute` without a caller signal: nothing aborts it. @internal */
-export class RootLink extends Link {
+export class RootLink implements Link {
   private controller: AbortController | undefined = undefined;
+
+  constructor(public attempt: number) {}
 
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
@@ -35,13 +34,11 @@ export class RootLink extends Link {
 }
 
 /** The link of an `execute` given a caller signal, or of a context from a foreign policy. @internal */
-export class SignalLink extends Link {
+export class SignalLink implements Link {
   constructor(
     private readonly callerSignal: AbortSignal,
-    attempt: number,
-  ) {
-    super(attempt);
-  }
+    public attempt: number,
+  ) {}
 
   get signal(): AbortSignal {
     return this.callerSignal;
@@ -53,13 +50,11 @@ export class SignalLink extends Link {
 }
 
 /** A link that follows its parent's signal and numbers its own attempts. @internal */
-export class PassLink extends Link {
+export class PassLink implements Link {
   constructor(
     private readonly parent: Link,
-    attempt: number,
-  ) {
-    super(attempt);
-  }
+    public attempt: number,
+  ) {}
 
   get signal(): AbortSignal {
     return this.parent.signal;
@@ -77,30 +72,13 @@ export class PassLink extends Link {
  *
  * @internal
  */
-export class AbortLink extends Link {
-  private controller: AbortController | undefined = undefined;
-  private reason: unknown = undefined;
-  aborted = false;
-
-  get signal(): AbortSignal {
-    let controller = this.controller;
-    if (controller === undefined) {
-      controller = this.controller = new AbortController();
-      if (this.aborted) controller.abort(this.reason);
-    }
-    return controller.signal;
+export class AbortLink extends LazyAbortController implements Link {
+  constructor(public attempt: number) {
+    super();
   }
 
   watchable(): AbortSignal | undefined {
     return this.signal;
-  }
-
-  /** Aborts the attempt's signal with `reason`; settle the stage's promise first (listeners run now). */
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
   }
 }
 
@@ -122,7 +100,7 @@ export function linkFor(fn: unknown, options: ExecuteOptions | undefined): Link 
 
 /** A context handed over by a foreign policy, as a link. @internal */
 export function asLink(context: ExecuteContext): Link {
-  return context instanceof Link ? context : new SignalLink(context.signal, context.attempt);
+  return typeof (context as Partial<Link>).watchable === 'function' ? (context as Link) : new SignalLink(context.signal, context.attempt);
 }
 
 /** Runs `fn` under a foreign policy as a stage. @internal */

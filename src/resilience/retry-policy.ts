@@ -1,19 +1,19 @@
 import {
   Emitter,
+  LazyAbortController,
   closureFreePromise,
   integerOption,
   invalidArgument,
   objectArgument,
   parseDuration,
-  settlers,
   type Disposer,
   type Duration,
   type Listener,
-  type Settle,
 } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { AbortLink, callAttempt, linkFor, type Link } from './link.js';
+import { Execution } from './execution.js';
+import { callAttempt, linkFor, type Link } from './link.js';
 import { clockOption, type Attempt, type Clock, type ExecuteOptions, type Policy } from './policy.js';
 import { budgetOption, type RetryBudget } from './retry-budget.js';
 import { isTransientFailure, retryAfterOf } from './transient.js';
@@ -87,17 +87,15 @@ function expire(run: RetryRun<unknown>): void {
 }
 
 /**
- * @internal One execution: it is the attempts' context (following the caller's signal, or owning one when
- * there is a deadline), the caller's abort listener, and the state between attempts.
+ * @internal One execution: the attempts' context (following the caller's signal, or with a
+ * deadline its own), the caller's abort listener, and the state between attempts.
  */
-export class RetryRun<T> extends AbortLink {
-  readonly resolve: Settle;
-  readonly reject: Settle;
-  done = false;
-  timer: NodeJS.Timeout | undefined = undefined;
+export class RetryRun<T> extends Execution implements Link {
+  attempt = 0;
   deadlineTimer: NodeJS.Timeout | undefined = undefined;
   private previousDelay = 0;
-  private readonly parentSignal: AbortSignal | undefined;
+  /** The attempts' own signal, with a deadline only (which aborts it). */
+  private readonly own: LazyAbortController | undefined;
 
   constructor(
     private readonly policy: RetryPolicy,
@@ -106,21 +104,17 @@ export class RetryRun<T> extends AbortLink {
     /** When the deadline passes, on the policy's clock; Infinity without one. */
     readonly deadlineAt: number,
   ) {
-    super(0);
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
-    const parentSignal = parent.watchable();
-    this.parentSignal = parentSignal;
-    if (parentSignal !== undefined) parentSignal.addEventListener('abort', this);
+    super(parent.watchable());
+    this.own = deadlineAt === Infinity ? undefined : new LazyAbortController();
   }
 
-  override get signal(): AbortSignal {
+  get signal(): AbortSignal {
     // Without a deadline nothing but the caller aborts an attempt: its signal is the caller's.
-    return this.deadlineAt === Infinity ? this.parent.signal : super.signal;
+    return this.own === undefined ? this.parent.signal : this.own.signal;
   }
 
-  override watchable(): AbortSignal | undefined {
-    return this.deadlineAt === Infinity ? this.parent.watchable() : super.signal;
+  watchable(): AbortSignal | undefined {
+    return this.own === undefined ? this.parent.watchable() : this.own.signal;
   }
 
   /** Runs the next attempt. */
@@ -129,17 +123,11 @@ export class RetryRun<T> extends AbortLink {
     // Callbacks made here, not as per-instance arrow fields: those cost a defineProperty each
     // under transpilers that keep function names.
     callAttempt(this.fn, this).then(
-      (value) => this.succeeded(value),
+      (value) => this.succeed(value),
       (error: unknown) => {
         if (!this.done) this.policy.failed(this, error);
       },
     );
-  }
-
-  private succeeded(value: unknown): void {
-    if (this.done) return;
-    this.finish();
-    this.resolve(value);
   }
 
   /** Waits `delayMs` before the next attempt. */
@@ -152,39 +140,23 @@ export class RetryRun<T> extends AbortLink {
     return this.previousDelay;
   }
 
-  giveUp(error: unknown): void {
-    this.finish();
-    this.reject(error);
-  }
-
   expire(): void {
     if (this.done) return;
     const error = new TimeoutError(this.policy.deadlineMs, this.policy.name);
-    this.finish();
-    this.reject(error);
-    this.abort(error);
+    this.failWith(error);
+    this.abortAttempts(error);
   }
 
-  /** The caller's signal aborted: reject with its reason, stop waiting, abort the attempt. */
-  handleEvent(): void {
-    if (this.done) return;
-    const reason: unknown = (this.parentSignal as AbortSignal).reason;
-    this.finish();
-    this.reject(reason);
-    this.abort(reason);
+  protected abortAttempts(reason: unknown): void {
+    this.own?.abort(reason);
   }
 
-  private finish(): void {
-    this.done = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+  protected override finish(): void {
+    super.finish();
     if (this.deadlineTimer !== undefined) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
     }
-    if (this.parentSignal !== undefined) this.parentSignal.removeEventListener('abort', this);
   }
 }
 
@@ -290,7 +262,7 @@ export class RetryPolicy implements Policy {
       if (reason === undefined && this.budget !== undefined && !this.budget.tryRetry()) reason = 'budget';
     }
     if (reason !== undefined) {
-      run.giveUp(error);
+      run.failWith(error);
       if (this.events.has('give-up')) this.events.emit('give-up', { name: this.name, attempt, reason, error });
       return;
     }

@@ -1,18 +1,6 @@
-import {
-  armDeadline,
-  closureFreePromise,
-  disarmDeadline,
-  invalidArgument,
-  objectArgument,
-  parseDuration,
-  settlers,
-  type DeadlineList,
-  type DeadlineNode,
-  type Duration,
-  type Settle,
-} from '../core/index.js';
+import { DeadlineCall, closureFreePromise, invalidArgument, objectArgument, parseDuration, type Duration } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
-import { AbortLink, isThenable, linkFor, type Link } from './link.js';
+import { linkFor, type Link } from './link.js';
 import type { Attempt, ExecuteOptions, Policy } from './policy.js';
 
 /** Options of {@link TimeoutPolicy}. */
@@ -22,63 +10,28 @@ export interface TimeoutPolicyOptions {
 }
 
 /**
- * One bounded attempt: its own deadline node on headroom's shared timer, its own context (the
- * signal the work receives) and its own listener on the parent's signal.
+ * One bounded attempt: core's {@link DeadlineCall} (its own deadline node on headroom's shared
+ * timer, its own listener on the parent's signal, a signal for the work made only when read),
+ * and the context the work receives.
  */
-class TimeoutAttempt extends AbortLink implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
-  done = false;
-  readonly resolve: Settle;
-  readonly reject: Settle;
-
+class TimeoutAttempt extends DeadlineCall implements Link {
   constructor(
     private readonly policy: TimeoutPolicy,
-    attempt: number,
-    private readonly parentSignal: AbortSignal | undefined,
+    public attempt: number,
+    parent: AbortSignal | undefined,
   ) {
-    super(attempt);
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
+    super(policy.timeoutMs, parent);
   }
 
-  fulfil(value: unknown): void {
-    if (this.done) return;
-    this.finish();
-    this.resolve(value);
+  watchable(): AbortSignal | undefined {
+    return this.signal;
   }
 
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.finish();
-    this.reject(error);
-  }
-
-  onDeadline(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.parentSignal !== undefined) this.parentSignal.removeEventListener('abort', this);
-    const error = new TimeoutError(this.policy.timeoutMs, this.policy.name);
+  protected expired(): void {
+    const error = new TimeoutError(this.timeoutMs, this.policy.name);
     // Settle first: abort listeners run synchronously and may throw.
     this.reject(error);
     this.abort(error);
-  }
-
-  /** The parent signal's `abort` listener. */
-  handleEvent(): void {
-    if (this.done) return;
-    this.finish();
-    const reason: unknown = (this.parentSignal as AbortSignal).reason;
-    this.reject(reason);
-    this.abort(reason);
-  }
-
-  private finish(): void {
-    this.done = true;
-    disarmDeadline(this);
-    if (this.parentSignal !== undefined) this.parentSignal.removeEventListener('abort', this);
   }
 }
 
@@ -133,21 +86,15 @@ export class TimeoutPolicy implements Policy {
     if (parentSignal?.aborted === true) return Promise.reject(parentSignal.reason);
     const promise = closureFreePromise<T>();
     const attempt = new TimeoutAttempt(this, link.attempt, parentSignal);
-    armDeadline(attempt, this.timeoutMs);
-    if (parentSignal !== undefined) parentSignal.addEventListener('abort', attempt);
+    attempt.arm();
+    let pending: PromiseLike<T> | T;
     try {
-      const pending = fn(attempt);
-      if (isThenable(pending)) {
-        pending.then(
-          (value) => attempt.fulfil(value),
-          (error: unknown) => attempt.fail(error),
-        );
-      } else {
-        attempt.fulfil(pending);
-      }
+      pending = fn(attempt);
     } catch (error) {
       attempt.fail(error);
+      return promise;
     }
+    attempt.follow(pending);
     return promise;
   }
 }

@@ -166,13 +166,13 @@ describe('retryingFetch against the idempotency middleware', () => {
       const app = await startPaymentApp(kind, idempotencyMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() }), { wait: '2s' }));
       try {
         const breaker = new CircuitBreaker({ name: `payments-${kind}` });
-        // Each attempt may take 150 ms; the first takes 200 ms on the server, so its answer is
+        // Each attempt may take 300 ms; the first takes 400 ms on the server, so its answer is
         // lost (the client gave up) while the server finishes it. The retry, same key, waits for
-        // that result and replays it.
-        const payFetch = retryingFetch(fetch, { policy: pipeline(new RetryPolicy({ backoff: { initial: 1 } }), breaker, new TimeoutPolicy(150)) });
+        // that result (about 100 ms) and replays it.
+        const payFetch = retryingFetch(fetch, { policy: pipeline(new RetryPolicy({ backoff: { initial: 1 } }), breaker, new TimeoutPolicy(300)) });
         const res = await payFetch(`${app.url}/payments`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-delay': '200' },
+          headers: { 'content-type': 'application/json', 'x-delay': '400' },
           body: JSON.stringify({ amount: 1200 }),
         });
         expect(app.runs).toBe(1);
@@ -193,9 +193,10 @@ describe('retryingFetch against the idempotency middleware', () => {
       const retry = new RetryPolicy({ maxAttempts: 4, backoff: { initial: 1 } });
       const waits: number[] = [];
       retry.on('retry', ({ delayMs }) => waits.push(delayMs));
-      const res = await retryingFetch(fetch, { policy: pipeline(retry, new TimeoutPolicy(100)) })(`${app.url}/payments`, {
+      // The first attempt gives up after 250 ms of the handler's 500; the second meets it in flight.
+      const res = await retryingFetch(fetch, { policy: pipeline(retry, new TimeoutPolicy(250)) })(`${app.url}/payments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-delay': '300' },
+        headers: { 'content-type': 'application/json', 'x-delay': '500' },
         body: '{"amount":5}',
       });
       expect(res.status).toBe(201);
