@@ -7,7 +7,14 @@ import type { Attempt, ExecuteContext, ExecuteOptions, Policy } from './policy.j
 import { RetryPolicy } from './retry-policy.js';
 import { TimeoutPolicy } from './timeout-policy.js';
 
-/** What a pipeline of `P` may resolve with besides the work's value: its fallbacks' types. */
+/**
+ * What a pipeline of `P` may resolve with besides the work's value: its fallbacks' types.
+ *
+ * @example
+ * ```ts
+ * type Extra = ExtraOf<FallbackPolicy<null> | RetryPolicy>; // null
+ * ```
+ */
 export type ExtraOf<P> = P extends FallbackPolicy<infer F> ? F : P extends Pipeline<infer E> ? E : never;
 
 /** A policy from another source, run through its public `execute`. */
@@ -38,6 +45,11 @@ function stageOf(policy: Policy<unknown>): Stage {
  * pipelines nest.
  *
  * @typeParam Extra - what a fallback stage may resolve with besides the work's value.
+ * @example
+ * ```ts
+ * const perCall = pipeline(new CircuitBreaker({ name: 'search' }), new TimeoutPolicy('300ms'));
+ * const guarded: Pipeline<never> = pipeline(new RetryPolicy(), perCall); // pipelines nest
+ * ```
  */
 export class Pipeline<Extra = never> implements Policy<Extra> {
   /** The stages, outermost first. */
