@@ -71,6 +71,8 @@ class SharedChannel {
     // Connection errors reach the listener instead of crashing the process; the breaker keeps
     // deciding on its own while the subscription is down, which is all a lost message can cost.
     this.sub.on('error', noop);
+    // Now (which also connects a client made with lazyConnect), and again on every 'ready'.
+    this.subscribe();
   }
 
   join(member: Member): void {
@@ -98,15 +100,17 @@ class SharedChannel {
     }
   }
 
-  private readonly handleReady = (): void => {
-    // On the first connection, and after a reconnect whose automatic resubscription failed.
+  private subscribe(): void {
     this.sub.subscribe(this.channel).then(
       () => {
         this.connected = true;
       },
       noop,
     );
-  };
+  }
+
+  /** After a reconnect (ioredis resubscribes on its own, but not a subscription that had failed). */
+  private readonly handleReady = (): void => this.subscribe();
 
   private readonly handleClose = (): void => {
     this.connected = false;

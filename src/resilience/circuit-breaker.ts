@@ -446,8 +446,8 @@ export class CircuitBreaker implements Policy {
     this.opened++;
     this.inARow = 0;
     this.window?.clear();
-    if (!remote) this.share?.announce('open');
     if (this.events.has('open')) this.events.emit('open', { name: this.name, error, remote });
+    if (!remote) this.share?.announce('open');
   }
 
   private halfOpen(now: number): void {
