@@ -16,6 +16,8 @@ export interface RetryBudgetOptions {
   minPerSecond?: number;
   /** How far back first attempts and retries are counted. Default `'10s'`. */
   window?: Duration;
+  /** A name for dashboards and logs (a budget is usually one dependency's). */
+  name?: string;
   /** The clock that ages the window. Default `performance.now()`. */
   clock?: Clock;
 }
@@ -76,6 +78,8 @@ export function budgetOption(value: unknown, name: string): RetryBudget | undefi
  * ```
  */
 export class RetryBudget {
+  /** The name given in the options. */
+  readonly name: string | undefined;
   /** The ratio the budget was made with. */
   readonly ratio: number;
   /** The floor the budget was made with. */
@@ -94,6 +98,8 @@ export class RetryBudget {
     this.floor = (this.minPerSecond * windowMs) / 1000;
     this.window = new RollingWindow(windowMs);
     this.clock = clockOption(options.clock);
+    if (options.name !== undefined && typeof options.name !== 'string') throw invalidArgument('name', 'a string', options.name);
+    this.name = options.name;
   }
 
   /**

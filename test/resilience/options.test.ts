@@ -31,6 +31,8 @@ const cases: Array<[argument: string, build: () => unknown]> = [
   ['ratio', () => new RetryBudget({ ratio: 1.5 })],
   ['minPerSecond', () => new RetryBudget({ minPerSecond: -1 })],
   ['window', () => new RetryBudget({ window: '0s' })],
+  ['name', () => new RetryBudget({ name: 7 as never })],
+  ['clock', () => new RetryBudget({ clock: {} as never })],
   ['options', () => new CircuitBreaker(undefined as never)],
   ['name', () => new CircuitBreaker({ name: '' })],
   ['trip', () => new CircuitBreaker({ name: 'x', trip: {} as never })],
