@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BrokenCircuitError, CircuitBreaker, isHeadroomError, type CircuitBreakerOptions, type CircuitState } from '../../src/resilience/index.js';
+import { problemResponse } from '../../src/core/index.js';
 import { deferred, flush } from '../support/async.js';
 
 /** A breaker on a clock the test moves by hand, recording its transitions. */
@@ -129,7 +130,6 @@ describe('CircuitBreaker', () => {
     const picky = breakerOn({ isFailure: (e) => (e as { status?: number }).status === 503 }).breaker;
     for (let i = 0; i < 5; i++) await picky.execute(() => Promise.reject(Object.assign(new Error('nf'), { status: 404 }))).catch(() => undefined);
     expect(picky.state).toBe('closed');
-    await fail(picky, 0);
     for (let i = 0; i < 3; i++) await picky.execute(() => Promise.reject(Object.assign(new Error('u'), { status: 503 }))).catch(() => undefined);
     expect(picky.state).toBe('open');
   });
@@ -226,5 +226,17 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('open');
     expect(heard).toBe(0);
     await breaker.close(); // nothing shared: nothing to close
+  });
+});
+
+describe('BrokenCircuitError over HTTP', () => {
+  it('becomes a 503 problem+json with Retry-After in whole seconds', async () => {
+    const breaker = new CircuitBreaker({ name: 'pricing', trip: { consecutive: 1 }, cooldown: '2500ms' });
+    await fail(breaker, 1);
+    const error = await breaker.execute(ok).catch((e: unknown) => e);
+    const response = problemResponse(error as BrokenCircuitError);
+    expect(response.status).toBe(503);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json', 'retry-after': '3' });
+    expect(JSON.parse(response.body as string)).toMatchObject({ code: 'CIRCUIT_OPEN', status: 503, type: 'urn:headroom:error:circuit-open' });
   });
 });
