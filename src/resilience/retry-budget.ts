@@ -111,7 +111,7 @@ export class RetryBudget {
    * ```
    */
   recordRequest(): void {
-    this.window.addA(this.clock.now());
+    this.window.addA(this.now());
   }
 
   /**
@@ -125,7 +125,7 @@ export class RetryBudget {
    */
   tryRetry(): boolean {
     const window = this.window;
-    const now = this.clock.now();
+    const now = this.now();
     window.refresh(now);
     if (window.totalB < this.ratio * window.totalA + this.floor) {
       window.addB(now);
@@ -146,7 +146,7 @@ export class RetryBudget {
    */
   stats(): RetryBudgetStats {
     const window = this.window;
-    window.refresh(this.clock.now());
+    window.refresh(this.now());
     const allowed = this.allowed();
     return {
       requests: window.totalA,
@@ -168,6 +168,10 @@ export class RetryBudget {
    */
   on<K extends keyof RetryBudgetEvents>(event: K, listener: Listener<RetryBudgetEvents[K]>): Disposer {
     return this.events.on(event, listener);
+  }
+
+  private now(): number {
+    return this.clock.now();
   }
 
   private allowed(): number {
