@@ -166,13 +166,13 @@ describe('retryingFetch against the idempotency middleware', () => {
       const app = await startPaymentApp(kind, idempotencyMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() }), { wait: '2s' }));
       try {
         const breaker = new CircuitBreaker({ name: `payments-${kind}` });
-        // Each attempt may take 300 ms; the first takes 400 ms on the server, so its answer is
+        // Each attempt may take 400 ms; the first takes 600 ms on the server, so its answer is
         // lost (the client gave up) while the server finishes it. The retry, same key, waits for
-        // that result (about 100 ms) and replays it.
-        const payFetch = retryingFetch(fetch, { policy: pipeline(new RetryPolicy({ backoff: { initial: 1 } }), breaker, new TimeoutPolicy(300)) });
+        // that result (about 200 ms) and replays it.
+        const payFetch = retryingFetch(fetch, { policy: pipeline(new RetryPolicy({ backoff: { initial: 1 } }), breaker, new TimeoutPolicy(400)) });
         const res = await payFetch(`${app.url}/payments`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-delay': '400' },
+          headers: { 'content-type': 'application/json', 'x-delay': '600' },
           body: JSON.stringify({ amount: 1200 }),
         });
         expect(app.runs).toBe(1);
