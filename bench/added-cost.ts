@@ -115,6 +115,10 @@ export async function measureAddedCost(cases: CostCase[], shape: Shape, options:
       // sweeper threads compete with the case (and add to its CPU time).
       gc();
       await new Promise((resolve) => setTimeout(resolve, 20));
+      // Warm up again, untimed: full collections flush the bytecode of functions that have not
+      // run for a while, and the cases ran by in between; the timed run must not pay for
+      // recompiling them.
+      await shape(c.call, batch, batch);
       perCase.set(c.name, await shape(c.call, counts.get(c.name) as number, batch));
     }
     const base = perCase.get(baseline) as Timing;
