@@ -11,6 +11,7 @@ export const entries = {
   'health/index': 'src/health/index.ts',
   'resilience/index': 'src/resilience/index.ts',
   'http/index': 'src/http/index.ts',
+  'dashboard/index': 'src/dashboard/index.ts',
 };
 
 export default defineConfig({

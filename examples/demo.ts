@@ -13,12 +13,17 @@
  *                   1.5 s mid-run, through a retry (with a retry budget), a circuit breaker and
  *                   a per-attempt timeout: hangs are retried, the outage is refused fast (503)
  *   health       -> GET /ready reports the queue's depth and the event loop's delay
+ *   dashboard    -> GET /dashboard shows it all live; GET /metrics for Prometheus
+ *
+ * `npm run demo -- --serve` keeps the service up afterwards (with a little traffic) so you can
+ * watch the dashboard; Ctrl-C stops it.
  */
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCache, type Cache } from '../src/cache/index.js';
+import { alertRules, dashboardHandler, metricsHandler } from '../src/dashboard/index.js';
 import { HealthChecker, eventLoopCheck, queueCheck, readinessHandler } from '../src/health/index.js';
 import { compose, requestSignal, shed, timeout, toNode } from '../src/http/index.js';
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
@@ -162,12 +167,23 @@ async function startService(): Promise<Service> {
     compose(timed, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
   );
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
+  // The demo listens on loopback only; a real service passes `authorize` (see docs/dashboard.md).
+  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue }, breakers: { upstream: flaky.breaker } };
+  const alerts = alertRules({
+    percentiles: tracker,
+    rules: [{ name: 'flaky-is-slow', severity: 'warning', key: 'GET /flaky', p99Above: '300ms', for: '5s' }],
+  });
+  const dashboard = dashboardHandler({ ...sources, alerts, title: 'headroom demo' });
+  const live = toNode(dashboard);
+  const metrics = toNode(metricsHandler(sources));
   const app = routes({ cache, orders, flaky });
   const server: Server = http.createServer((req, res) => {
     if (req.url?.startsWith('/ready')) ready(req, res);
+    else if (req.url?.startsWith('/dashboard')) live(req, res);
+    else if (req.url?.startsWith('/metrics')) metrics(req, res);
     else guard(req, res, () => void app(req, res));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
@@ -179,6 +195,8 @@ async function startService(): Promise<Service> {
     health,
     orders,
     close: async () => {
+      dashboard.close();
+      await alerts.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close({ drain: false });
@@ -318,18 +336,37 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   console.log(`health: ${health.status} (${checks})`);
 }
 
+/** `--serve`: a few clients at a gentle pace until Ctrl-C, so the dashboard has something to show. */
+async function serve(service: Service): Promise<void> {
+  console.log(`\nserving until Ctrl-C: watch ${service.url}/dashboard`);
+  let stopping = false;
+  process.once('SIGINT', () => {
+    stopping = true;
+  });
+  const client = async (): Promise<void> => {
+    while (!stopping) {
+      const { path, init } = pickRequest();
+      await fetch(service.url + path, init).then((r) => r.arrayBuffer(), () => undefined);
+      await sleep(50 + Math.random() * 200);
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, client));
+}
+
 async function main(): Promise<void> {
   console.log('headroom demo: percentiles + timeout + shed + idempotency + cache + health on node:http\n');
   const service = await startService();
   console.log(
     `service on ${service.url}: GET /fast /slow /flaky (its upstream hangs 30% of the time, and is down 1.5 s mid-run) /report (cached), POST /orders, GET /ready`,
   );
+  console.log(`dashboard: ${service.url}/dashboard   metrics: ${service.url}/metrics`);
   // Two seconds in, the upstream of GET /flaky goes down for 1.5 s.
   const outage = setTimeout(() => service.flaky.upstream.outage(1_500), 2_000);
   const result = await driveLoad(service.url);
   clearTimeout(outage);
   await report(result, service);
   result.latency.close();
+  if (process.argv.includes('--serve')) await serve(service);
   await service.close();
 }
 

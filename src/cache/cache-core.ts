@@ -212,6 +212,7 @@ export class CacheCore {
     let calls = 0;
     let errors = 0;
     let timeouts = 0;
+    let coalesced = 0;
     let refreshes = 0;
     for (const s of spaces) {
       l1Hits += s.l1Hits;
@@ -223,6 +224,7 @@ export class CacheCore {
       calls += s.factoryCalls;
       errors += s.factoryErrors;
       timeouts += s.factoryTimeouts;
+      coalesced += s.coalesced;
       refreshes += s.refreshes;
     }
     const lookups = l1Hits + l1Misses;
@@ -231,11 +233,11 @@ export class CacheCore {
       l2: { hits: l2Hits, misses: l2Misses, errors: this.l2Errors, timeouts: this.l2Timeouts },
       hitRate: lookups === 0 ? 0 : (l1Hits + l2Hits) / lookups,
       staleServed,
-      factory: { calls, errors, timeouts },
+      factory: { calls, errors, timeouts, coalesced },
       refreshes,
       // The cache never isolates its L2 breaker, so its state is one of BreakerState's three.
       breaker: { state: (this.l2?.breaker.state ?? 'closed') as BreakerState, opened: this.l2?.breaker.stats().opened ?? 0 },
-      bus: { connected: this.bus !== undefined && !this.busDown, messagesIn: this.busIn, messagesOut: this.busOut },
+      bus: { enabled: this.bus !== undefined, connected: this.bus !== undefined && !this.busDown, messagesIn: this.busIn, messagesOut: this.busOut },
       lock: { acquired: this.lockAcquired, waited: this.lockWaited, timedOut: this.lockTimedOut },
     };
   }

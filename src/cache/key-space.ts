@@ -150,6 +150,8 @@ export class KeySpace implements Cache {
   factoryCalls = 0;
   factoryErrors = 0;
   factoryTimeouts = 0;
+  /** getOrSet calls that joined a flight already running for their key (stampede protection). */
+  coalesced = 0;
   refreshes = 0;
 
   /**
@@ -243,6 +245,7 @@ export class KeySpace implements Cache {
     // A flight that only waits for its L2 write and was overtaken by a set/delete has an outdated
     // answer: start a new flight rather than share it.
     if (running !== undefined && (running.write === undefined || !running.dirty)) {
+      this.coalesced++;
       return this.clone ? running.shared.then(structuredClone) : running.shared;
     }
 

@@ -275,6 +275,11 @@ export interface CacheStats {
     errors: number;
     /** Factory runs that passed `factoryTimeout.hard`. */
     timeouts: number;
+    /**
+     * `getOrSet` calls that joined the run (or L2 read) already in flight for their key instead
+     * of starting their own: the factory runs stampede protection saved in this process.
+     */
+    coalesced: number;
   };
   /** Background refreshes started by `earlyRefresh` or a soft timeout. */
   refreshes: number;
@@ -287,6 +292,8 @@ export interface CacheStats {
   };
   /** Whether the bus is connected, and messages received from others and published. */
   bus: {
+    /** Whether the cache has an invalidation bus (a Redis client was given and `bus` is not `false`). */
+    enabled: boolean;
     /** Whether the invalidation bus is subscribed right now. */
     connected: boolean;
     /** Messages received from other instances. */

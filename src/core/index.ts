@@ -29,3 +29,13 @@ export {
 } from './deadline-timer.js';
 export { closureFreePromise, settlers, type Settle } from './settlers.js';
 export { DeadlineCall, LazyAbortController } from './deadline-call.js';
+export {
+  escapeLabelValue,
+  escapeHelp,
+  formatSampleValue,
+  writeFamily,
+  writeFamilies,
+  METRIC_NAME,
+  type PrometheusFamily,
+  type PrometheusSample,
+} from './prometheus-text.js';

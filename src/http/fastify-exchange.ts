@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { discardLaterWrites, hasBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { discardLaterWrites, hasBody, isStreamBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Fastify request the adapter uses. */
@@ -85,7 +85,9 @@ export class FastifyExchange extends NodeExchange {
     reply.code(response.status);
     const headers = response.headers;
     if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
-    reply.send(response.body === undefined ? undefined : toBuffer(response.body));
+    const body = response.body;
+    // Fastify streams a ReadableStream itself and cancels it when the client goes away.
+    reply.send(body === undefined || isStreamBody(body) ? body : toBuffer(body));
     if (this.released) {
       // The handler is still running: its later reply.send / raw writes are discarded quietly.
       (reply as unknown as { send: unknown }).send = returnReply;

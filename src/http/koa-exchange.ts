@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, discardLaterWrites, hasBody, readAll, toBuffer, writeNodeResponse } from './internal.js';
+import { NodeResult, discardLaterWrites, hasBody, isStreamBody, readAll, toBuffer, writeNodeResponse } from './internal.js';
 import { NodeExchange } from './node-exchange.js';
 
 /** The parts of a Koa context the adapter uses. */
@@ -95,6 +95,12 @@ export class KoaExchange extends NodeExchange {
       const typed = ctx.response.has('Content-Type');
       ctx.body = EMPTY;
       if (!typed) ctx.remove('Content-Type');
+    } else if (isStreamBody(response.body)) {
+      // Streamed now, chunk by chunk, instead of through Koa's body handling.
+      ctx.respond = false;
+      writeNodeResponse(this.res, response);
+      if (this.nextCalled) discardLaterWrites(this.res);
+      return;
     } else {
       ctx.body = typeof response.body === 'string' ? response.body : toBuffer(response.body);
     }

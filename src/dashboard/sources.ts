@@ -1,0 +1,186 @@
+import { invalidArgument, objectArgument } from '../core/index.js';
+import type { CacheStats } from '../cache/index.js';
+import type { HealthReport } from '../health/index.js';
+import type { IdempotencyStats } from '../idempotency/index.js';
+import type { PercentileTracker } from '../percentiles/index.js';
+import type { TaskQueueStats } from '../queue/index.js';
+
+/** A cache as the dashboard reads it; the cache from `createCache()` is one. */
+export interface CacheSource {
+  /** The cache's counters. */
+  stats(): CacheStats;
+}
+
+/** A queue as the dashboard reads it; a `TaskQueue` is one. */
+export interface QueueSource {
+  /** The queue's counters. */
+  stats(): TaskQueueStats;
+  /** How many tasks run at once. */
+  readonly concurrency: number;
+  /** How many tasks may wait. */
+  readonly maxSize: number;
+}
+
+/** An idempotency instance as the dashboard reads it; an `Idempotency` is one. */
+export interface IdempotencySource {
+  /** Its counters. */
+  stats(): IdempotencyStats;
+}
+
+/** A health checker as the dashboard reads it; a `HealthChecker` is one. */
+export interface HealthSource {
+  /** Runs (or reuses, within `cacheFor`) the checks. */
+  check(): Promise<HealthReport>;
+}
+
+/**
+ * Counters a circuit breaker may report, each optional: only those present are shown and
+ * exported. Counts since the breaker was made.
+ */
+export interface BreakerCounters {
+  /** Times the breaker opened. */
+  opened?: number;
+  /** Calls refused while it was open. */
+  rejected?: number;
+  /** Calls that succeeded through it. */
+  successes?: number;
+  /** Calls that failed through it. */
+  failures?: number;
+}
+
+/**
+ * A circuit breaker as the dashboard reads it: a structural interface, so any breaker with a
+ * `state` (and optionally `stats()`) plugs in with one line (`breakers: { payments: breaker }`).
+ */
+export interface BreakerSource {
+  /** `'closed'`, `'open'` or `'half-open'` (another name is shown as it is). */
+  readonly state: string;
+  /** Its counters, when it keeps any. */
+  stats?(): BreakerCounters;
+}
+
+/**
+ * Counters a rate limiter may report, each optional: only those present are shown and
+ * exported. Counts since the limiter was made.
+ */
+export interface LimiterCounters {
+  /** Requests let through. */
+  allowed?: number;
+  /** Requests refused as over the limit. */
+  limited?: number;
+  /** Checks the limiter's store could not answer. */
+  storeErrors?: number;
+}
+
+/**
+ * A rate limiter as the dashboard reads it: a structural interface, so any limiter with a
+ * `stats()` plugs in with one line (`limiters: { api: limiter }`).
+ */
+export interface LimiterSource {
+  /** Its counters. */
+  stats(): LimiterCounters;
+}
+
+/**
+ * What {@link dashboardHandler} and {@link metricsHandler} read, each optional: pass what the
+ * service has. Queues, breakers and limiters are named by their key in the object.
+ */
+export interface DashboardSources {
+  /** Per-route latency, throughput and errors. */
+  percentiles?: PercentileTracker;
+  /** The cache: hit ratios, factory runs saved, stale values served, L2 breaker, bus. */
+  cache?: CacheSource;
+  /** Queues by name: waiting, running, refused, wait times. */
+  queues?: Readonly<Record<string, QueueSource>>;
+  /** The health checker: overall status and each check. */
+  health?: HealthSource;
+  /** Idempotency: executions, replays, 409s. */
+  idempotency?: IdempotencySource;
+  /** Circuit breakers by name (see {@link BreakerSource}). */
+  breakers?: Readonly<Record<string, BreakerSource>>;
+  /** Rate limiters by name (see {@link LimiterSource}). */
+  limiters?: Readonly<Record<string, LimiterSource>>;
+}
+
+/** The sources, checked, with the named ones as lists. @internal */
+export interface ResolvedSources {
+  percentiles: PercentileTracker | undefined;
+  cache: CacheSource | undefined;
+  queues: [string, QueueSource][];
+  health: HealthSource | undefined;
+  idempotency: IdempotencySource | undefined;
+  breakers: [string, BreakerSource][];
+  limiters: [string, LimiterSource][];
+}
+
+function hasMethod(value: unknown, method: string): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function';
+}
+
+function optionalSource<T>(value: unknown, name: string, method: string, expected: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!hasMethod(value, method)) throw invalidArgument(name, expected, value);
+  return value as T;
+}
+
+function named<T>(value: unknown, name: string, check: (item: unknown) => boolean, expected: string): [string, T][] {
+  if (value === undefined) return [];
+  objectArgument(value, name);
+  const out: [string, T][] = [];
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (key.length === 0) throw invalidArgument(name, 'an object whose keys are non-empty names', value);
+    if (!check(item)) throw invalidArgument(`${name}.${key}`, expected, item);
+    out.push([key, item as T]);
+  }
+  return out;
+}
+
+/** Checks every source once, naming the option at fault. @internal */
+export function resolveSources(options: DashboardSources): ResolvedSources {
+  return {
+    percentiles: optionalSource(options.percentiles, 'percentiles', 'summary', 'a PercentileTracker'),
+    cache: optionalSource(options.cache, 'cache', 'stats', 'a cache (with stats())'),
+    queues: named(options.queues, 'queues', (q) => hasMethod(q, 'stats'), 'a TaskQueue (with stats())'),
+    health: optionalSource(options.health, 'health', 'check', 'a HealthChecker'),
+    idempotency: optionalSource(options.idempotency, 'idempotency', 'stats', 'an Idempotency (with stats())'),
+    breakers: named(
+      options.breakers,
+      'breakers',
+      (b) => typeof b === 'object' && b !== null && typeof (b as BreakerSource).state === 'string',
+      'a circuit breaker with a string `state`',
+    ),
+    limiters: named(options.limiters, 'limiters', (l) => hasMethod(l, 'stats'), 'a rate limiter with stats()'),
+  };
+}
+
+/** The counters of a breaker or limiter that are present and finite. */
+function presentCounters<K extends string>(counters: Partial<Record<K, unknown>> | undefined, names: readonly K[]): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  if (counters === undefined || counters === null) return out;
+  for (const name of names) {
+    const value = counters[name];
+    if (typeof value === 'number' && Number.isFinite(value)) out[name] = value;
+  }
+  return out;
+}
+
+/** The breaker counters the dashboard shows and exports. @internal */
+export const BREAKER_COUNTERS = ['opened', 'rejected', 'successes', 'failures'] as const;
+/** The limiter counters the dashboard shows and exports. @internal */
+export const LIMITER_COUNTERS = ['allowed', 'limited', 'storeErrors'] as const;
+
+/**
+ * What one breaker reports. The one place that reads a breaker: when `headroom/resilience`'s
+ * `CircuitBreaker` names its counters differently, map them here. @internal
+ */
+export function readBreaker(breaker: BreakerSource): { state: string; counters: BreakerCounters } {
+  return { state: breaker.state, counters: presentCounters(breaker.stats?.(), BREAKER_COUNTERS) };
+}
+
+/**
+ * What one limiter reports. The one place that reads a limiter: when `headroom/ratelimit`'s
+ * `RateLimiter` names its counters differently, map them here. @internal
+ */
+export function readLimiter(limiter: LimiterSource): LimiterCounters {
+  return presentCounters(limiter.stats(), LIMITER_COUNTERS);
+}
