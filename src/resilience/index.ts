@@ -1,8 +1,27 @@
 /**
- * `headroom/resilience`: retries that cannot amplify an outage (retry budgets), circuit breakers
- * shared across instances over Redis, latency-driven hedging, per-attempt timeouts and
- * fallbacks, composed with {@link pipeline}.
+ * What to put between a service and what it calls: {@link RetryPolicy} retries transient
+ * failures with jittered backoff and, with a shared {@link RetryBudget}, cannot multiply the load
+ * on a dependency that is failing; {@link CircuitBreaker} fails fast while a dependency is down
+ * and, with `share`, opens across the fleet over Redis pub/sub; {@link HedgePolicy} races a second
+ * attempt against a slow first one; {@link TimeoutPolicy} bounds each attempt and
+ * {@link FallbackPolicy} answers when all else fails. {@link pipeline} composes them, outermost
+ * first, each stage's signal wired to the next; {@link retryingFetch} gives every attempt of a
+ * POST the same `Idempotency-Key`.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, FallbackPolicy, RetryBudget, RetryPolicy, TimeoutPolicy, pipeline } from 'headroom/resilience';
+ *
+ * const inventory = pipeline(
+ *   new FallbackPolicy({ value: null }),
+ *   new RetryPolicy({ maxAttempts: 3, budget: new RetryBudget() }),
+ *   new CircuitBreaker({ name: 'inventory', share: { redis, channel: 'shop:breakers' } }),
+ *   new TimeoutPolicy('500ms'),
+ * );
+ * const stock = await inventory.execute(({ signal }) => fetch(`https://inventory.internal/stock/${id}`, { signal }).then((r) => r.json()));
+ * ```
+ *
+ * @document ../../docs/resilience.md
  * @packageDocumentation
  */
 export type { Attempt, Clock, ExecuteContext, ExecuteOptions, Policy } from './policy.js';
