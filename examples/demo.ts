@@ -9,6 +9,9 @@
  *   shed         -> at most 12 requests at work and 24 waiting; the rest get 503 + Retry-After
  *   idempotency  -> POST /orders runs once per Idempotency-Key, retries get the first answer
  *   cache        -> GET /report computed once per second instead of on every request
+ *   resilience   -> GET /flaky calls an upstream that hangs 30% of the time and goes down for
+ *                   1.5 s mid-run, through a retry (with a retry budget), a circuit breaker and
+ *                   a per-attempt timeout: hangs are retried, the outage is refused fast (503)
  *   health       -> GET /ready reports the queue's depth and the event loop's delay
  *   dashboard    -> GET /dashboard shows it all live; GET /metrics for Prometheus
  *
@@ -26,15 +29,60 @@ import { compose, requestSignal, shed, timeout, toNode } from '../src/http/index
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../src/idempotency/index.js';
 import { PercentileTracker, percentileMiddleware } from '../src/percentiles/index.js';
 import { TaskQueue } from '../src/queue/index.js';
+import { CircuitBreaker, RetryBudget, RetryPolicy, TimeoutPolicy, isHeadroomError, pipeline, type Pipeline } from '../src/resilience/index.js';
 
 const LOAD_MS = 6_000;
 const CLIENTS = 40;
 const REQUEST_TIMEOUT = '400ms';
 const ROUTES = ['GET /fast', 'GET /slow', 'GET /flaky', 'GET /report', 'POST /orders'];
 
+/** The upstream behind GET /flaky: 20 ms, or a hang 30% of the time; failing fast while down. */
+class Upstream {
+  calls = 0;
+  private downUntil = 0;
+
+  /** Fails every call for `ms`. */
+  outage(ms: number): void {
+    this.downUntil = performance.now() + ms;
+  }
+
+  async call(signal: AbortSignal): Promise<{ ok: true }> {
+    this.calls += 1;
+    if (performance.now() < this.downUntil) {
+      await busy(5, signal);
+      throw Object.assign(new Error('upstream unavailable'), { status: 503 });
+    }
+    await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
+    return { ok: true };
+  }
+}
+
+/** What stands between GET /flaky and its upstream. */
+interface Guarded {
+  upstream: Upstream;
+  budget: RetryBudget;
+  breaker: CircuitBreaker;
+  retry: RetryPolicy;
+  retries: number;
+  policy: Pipeline;
+}
+
+function guardUpstream(): Guarded {
+  const upstream = new Upstream();
+  const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 5 });
+  const retry = new RetryPolicy({ maxAttempts: 3, backoff: { initial: '10ms', max: '50ms' }, budget });
+  const breaker = new CircuitBreaker({ name: 'upstream', trip: { consecutive: 5 }, cooldown: '500ms' });
+  const guarded: Guarded = { upstream, budget, breaker, retry, retries: 0, policy: pipeline(retry, breaker, new TimeoutPolicy('100ms')) };
+  retry.on('retry', () => {
+    guarded.retries += 1;
+  });
+  return guarded;
+}
+
 interface Service {
   url: string;
   queue: TaskQueue;
+  flaky: Guarded;
   tracker: PercentileTracker;
   cache: Cache;
   health: HealthChecker;
@@ -54,7 +102,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The application's routes; everything load-related is handled by the middleware around them. */
-function routes(service: Pick<Service, 'cache' | 'orders'>) {
+function routes(service: Pick<Service, 'cache' | 'orders' | 'flaky'>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const signal = requestSignal(req);
     const path = (req.url ?? '/').split('?')[0];
@@ -66,8 +114,21 @@ function routes(service: Pick<Service, 'cache' | 'orders'>) {
         await busy(50 + Math.random() * 150, signal);
         json(res, 200, { path });
       } else if (req.method === 'GET' && path === '/flaky') {
-        await busy(Math.random() < 0.3 ? 60_000 : 20, signal);
-        json(res, 200, { path });
+        // A hung attempt times out after 100 ms and is retried (within the budget); while the
+        // upstream is down the breaker opens and answers at once.
+        try {
+          await service.flaky.policy.execute(({ signal: attempt }) => service.flaky.upstream.call(attempt), { signal });
+          json(res, 200, { path });
+        } catch (err) {
+          if (signal.aborted) throw err; // the request itself timed out: already answered 504
+          if (isHeadroomError(err, 'CIRCUIT_OPEN')) {
+            // Refused at once: 503 with the cooldown left as Retry-After.
+            res.setHeader('retry-after', String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))));
+            json(res, 503, { path, error: err.code });
+          } else {
+            json(res, 502, { path, error: 'upstream failed after its retries' });
+          }
+        }
       } else if (req.method === 'GET' && path === '/report') {
         // An expensive aggregate (120 ms), cached for a second: one computation serves everyone.
         const report = await service.cache.getOrSet('report', async ({ signal: work }) => {
@@ -98,6 +159,7 @@ async function startService(): Promise<Service> {
   health.register('queue', queueCheck(queue, { degradedAt: 0.5, unhealthyAt: 1 }), { critical: false });
   health.register('event-loop', eventLoopCheck({ degradedAtMs: 100, unhealthyAtMs: 1_000 }), { critical: false });
   const orders = { run: 0 };
+  const flaky = guardUpstream();
 
   // Plain node:http has no route templates; these paths carry no ids, so method + path is safe.
   const timed = percentileMiddleware(tracker, { serverTiming: true, key: (ex) => `${ex.method} ${ex.path}` });
@@ -106,7 +168,7 @@ async function startService(): Promise<Service> {
   );
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
   // The demo listens on loopback only; a real service passes `authorize` (see docs/dashboard.md).
-  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue } };
+  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue }, breakers: { upstream: flaky.breaker } };
   const alerts = alertRules({
     percentiles: tracker,
     rules: [{ name: 'flaky-is-slow', severity: 'warning', key: 'GET /flaky', p99Above: '300ms', for: '5s' }],
@@ -114,7 +176,7 @@ async function startService(): Promise<Service> {
   const dashboard = dashboardHandler({ ...sources, alerts, title: 'headroom demo' });
   const live = toNode(dashboard);
   const metrics = toNode(metricsHandler(sources));
-  const app = routes({ cache, orders });
+  const app = routes({ cache, orders, flaky });
   const server: Server = http.createServer((req, res) => {
     if (req.url?.startsWith('/ready')) ready(req, res);
     else if (req.url?.startsWith('/dashboard')) live(req, res);
@@ -127,6 +189,7 @@ async function startService(): Promise<Service> {
   return {
     url: `http://127.0.0.1:${port}`,
     queue,
+    flaky,
     tracker,
     cache,
     health,
@@ -243,9 +306,11 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   console.log(`\n${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} req/s) from ${CLIENTS} clients`);
   console.log(`  served     ${count(200) + count(201)}   (200/201)`);
   console.log(`  timed out  ${count(504)}   (504 after ${REQUEST_TIMEOUT}: the handler's signal was aborted)`);
-  console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full)`);
+  console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full, or GET /flaky's breaker was open)`);
   const other = total - count(200) - count(201) - count(504) - count(503);
-  if (other > 0 || result.errors > 0) console.log(`  other      ${other} responses (409: order retried while in flight), ${result.errors} network errors`);
+  if (other > 0 || result.errors > 0) {
+    console.log(`  other      ${other} responses (409: order retried while in flight; 502: GET /flaky's upstream failed its retries), ${result.errors} network errors`);
+  }
 
   table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed'].map((o) => row(o, result.latency, o)));
   table('server-side latency (ms), by route (headroom/percentiles)', ROUTES.map((r) => row(r, service.tracker, r)));
@@ -258,6 +323,13 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   console.log(
     `idempotency: ${o.sent} order POSTs, ${service.orders.run} orders placed, ${o.replayed} answered from the first result, ` +
       `${o.conflicts} refused with 409 while their first attempt was in flight`,
+  );
+  const f = service.flaky;
+  const b = f.breaker.stats();
+  const budget = f.budget.stats();
+  console.log(
+    `resilience: GET /flaky made ${f.upstream.calls} upstream calls (${f.retries} retries, ${budget.refused} more refused by the retry budget); ` +
+      `the breaker opened ${b.opened} times and refused ${b.rejected} calls at once (503 + Retry-After) during the outage, now ${b.state}`,
   );
   const health = await service.health.check();
   const checks = Object.entries(health.checks).map(([name, c]) => `${name} ${c.status}`).join(', ');
@@ -284,9 +356,14 @@ async function serve(service: Service): Promise<void> {
 async function main(): Promise<void> {
   console.log('headroom demo: percentiles + timeout + shed + idempotency + cache + health on node:http\n');
   const service = await startService();
-  console.log(`service on ${service.url}: GET /fast /slow /flaky (hangs 30% of the time) /report (cached), POST /orders, GET /ready`);
+  console.log(
+    `service on ${service.url}: GET /fast /slow /flaky (its upstream hangs 30% of the time, and is down 1.5 s mid-run) /report (cached), POST /orders, GET /ready`,
+  );
   console.log(`dashboard: ${service.url}/dashboard   metrics: ${service.url}/metrics`);
+  // Two seconds in, the upstream of GET /flaky goes down for 1.5 s.
+  const outage = setTimeout(() => service.flaky.upstream.outage(1_500), 2_000);
   const result = await driveLoad(service.url);
+  clearTimeout(outage);
   await report(result, service);
   result.latency.close();
   if (process.argv.includes('--serve')) await serve(service);

@@ -56,6 +56,7 @@ export * from './cache/index.js';
 export * from './percentiles/index.js';
 export * from './idempotency/index.js';
 export * from './health/index.js';
+export * from './resilience/index.js';
 export * from './dashboard/index.js';
 // The dashboard's metricsHandler also takes a tracker alone, as the percentiles one does.
 export { metricsHandler } from './dashboard/index.js';

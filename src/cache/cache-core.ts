@@ -5,7 +5,7 @@ import { BusLink } from './bus-link.js';
 import { KeySpace } from './key-space.js';
 import { L2 } from './l2.js';
 import { resolveDefaults, resolveL1, type Resolved } from './options.js';
-import type { CacheEvents, CacheRedis, CacheStats, L1Options, NamespaceOptions, CacheSerializer } from './types.js';
+import type { BreakerState, CacheEvents, CacheRedis, CacheStats, L1Options, NamespaceOptions, CacheSerializer } from './types.js';
 
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -238,7 +238,8 @@ export class CacheCore {
       staleServed,
       factory: { calls, errors, timeouts, coalesced },
       refreshes,
-      breaker: { state: this.l2?.breaker.state ?? 'closed', opened: this.l2?.breaker.opened ?? 0 },
+      // The cache never isolates its L2 breaker, so its state is one of BreakerState's three.
+      breaker: { state: (this.l2?.breaker.state ?? 'closed') as BreakerState, opened: this.l2?.breaker.stats().opened ?? 0 },
       bus: {
         enabled: this.bus !== undefined,
         connected: this.bus !== undefined && !this.busDown,

@@ -8,7 +8,7 @@ import {
   settlers,
   type Settle,
 } from '../core/index.js';
-import { Breaker } from './breaker.js';
+import { CircuitBreaker } from '../resilience/index.js';
 import { directReadsAllowed, getCommandFor, type GetCommandClass } from './get-command.js';
 import type { CacheRedis } from './types.js';
 
@@ -126,7 +126,7 @@ export abstract class L2Read {
     if (--batch.pending === 0) disarmDeadline(batch);
     const l2 = batch.l2;
     if (typeof value === 'string' || value === null) {
-      l2.breaker.success();
+      l2.breaker.recordSuccess();
       this.onReply(value);
     } else {
       l2.failed(value, 'get', false);
@@ -196,7 +196,7 @@ class BoundCall implements DeadlineNode {
       this.resolve(FAIL);
     } else {
       this.unsure = undefined;
-      this.l2.breaker.success();
+      this.l2.breaker.recordSuccess();
       this.resolve(outcome);
     }
   }
@@ -223,7 +223,7 @@ class BoundCall implements DeadlineNode {
  */
 export class L2 {
   readonly isCluster: boolean;
-  readonly breaker: Breaker;
+  readonly breaker: CircuitBreaker;
   private closed = false;
   /** The batch of the reads started in this tick, until `armBatch` arms it at the end of the tick. */
   private batch: ReadBatch | undefined = undefined;
@@ -248,7 +248,11 @@ export class L2 {
     private readonly hooks: L2Hooks,
   ) {
     this.isCluster = (client as { isCluster?: boolean }).isCluster === true;
-    this.breaker = new Breaker(threshold, cooldownMs, hooks.down, hooks.up);
+    // headroom/resilience's breaker, asked on every call through its allocation-free
+    // tryAcquire / recordSuccess / recordFailure (the closed path is one comparison each).
+    this.breaker = new CircuitBreaker({ name: 'cache-l2', trip: { consecutive: threshold }, cooldown: cooldownMs });
+    this.breaker.on('open', ({ error }) => hooks.down(error));
+    this.breaker.on('close', () => hooks.up());
     this.GetCommand = getCommandFor(client);
   }
 
@@ -307,7 +311,7 @@ export class L2 {
    * client is called, never after.
    */
   private usable(): boolean {
-    return !this.closed && this.breaker.allow();
+    return !this.closed && this.breaker.tryAcquire();
   }
 
   /** Resolves with `promise`'s value, or {@link FAIL} when it rejects or passes `l2Timeout`. */
@@ -320,7 +324,7 @@ export class L2 {
 
   /** @internal A call failed: reply errors (WRONGTYPE, NOSCRIPT...) mean Redis answered, so they do not open the breaker. */
   failed(error: unknown, operation: string, timedOut: boolean): void {
-    if (timedOut || (error as { name?: string } | null)?.name !== 'ReplyError') this.breaker.failure(error);
+    if (timedOut || (error as { name?: string } | null)?.name !== 'ReplyError') this.breaker.recordFailure(error);
     this.hooks.error(error, operation, timedOut);
   }
 

@@ -32,6 +32,8 @@ export const ErrorCode = {
   CLOSED: 'CLOSED',
   /** The caller may not see this resource (a dashboard's `authorize` said no). HTTP 403. */
   FORBIDDEN: 'FORBIDDEN',
+  /** A circuit breaker is open and refused the call without trying it. HTTP 503. */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

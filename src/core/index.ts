@@ -28,6 +28,7 @@ export {
   type DeadlineList,
 } from './deadline-timer.js';
 export { closureFreePromise, settlers, type Settle } from './settlers.js';
+export { DeadlineCall, LazyAbortController } from './deadline-call.js';
 export {
   escapeLabelValue,
   escapeHelp,

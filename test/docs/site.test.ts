@@ -27,6 +27,7 @@ const MAIN_EXPORT: Record<string, { kind: 'classes' | 'functions'; name: string 
   'headroom/percentiles': { kind: 'classes', name: 'PercentileTracker' },
   'headroom/idempotency': { kind: 'classes', name: 'Idempotency' },
   'headroom/health': { kind: 'classes', name: 'HealthChecker' },
+  'headroom/resilience': { kind: 'functions', name: 'pipeline' },
   'headroom/http': { kind: 'functions', name: 'toNode' },
   'headroom/dashboard': { kind: 'functions', name: 'dashboardHandler' },
 };
