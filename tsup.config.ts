@@ -9,6 +9,7 @@ export const entries = {
   'percentiles/index': 'src/percentiles/index.ts',
   'idempotency/index': 'src/idempotency/index.ts',
   'health/index': 'src/health/index.ts',
+  'ratelimit/index': 'src/ratelimit/index.ts',
   'http/index': 'src/http/index.ts',
 };
 

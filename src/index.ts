@@ -2,8 +2,8 @@
  * headroom: performance and load-safety primitives for Node.js services.
  *
  * Every module is also published on its own subpath (`headroom/timeout`, `headroom/queue`,
- * `headroom/cache`, `headroom/percentiles`, `headroom/idempotency`, `headroom/health`), so a
- * service that needs one piece loads nothing else. The HTTP adapters and middleware live on
+ * `headroom/cache`, `headroom/percentiles`, `headroom/idempotency`, `headroom/health`,
+ * `headroom/ratelimit`), so a service that needs one piece loads nothing else. The HTTP adapters and middleware live on
  * `headroom/http` only, where their short names (`timeout`, `shed`) cannot be confused.
  *
  * @packageDocumentation
@@ -36,3 +36,4 @@ export * from './cache/index.js';
 export * from './percentiles/index.js';
 export * from './idempotency/index.js';
 export * from './health/index.js';
+export * from './ratelimit/index.js';
