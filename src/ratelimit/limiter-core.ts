@@ -136,7 +136,7 @@ export class LimiterCore {
       throw storeUnavailable(this.name, error);
     }
     const local = this.local;
-    if (local === undefined) return freshResult(this.policy, cost);
+    if (local === undefined) return freshResult(this.policy, take ? cost : 0);
     const reply = take ? local.store.take(storeKey, cost, local.policy) : local.store.peek(storeKey, cost, local.policy);
     return resultOf(local.policy, cost, reply, true);
   }

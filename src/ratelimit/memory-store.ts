@@ -81,7 +81,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   /** {@inheritDoc RateLimitStore.peek} */
   peek(key: string, cost: number, policy: RateLimitPolicy): StoreReply {
-    return gcraStep(this.tats.peek(key), this.clock.now(), cost, policy);
+    const reply = gcraStep(this.tats.peek(key), this.clock.now(), cost, policy);
+    return reply < 0 ? reply : Math.max(0, reply - cost * policy.intervalMs);
   }
 
   /** {@inheritDoc RateLimitStore.takeAll} */

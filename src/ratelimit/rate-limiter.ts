@@ -60,7 +60,9 @@ export class RateLimiter {
   }
 
   /**
-   * Answers as {@link RateLimiter.take} would, without spending anything.
+   * Says whether {@link RateLimiter.take} would allow `cost` units now, without spending
+   * anything: `remaining` is what the key has left now, `retryAfterMs` the wait when it would be
+   * refused.
    *
    * @example
    * ```ts

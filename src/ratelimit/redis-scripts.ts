@@ -20,7 +20,7 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** One key. ARGV: interval, tolerance, cost, commit ('1' takes, '0' only answers). */
+/** One key. ARGV: interval, tolerance, cost, commit ('1' takes; '0' answers as a peek: the debt now). */
 export const CHECK: Script = script(`
 local now = redis.call('TIME')
 now = now[1] * 1000000 + now[2]
@@ -30,7 +30,8 @@ local cost = tonumber(ARGV[3])
 local debt = tat - now + cost * tonumber(ARGV[1])
 local over = debt - tonumber(ARGV[2])
 if over > 1 then return -math.ceil(over) end
-if ARGV[4] == '1' and cost > 0 then redis.call('SET', KEYS[1], now + debt, 'PX', math.ceil(debt / 1000)) end
+if ARGV[4] ~= '1' then return math.ceil(tat - now) end
+if cost > 0 then redis.call('SET', KEYS[1], now + debt, 'PX', math.ceil(debt / 1000)) end
 return math.ceil(debt)
 `);
 

@@ -6,7 +6,10 @@ export interface RateLimitResult {
   readonly allowed: boolean;
   /** The limit per window that answered (for a `'local'` fallback: its share, `limit / instances`). */
   readonly limit: number;
-  /** Units that could still be taken right now, after this check. */
+  /**
+   * Units that could still be taken right now, after this check (after nothing, for a peek or
+   * for a limit that allowed within a refused `takeAll`: nothing was taken).
+   */
   readonly remaining: number;
   /** Milliseconds until the key's whole budget (`burst`) is available again; 0 when it is. */
   readonly resetMs: number;

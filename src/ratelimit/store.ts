@@ -42,7 +42,8 @@ export interface RateLimitStore {
    */
   take(key: string, cost: number, policy: RateLimitPolicy): StoreReply | Promise<StoreReply>;
   /**
-   * Answers as {@link RateLimitStore.take} would, and takes nothing.
+   * Says whether {@link RateLimitStore.take} would allow `cost` units, and takes nothing: when it
+   * would, the reply is the key's debt now (not counting `cost`); when not, minus the wait.
    *
    * @example
    * ```ts
