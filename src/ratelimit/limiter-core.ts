@@ -35,8 +35,6 @@ export class LimiterCore {
   readonly events = new Emitter<RateLimiterEvents>();
   /** The `'local'` fallback's store and share of the limit. */
   readonly local: { store: MemoryRateLimitStore; policy: RateLimitPolicy } | undefined;
-  /** `name + ':'`, the start of every store key. */
-  private readonly keyPrefix: string;
 
   checks = 0;
   allowed = 0;
@@ -56,11 +54,10 @@ export class LimiterCore {
       throw invalidArgument('limit', `at most ${MAX_UNITS_PER_MS} per millisecond of window (${windowMs * MAX_UNITS_PER_MS} for this window)`, limit);
     }
     const burst = integerOption(options.burst, 'burst', limit, { min: 1, max: 1e9 });
-    this.policy = gcraPolicy(limit, windowMs, burst);
     const name = options.name ?? defaultName(limit, windowMs);
     if (typeof name !== 'string' || !NAME.test(name)) throw invalidArgument('name', 'letters, digits and . _ : ~ - (1 to 64 characters)', name);
     this.name = name;
-    this.keyPrefix = `${name}:`;
+    this.policy = gcraPolicy(name, limit, windowMs, burst);
     this.storeTimeoutMs = options.storeTimeout === undefined ? 200 : parseDuration(options.storeTimeout, 'storeTimeout', { positive: true });
     const onStoreError = options.onStoreError ?? 'allow';
     if (!POLICIES.includes(onStoreError)) throw invalidArgument('onStoreError', "'allow', 'deny' or 'local'", onStoreError);
@@ -76,17 +73,17 @@ export class LimiterCore {
       onStoreError === 'local'
         ? {
             store: new MemoryRateLimitStore({ clock: options.clock }),
-            policy: gcraPolicy(limit / instances, windowMs, Math.max(1, Math.ceil(burst / instances))),
+            policy: gcraPolicy(name, limit / instances, windowMs, Math.max(1, Math.ceil(burst / instances))),
           }
         : undefined;
   }
 
-  /** The store key for `key`, or throws `INVALID_ARGUMENT`. */
-  storeKey(key: unknown): string {
+  /** `key`, checked: a non-empty string within `maxKeyLength`, or throws `INVALID_ARGUMENT`. */
+  checkKey(key: unknown): string {
     if (typeof key !== 'string' || key.length === 0 || key.length > this.maxKeyLength) {
       throw invalidArgument('key', `a non-empty string of at most ${this.maxKeyLength} characters`, key);
     }
-    return this.keyPrefix + key;
+    return key;
   }
 
   /** The cost of a check, or throws `INVALID_ARGUMENT`. */
@@ -130,14 +127,14 @@ export class LimiterCore {
    * throw of `SERVICE_UNAVAILABLE` (caused by `error`) for `'deny'`. `take` says whether the check takes (a take, or a
    * check of `takeAll`) or only looks (a peek).
    */
-  fallback(storeKey: string, cost: number, take: boolean, error: unknown): RateLimitResult {
+  fallback(key: string, cost: number, take: boolean, error: unknown): RateLimitResult {
     if (this.onStoreError === 'deny') {
       if (take) this.unavailable++;
       throw storeUnavailable(this.name, error);
     }
     const local = this.local;
     if (local === undefined) return freshResult(this.policy, take ? cost : 0);
-    const reply = take ? local.store.take(storeKey, cost, local.policy) : local.store.peek(storeKey, cost, local.policy);
+    const reply = take ? local.store.take(key, cost, local.policy) : local.store.peek(key, cost, local.policy);
     return resultOf(local.policy, cost, reply, true);
   }
 

@@ -13,10 +13,10 @@ export interface RateLimitClock {
 /** Options for {@link MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions {
   /**
-   * The most keys kept; past it the least recently checked key is forgotten (its budget is whole
-   * again), so memory stays bounded whatever the number of distinct clients. Size it above the
-   * number of keys active within one window: `stats().evictions` climbing says it is too small.
-   * Default `100_000` (about 12 MB).
+   * The most keys kept per limit name; past it the least recently checked key is forgotten (its
+   * budget is whole again), so memory stays bounded whatever the number of distinct clients.
+   * Size it above the number of keys active within one window: `stats().evictions` climbing says
+   * it is too small. Default `100_000` (about 12 MB for keys of 20 characters).
    */
   maxKeys?: number;
   /** The clock, in milliseconds. Default `performance` (monotonic). Inject one in tests. */
@@ -25,17 +25,19 @@ export interface MemoryRateLimitStoreOptions {
 
 /** Figures of a {@link MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreStats {
-  /** Keys held now. */
+  /** Keys held now, every limit name together. */
   keys: number;
-  /** The configured `maxKeys`. */
+  /** The configured `maxKeys` (per limit name). */
   maxKeys: number;
+  /** Limit names with keys in the store. */
+  names: number;
   /** Keys forgotten to stay within `maxKeys`. */
   evictions: number;
 }
 
 /**
- * A {@link RateLimitStore} in this process: one number per key in an LRU bounded by `maxKeys`,
- * every check synchronous (no promise, no timer). The default store of a {@link RateLimiter};
+ * A {@link RateLimitStore} in this process: one number per key, in an LRU per limit name bounded
+ * by `maxKeys`, every check synchronous (no promise, no timer, one LRU lookup for a known key). The default store of a {@link RateLimiter};
  * use {@link RedisRateLimitStore} to share limits between processes.
  *
  * @example
@@ -45,11 +47,22 @@ export interface MemoryRateLimitStoreStats {
  * const perAccount = new RateLimiter({ name: 'per-account', limit: 1000, window: '1h', store });
  * ```
  */
+/** A key's TAT, updated in place: a check of a known key is one LRU lookup and no allocation. */
+interface Slot {
+  tat: number;
+}
+
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly tats: LRUCache<string, number>;
+  private readonly spaces = new Map<string, LRUCache<string, Slot>>();
   private readonly clock: RateLimitClock;
   private readonly maxKeys: number;
   private evictions = 0;
+  private readonly onDispose = (_slot: Slot, _key: string, reason: LRUCache.DisposeReason): void => {
+    if (reason === 'evict') this.evictions++;
+  };
+  /** The last name looked up and its keys: a store serving one limiter skips the map. */
+  private lastName: string | undefined = undefined;
+  private lastSpace: LRUCache<string, Slot> | undefined = undefined;
 
   /**
    * @param options - see {@link MemoryRateLimitStoreOptions}.
@@ -62,26 +75,21 @@ export class MemoryRateLimitStore implements RateLimitStore {
       throw invalidArgument('clock', 'an object with a now() method', clock);
     }
     this.clock = clock;
-    this.tats = new LRUCache<string, number>({
-      max: this.maxKeys,
-      noDisposeOnSet: true,
-      dispose: (_tat, _key, reason) => {
-        if (reason === 'evict') this.evictions++;
-      },
-    });
   }
 
   /** {@inheritDoc RateLimitStore.take} */
   take(key: string, cost: number, policy: RateLimitPolicy): StoreReply {
     const now = this.clock.now();
-    const reply = gcraStep(this.tats.get(key), now, cost, policy);
-    if (reply >= 0 && cost > 0) this.tats.set(key, now + reply);
+    const space = this.space(policy.name);
+    const slot = space.get(key);
+    const reply = gcraStep(slot?.tat, now, cost, policy);
+    if (reply >= 0 && cost > 0) write(space, key, slot, now + reply);
     return reply;
   }
 
   /** {@inheritDoc RateLimitStore.peek} */
   peek(key: string, cost: number, policy: RateLimitPolicy): StoreReply {
-    const reply = gcraStep(this.tats.peek(key), this.clock.now(), cost, policy);
+    const reply = gcraStep(this.space(policy.name).peek(key)?.tat, this.clock.now(), cost, policy);
     return reply < 0 ? reply : Math.max(0, reply - cost * policy.intervalMs);
   }
 
@@ -90,17 +98,20 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const now = this.clock.now();
     const replies = new Array<StoreReply>(checks.length);
     // The TATs this batch would leave, so that a key checked twice sees its first check.
-    const pending = new Map<string, number>();
+    const pending = new Map<LRUCache<string, Slot>, Map<string, number>>();
     let refused = false;
     for (let i = 0; i < checks.length; i++) {
       const { key, cost, policy } = checks[i] as RateLimitCheck;
-      const reply = gcraStep(pending.get(key) ?? this.tats.get(key), now, cost, policy);
+      const space = this.space(policy.name);
+      let tats = pending.get(space);
+      if (tats === undefined) pending.set(space, (tats = new Map()));
+      const reply = gcraStep(tats.get(key) ?? space.get(key)?.tat, now, cost, policy);
       replies[i] = reply;
       if (reply < 0) refused = true;
-      else if (cost > 0) pending.set(key, now + reply);
+      else if (cost > 0) tats.set(key, now + reply);
     }
     if (refused) return asPeeks(checks, replies);
-    for (const [key, tat] of pending) this.tats.set(key, tat);
+    for (const [space, tats] of pending) for (const [key, tat] of tats) write(space, key, space.peek(key), tat);
     return replies;
   }
 
@@ -108,17 +119,17 @@ export class MemoryRateLimitStore implements RateLimitStore {
   refund(checks: readonly RateLimitCheck[]): void {
     const now = this.clock.now();
     for (const { key, cost, policy } of checks) {
-      const tat = this.tats.get(key);
-      if (tat === undefined) continue;
-      const after = tat - cost * policy.intervalMs;
-      if (after > now) this.tats.set(key, after);
-      else this.tats.delete(key);
+      const space = this.space(policy.name);
+      const slot = space.get(key);
+      if (slot === undefined) continue;
+      slot.tat -= cost * policy.intervalMs;
+      if (slot.tat <= now) space.delete(key);
     }
   }
 
   /** {@inheritDoc RateLimitStore.reset} */
-  reset(key: string): void {
-    this.tats.delete(key);
+  reset(key: string, policy: RateLimitPolicy): void {
+    this.spaces.get(policy.name)?.delete(key);
   }
 
   /**
@@ -130,8 +141,28 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * ```
    */
   stats(): MemoryRateLimitStoreStats {
-    return { keys: this.tats.size, maxKeys: this.maxKeys, evictions: this.evictions };
+    let keys = 0;
+    for (const space of this.spaces.values()) keys += space.size;
+    return { keys, maxKeys: this.maxKeys, names: this.spaces.size, evictions: this.evictions };
   }
+
+  /** The keys of the limit named `name`. */
+  private space(name: string): LRUCache<string, Slot> {
+    if (name === this.lastName) return this.lastSpace as LRUCache<string, Slot>;
+    let space = this.spaces.get(name);
+    if (space === undefined) {
+      space = new LRUCache<string, Slot>({ max: this.maxKeys, noDisposeOnSet: true, dispose: this.onDispose });
+      this.spaces.set(name, space);
+    }
+    this.lastName = name;
+    this.lastSpace = space;
+    return space;
+  }
+}
+
+function write(space: LRUCache<string, Slot>, key: string, slot: Slot | undefined, tat: number): void {
+  if (slot === undefined) space.set(key, { tat });
+  else slot.tat = tat;
 }
 
 /**

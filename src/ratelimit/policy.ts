@@ -13,6 +13,11 @@
  * every check. Stores must treat it as read-only and may keep derived values per policy object.
  */
 export interface RateLimitPolicy {
+  /**
+   * The limiter's name. A store keeps each name's keys apart: limiters with the same name and
+   * key share one budget, in this process and, through Redis, across processes.
+   */
+  readonly name: string;
   /** Units allowed per window (the `limit` option; fractional for a `'local'` fallback's share). */
   readonly limit: number;
   /** The window, in milliseconds. */
@@ -41,9 +46,9 @@ export type StoreReply = number;
 export const SLACK_MS = 0.001;
 
 /** Builds a policy; the options were validated by the caller. @internal */
-export function gcraPolicy(limit: number, windowMs: number, burst: number): RateLimitPolicy {
+export function gcraPolicy(name: string, limit: number, windowMs: number, burst: number): RateLimitPolicy {
   const intervalMs = windowMs / limit;
-  return Object.freeze({ limit, windowMs, burst, intervalMs, toleranceMs: burst * intervalMs });
+  return Object.freeze({ name, limit, windowMs, burst, intervalMs, toleranceMs: burst * intervalMs });
 }
 
 /**

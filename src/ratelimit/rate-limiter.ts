@@ -84,10 +84,10 @@ export class RateLimiter {
    */
   async reset(key: string): Promise<void> {
     const core = this.core;
-    const storeKey = core.storeKey(key);
-    core.local?.store.reset(storeKey);
+    core.checkKey(key);
+    core.local?.store.reset(key, core.local.policy);
     try {
-      await boundedStoreCall(() => core.store.reset(storeKey), core.storeTimeoutMs, 'reset');
+      await boundedStoreCall(() => core.store.reset(key, core.policy), core.storeTimeoutMs, 'reset');
     } catch (error) {
       core.storeFailed('reset', error, error instanceof TimeoutError);
       throw storeUnavailable(core.name, error);
@@ -123,9 +123,9 @@ export class RateLimiter {
         const { limiter, key, cost } = (item ?? {}) as Partial<TakeAllCheck>;
         if (!(limiter instanceof RateLimiter)) throw invalidArgument(`checks[${i}].limiter`, 'a RateLimiter', limiter);
         const core = limiter.core;
-        const storeKey = core.storeKey(key);
+        const checked = core.checkKey(key);
         const units = core.costOf(cost);
-        return { core, key: key as string, cost: units, check: { key: storeKey, cost: units, policy: core.policy } };
+        return { core, key: checked, cost: units, check: { key: checked, cost: units, policy: core.policy } };
       });
     } catch (error) {
       return Promise.reject(error);
@@ -161,20 +161,19 @@ export class RateLimiter {
 
   private check(key: string, options: TakeOptions | undefined, take: boolean): Promise<RateLimitResult> {
     const core = this.core;
-    let storeKey: string;
     let cost: number;
     let reply: StoreReply | Promise<StoreReply>;
     try {
-      storeKey = core.storeKey(key);
+      core.checkKey(key);
       cost = options === undefined ? 1 : core.costOf(options.cost);
     } catch (error) {
       return Promise.reject(error);
     }
     try {
-      reply = take ? core.store.take(storeKey, cost, core.policy) : core.store.peek(storeKey, cost, core.policy);
+      reply = take ? core.store.take(key, cost, core.policy) : core.store.peek(key, cost, core.policy);
     } catch (error) {
       try {
-        return Promise.resolve(answerFailure(core, key, storeKey, cost, take, error, false));
+        return Promise.resolve(answerFailure(core, key, cost, take, error, false));
       } catch (rejection) {
         return Promise.reject(rejection);
       }
@@ -182,6 +181,6 @@ export class RateLimiter {
     if (typeof reply === 'number') {
       return Promise.resolve(take ? core.answered(key, cost, reply) : resultOf(core.policy, cost, reply, false));
     }
-    return new StoreCall(core, key, storeKey, cost, take, reply).promise;
+    return new StoreCall(core, key, cost, take, reply).promise;
   }
 }

@@ -18,8 +18,10 @@ export interface RedisRateLimitStoreOptions {
   prefix?: string;
 }
 
-/** The script arguments of a policy, in microseconds as strings, built once per policy. */
+/** What the store sends for a policy, built once per policy: its keys' start, and its figures in microseconds. */
 interface PolicyArgs {
+  /** `prefix + name + ':'`. */
+  keyPrefix: string;
   interval: string;
   tolerance: string;
 }
@@ -110,7 +112,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (!this.isCluster) return this.checkAll(checks);
     const slots = new Map<number, number[]>();
     checks.forEach((check, i) => {
-      const slot = clusterSlot(this.prefix + check.key);
+      const slot = clusterSlot(this.argsOf(check.policy).keyPrefix + check.key);
       const indices = slots.get(slot);
       if (indices === undefined) slots.set(slot, [i]);
       else indices.push(i);
@@ -127,7 +129,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (!this.isCluster) return this.refundKeys(checks);
     const slots = new Map<number, RateLimitCheck[]>();
     for (const check of checks) {
-      const slot = clusterSlot(this.prefix + check.key);
+      const slot = clusterSlot(this.argsOf(check.policy).keyPrefix + check.key);
       const group = slots.get(slot);
       if (group === undefined) slots.set(slot, [check]);
       else group.push(check);
@@ -136,13 +138,13 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /** {@inheritDoc RateLimitStore.reset} */
-  async reset(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+  async reset(key: string, policy: RateLimitPolicy): Promise<void> {
+    await this.redis.del(this.argsOf(policy).keyPrefix + key);
   }
 
   private check(key: string, cost: number, policy: RateLimitPolicy, commit: string): Promise<StoreReply> {
     const args = this.argsOf(policy);
-    const fullKey = this.prefix + key;
+    const fullKey = args.keyPrefix + key;
     this.cork();
     return this.redis.evalsha(CHECK.sha, 1, fullKey, args.interval, args.tolerance, cost, commit).then(fromMicros, (error: unknown) => {
       if (!isNoScript(error)) throw error;
@@ -156,14 +158,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     const argv: Array<string | number> = [];
     for (const { key, cost, policy } of checks) {
       const args = this.argsOf(policy);
-      keys.push(this.prefix + key);
+      keys.push(args.keyPrefix + key);
       argv.push(args.interval, args.tolerance, cost);
     }
     return this.run(CHECK_ALL, keys, argv).then(allFromMicros);
   }
 
   private refundKeys(checks: readonly RateLimitCheck[]): Promise<void> {
-    const keys = checks.map(({ key }) => this.prefix + key);
+    const keys = checks.map(({ key, policy }) => this.argsOf(policy).keyPrefix + key);
     const argv = checks.map(({ cost, policy }) => String(cost * policy.intervalMs * 1000));
     return this.run(REFUND, keys, argv).then(() => undefined);
   }
@@ -198,7 +200,11 @@ export class RedisRateLimitStore implements RateLimitStore {
   private argsOf(policy: RateLimitPolicy): PolicyArgs {
     let args = this.args.get(policy);
     if (args === undefined) {
-      args = { interval: String(policy.intervalMs * 1000), tolerance: String(policy.toleranceMs * 1000) };
+      args = {
+        keyPrefix: `${this.prefix}${policy.name}:`,
+        interval: String(policy.intervalMs * 1000),
+        tolerance: String(policy.toleranceMs * 1000),
+      };
       this.args.set(policy, args);
     }
     return args;

@@ -38,7 +38,6 @@ export class StoreCall implements DeadlineNode {
   constructor(
     private readonly core: LimiterCore,
     private readonly key: string,
-    private readonly storeKey: string,
     private readonly cost: number,
     private readonly take: boolean,
     pending: Promise<StoreReply>,
@@ -66,7 +65,7 @@ export class StoreCall implements DeadlineNode {
     this.done = true;
     disarmDeadline(this);
     try {
-      this.resolve(answerFailure(this.core, this.key, this.storeKey, this.cost, this.take, error, timedOut));
+      this.resolve(answerFailure(this.core, this.key, this.cost, this.take, error, timedOut));
     } catch (rejection) {
       this.reject(rejection);
     }
@@ -87,14 +86,13 @@ export class StoreCall implements DeadlineNode {
 export function answerFailure(
   core: LimiterCore,
   key: string,
-  storeKey: string,
   cost: number,
   take: boolean,
   error: unknown,
   timedOut: boolean,
 ): RateLimitResult {
   core.storeFailed(take ? 'take' : 'peek', error, timedOut);
-  const result = core.fallback(storeKey, cost, take, error);
+  const result = core.fallback(key, cost, take, error);
   return take ? core.counted(key, cost, result) : result;
 }
 

@@ -2,7 +2,7 @@ import type { RateLimitPolicy, StoreReply } from './policy.js';
 
 /** One check of a batch given to {@link RateLimitStore.takeAll} or {@link RateLimitStore.refund}. */
 export interface RateLimitCheck {
-  /** The key in the store: the limiter's name, `':'`, and the caller's key. */
+  /** The caller's key (the store keeps each `policy.name`'s keys apart). */
   readonly key: string;
   /** Units to take (a whole number from 0 to `policy.burst`). */
   readonly cost: number;
@@ -15,6 +15,7 @@ export interface RateLimitCheck {
  * {@link RedisRateLimitStore} implement it; a store of your own can too.
  *
  * Rules every implementation keeps:
+ * - Keys are kept per limit name (`policy.name`): the same key under two names is two budgets.
  * - Each check is atomic: two concurrent checks of one key never both spend the same budget.
  * - {@link RateLimitStore.takeAll} is all or nothing: when one check is refused, nothing is taken
  *   by any (its replies then answer as peeks would).
@@ -37,7 +38,7 @@ export interface RateLimitStore {
    *
    * @example
    * ```ts
-   * const reply = await store.take('api:10.0.0.7', 1, policy); // >= 0: allowed
+   * const reply = await store.take('10.0.0.7', 1, policy); // >= 0: allowed
    * ```
    */
   take(key: string, cost: number, policy: RateLimitPolicy): StoreReply | Promise<StoreReply>;
@@ -47,7 +48,7 @@ export interface RateLimitStore {
    *
    * @example
    * ```ts
-   * const reply = await store.peek('api:10.0.0.7', 1, policy);
+   * const reply = await store.peek('10.0.0.7', 1, policy);
    * ```
    */
   peek(key: string, cost: number, policy: RateLimitPolicy): StoreReply | Promise<StoreReply>;
@@ -58,8 +59,8 @@ export interface RateLimitStore {
    * @example
    * ```ts
    * const [perIp, perAccount] = await store.takeAll([
-   *   { key: 'ip:10.0.0.7', cost: 1, policy: ipPolicy },
-   *   { key: 'acct:42', cost: 1, policy: accountPolicy },
+   *   { key: '10.0.0.7', cost: 1, policy: perIpPolicy },
+   *   { key: 'acct-42', cost: 1, policy: perAccountPolicy },
    * ]);
    * ```
    */
@@ -75,12 +76,12 @@ export interface RateLimitStore {
    */
   refund(checks: readonly RateLimitCheck[]): void | Promise<void>;
   /**
-   * Forgets `key`: its whole budget is available again.
+   * Forgets `key` of the limit named `policy.name`: its whole budget is available again.
    *
    * @example
    * ```ts
-   * await store.reset('api:10.0.0.7');
+   * await store.reset('10.0.0.7', policy);
    * ```
    */
-  reset(key: string): void | Promise<void>;
+  reset(key: string, policy: RateLimitPolicy): void | Promise<void>;
 }

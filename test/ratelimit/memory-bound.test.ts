@@ -24,7 +24,7 @@ it('stays within maxKeys under 1 million distinct keys, with a flat heap', async
     heaps.push(heapAfterGc());
     expect(store.stats().keys).toBe(10_000);
   }
-  expect(store.stats()).toEqual({ keys: 10_000, maxKeys: 10_000, evictions: 1_000_000 - 10_000 });
+  expect(store.stats()).toEqual({ keys: 10_000, maxKeys: 10_000, names: 1, evictions: 1_000_000 - 10_000 });
   expect(limiter.stats().allowed).toBe(1_000_000);
   // From the first 100k keys on, the heap does not grow with the key count (a leak of even 8
   // bytes a key would add 7 MB over the 900k keys that follow).

@@ -342,7 +342,7 @@ describe('RateLimitedError', () => {
 });
 
 describe('MemoryRateLimitStore', () => {
-  const policy: RateLimitPolicy = { limit: 1, windowMs: 60_000, burst: 1, intervalMs: 60_000, toleranceMs: 60_000 };
+  const policy: RateLimitPolicy = { name: 'p', limit: 1, windowMs: 60_000, burst: 1, intervalMs: 60_000, toleranceMs: 60_000 };
 
   it('stays within maxKeys, forgetting the least recently checked key', () => {
     const clock = manualClock();
@@ -350,7 +350,7 @@ describe('MemoryRateLimitStore', () => {
     for (const key of ['a', 'b', 'c']) expect(store.take(key, 1, policy)).toBeGreaterThanOrEqual(0);
     expect(store.take('a', 1, policy)).toBeLessThan(0);
     store.take('d', 1, policy);
-    expect(store.stats()).toEqual({ keys: 3, maxKeys: 3, evictions: 1 });
+    expect(store.stats()).toEqual({ keys: 3, maxKeys: 3, names: 1, evictions: 1 });
     // 'b' was least recently used: forgotten, so its budget is whole again.
     expect(store.take('b', 1, policy)).toBeGreaterThanOrEqual(0);
     expect(store.take('a', 1, policy)).toBeLessThan(0);

@@ -1,0 +1,267 @@
+/**
+ * Rate limiting against the peers a user would pick instead, same process, same run:
+ *
+ * 1. Memory store: `limiter.take(key)` against rate-limiter-flexible's `RateLimiterMemory.consume`
+ *    over 10,000 keys, all checks allowed (the common case), then all refused. Checks per second
+ *    of this process' CPU time (less sensitive than wall time to the other tenants of a shared
+ *    machine), in interleaved rounds, medians.
+ * 2. Redis store: 64 concurrent callers on one ioredis client, `RedisRateLimitStore` against
+ *    `RateLimiterRedis` on that same client; checks per second (wall) and Redis round trips per
+ *    check (EVALSHA and EVAL calls from INFO commandstats over the checks; the commands run inside
+ *    the scripts are not round trips).
+ * 3. HTTP: express-rate-limit's memory store through its middleware against ours through ours,
+ *    both in Express 5, and ours on plain node:http; servers in their own process
+ *    (bench/ratelimit-server.ts), autocannon from this one with 1,000 clients (`x-client`).
+ *    Every variant runs next to a run of its framework without a limiter; medians of per-pair
+ *    ratios.
+ *
+ * Run: node --expose-gc --import tsx bench/ratelimit.ts
+ * Environment: ROUNDS (default 7), SECONDS (HTTP and Redis run length, default 1).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from '../src/ratelimit/index.js';
+import { startRedis, stopAllRedis } from '../test/support/redis.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const SECONDS = Number(process.env.SECONDS ?? 1);
+const KEYS = Array.from({ length: 10_000 }, (_, i) => `client-${i}`);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const spread = (xs: number[], scale = 1): string => `${Math.round(Math.min(...xs) / scale)}-${Math.round(Math.max(...xs) / scale)}`;
+
+/** Runs `n` checks in batches of 1,000 awaited together; checks per CPU second of this process. */
+async function perCpuSecond(check: (key: string) => Promise<unknown>, n: number): Promise<number> {
+  const cpu = process.cpuUsage();
+  const batch: Promise<unknown>[] = new Array(1000);
+  for (let i = 0; i < n; i += 1000) {
+    for (let j = 0; j < 1000; j++) batch[j] = check(KEYS[(i + j) % KEYS.length]!);
+    await Promise.all(batch);
+  }
+  const used = process.cpuUsage(cpu);
+  return n / ((used.user + used.system) / 1e6);
+}
+
+async function memory(): Promise<void> {
+  const N = 200_000;
+  const scenarios = [
+    {
+      name: 'every check allowed',
+      ours: new RateLimiter({ name: 'open', limit: 5_000_000, window: '1m', store: new MemoryRateLimitStore({ maxKeys: 20_000 }) }),
+      peer: new RateLimiterMemory({ points: 1e9, duration: 60 }),
+    },
+    {
+      name: 'every check refused',
+      ours: new RateLimiter({ name: 'shut', limit: 1, window: '1h', store: new MemoryRateLimitStore({ maxKeys: 20_000 }) }),
+      peer: new RateLimiterMemory({ points: 1, duration: 3600 }),
+    },
+  ];
+  console.log(
+    `\n### Memory store: checks per CPU second, 10,000 keys, batches of 1,000 awaited, ${ROUNDS} interleaved rounds of ${N.toLocaleString('en')} checks each, medians (range)\n`,
+  );
+  console.log('| scenario | headroom `RateLimiter` + `MemoryRateLimitStore` | rate-limiter-flexible `RateLimiterMemory` | headroom / peer |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const s of scenarios) {
+    const ours = (key: string) => s.ours.take(key);
+    // The peer rejects a refused check with its result object: caught, as a caller would.
+    const peer = (key: string) => s.peer.consume(key).catch((result: unknown) => result);
+    await perCpuSecond(ours, N); // warm-up: JIT, and every key known to both
+    await perCpuSecond(peer, N);
+    const a: number[] = [];
+    const b: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      gc();
+      const first = round % 2 === 0 ? ours : peer;
+      const second = round % 2 === 0 ? peer : ours;
+      const x = await perCpuSecond(first, N);
+      gc();
+      const y = await perCpuSecond(second, N);
+      const [o, p] = round % 2 === 0 ? [x, y] : [y, x];
+      a.push(o);
+      b.push(p);
+      ratios.push(o / p);
+    }
+    console.log(
+      `| ${s.name} | ${(median(a) / 1e6).toFixed(2)} M/s (${spread(a, 1e3)} k) | ${(median(b) / 1e6).toFixed(2)} M/s (${spread(b, 1e3)} k) | **${median(ratios).toFixed(2)}x** (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) |`,
+    );
+  }
+}
+
+/** EVALSHA + EVAL calls since the last RESETSTAT. */
+async function scriptCalls(probe: Redis): Promise<number> {
+  const info = await probe.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) total += Number(match[2]);
+  return total;
+}
+
+/** 64 callers, each checking one key after another for `seconds`: checks per second (wall). */
+async function concurrent(check: (key: string) => Promise<unknown>, seconds: number): Promise<{ rate: number; checks: number }> {
+  let checks = 0;
+  const end = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, caller) => {
+      for (let i = caller; performance.now() < end; i += 64) {
+        await check(KEYS[i % KEYS.length]!);
+        checks++;
+      }
+    }),
+  );
+  return { rate: checks / ((performance.now() - started) / 1000), checks };
+}
+
+async function redisStores(): Promise<void> {
+  const server = await startRedis();
+  const redis = server.client();
+  const probe = server.client();
+  const ours = new RateLimiter({ name: 'bench', limit: 100_000_000, window: '1h', store: new RedisRateLimitStore(redis, { prefix: 'hr:' }) });
+  const rlf = new RateLimiterRedis({ storeClient: redis, points: 1e9, duration: 3600, keyPrefix: 'rlf' });
+  const variants = [
+    { name: 'headroom `RedisRateLimitStore`', check: (key: string) => ours.take(key) },
+    { name: 'rate-limiter-flexible `RateLimiterRedis`', check: (key: string) => rlf.consume(key) },
+  ];
+  for (const v of variants) await concurrent(v.check, 0.5); // warm-up, script loaded
+  const rates = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    const got = new Map<string, number>();
+    for (const v of order) {
+      gc();
+      const { rate } = await concurrent(v.check, SECONDS);
+      rates.get(v.name)!.push(rate);
+      got.set(v.name, rate);
+    }
+    ratios.push(got.get(variants[0]!.name)! / got.get(variants[1]!.name)!);
+  }
+  const trips = new Map<string, number>();
+  for (const v of variants) {
+    await probe.config('RESETSTAT');
+    const { checks } = await concurrent(v.check, 0.5);
+    trips.set(v.name, (await scriptCalls(probe)) / checks);
+  }
+  console.log(
+    `\n### Redis store: 64 concurrent callers on one ioredis client, 10,000 keys, every check allowed, ${ROUNDS} interleaved rounds of ${SECONDS}s, medians (range)\n`,
+  );
+  console.log('| store | checks/s | Redis round trips per check |');
+  console.log('| --- | ---: | ---: |');
+  for (const v of variants) console.log(`| ${v.name} | ${Math.round(median(rates.get(v.name)!))} (${spread(rates.get(v.name)!)}) | ${trips.get(v.name)!.toFixed(3)} |`);
+  console.log(`\nheadroom / rate-limiter-flexible: **${median(ratios).toFixed(2)}x** (per-round ratios ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+  redis.disconnect();
+  probe.disconnect();
+  await stopAllRedis();
+}
+
+interface Servers {
+  child: ChildProcess;
+  ports: Record<string, number>;
+  cpu(): Promise<number>;
+}
+
+async function startServers(): Promise<Servers> {
+  const child = fork(fileURLToPath(new URL('./ratelimit-server.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  const next = <T>(): Promise<T> => new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
+  const { ports } = await next<{ ports: Record<string, number> }>();
+  return {
+    child,
+    ports,
+    cpu: async () => {
+      const reply = next<{ cpu: NodeJS.CpuUsage }>();
+      child.send('stats');
+      const { cpu } = await reply;
+      return cpu.user + cpu.system;
+    },
+  };
+}
+
+let client = 0;
+async function load(servers: Servers, name: string): Promise<{ rps: number; cpuUs: number; non2xx: number }> {
+  const before = await servers.cpu();
+  const started = performance.now();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${servers.ports[name]}/r`,
+    connections: 16,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => {
+          request.headers = { ...request.headers, 'x-client': `client-${client++ % 1000}` };
+          return request;
+        },
+      },
+    ],
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cpuUs = (await servers.cpu()) - before;
+  const requests = result['2xx'] + result.non2xx;
+  return { rps: requests / seconds, cpuUs: cpuUs / Math.max(1, requests), non2xx: result.non2xx };
+}
+
+async function http(): Promise<void> {
+  const servers = await startServers();
+  const variants = [
+    { name: 'Express + express-rate-limit (memory store)', server: 'express-erl', bare: 'express' },
+    { name: 'Express + headroom `rateLimitMiddleware` (memory store)', server: 'express-headroom', bare: 'express' },
+    { name: 'node:http + headroom `rateLimitMiddleware` (memory store)', server: 'node-headroom', bare: 'node' },
+  ];
+  for (const name of Object.keys(servers.ports)) await load(servers, name); // warm-up
+  const stats = new Map(variants.map((v) => [v.name, { rps: [] as number[], cpu: [] as number[], rpsRatio: [] as number[], cpuAdded: [] as number[] }]));
+  let non2xx = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    for (const v of order) {
+      const bareFirst = round % 2 === 0;
+      const a = await load(servers, bareFirst ? v.bare : v.server);
+      const b = await load(servers, bareFirst ? v.server : v.bare);
+      const [base, run] = bareFirst ? [a, b] : [b, a];
+      const s = stats.get(v.name)!;
+      s.rps.push(run.rps);
+      s.cpu.push(run.cpuUs);
+      s.rpsRatio.push(run.rps / base.rps);
+      s.cpuAdded.push(run.cpuUs - base.cpuUs);
+      non2xx += a.non2xx + b.non2xx;
+    }
+  }
+  console.log(
+    `\n### HTTP: GET with a small JSON answer, servers in their own process, autocannon 16 connections, 1,000 clients, ${ROUNDS} rounds of ${SECONDS}s, each run paired with its framework without a limiter, medians\n`,
+  );
+  console.log('| variant | req/s | vs same framework without a limiter | server CPU us / request | CPU added by the limiter |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const v of variants) {
+    const s = stats.get(v.name)!;
+    console.log(
+      `| ${v.name} | ${Math.round(median(s.rps))} | ${median(s.rpsRatio).toFixed(2)}x | ${median(s.cpu).toFixed(1)} | +${median(s.cpuAdded).toFixed(1)} us |`,
+    );
+  }
+  const erl = stats.get(variants[0]!.name)!;
+  const ours = stats.get(variants[1]!.name)!;
+  console.log(
+    `\nIn Express, per request: headroom adds ${median(ours.cpuAdded).toFixed(1)} us of server CPU, express-rate-limit ${median(erl.cpuAdded).toFixed(1)} us; throughput headroom / express-rate-limit: ${(median(ours.rps) / median(erl.rps)).toFixed(2)}x`,
+  );
+  if (non2xx > 0) console.log(`note: ${non2xx} non-2xx responses during the run`);
+  servers.child.send('exit');
+}
+
+async function main(): Promise<void> {
+  console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  await memory();
+  await redisStores();
+  await http();
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  await stopAllRedis();
+  process.exitCode = 1;
+});
