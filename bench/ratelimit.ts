@@ -16,7 +16,8 @@
  *    ratios.
  *
  * Run: node --expose-gc --import tsx bench/ratelimit.ts
- * Environment: ROUNDS (default 7), SECONDS (HTTP and Redis run length, default 1).
+ * Environment: ROUNDS (default 7), SECONDS (HTTP and Redis run length, default 1), PARTS (a
+ * comma-separated subset of memory,redis,http; default all).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ import { startRedis, stopAllRedis } from '../test/support/redis.js';
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const SECONDS = Number(process.env.SECONDS ?? 1);
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `client-${i}`);
+const PARTS = (process.env.PARTS ?? 'memory,redis,http').split(',');
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 const median = (xs: number[]): number => {
@@ -104,9 +106,28 @@ async function scriptCalls(probe: Redis): Promise<number> {
   return total;
 }
 
-/** 64 callers, each checking one key after another for `seconds`: checks per second (wall). */
-async function concurrent(check: (key: string) => Promise<unknown>, seconds: number): Promise<{ rate: number; checks: number }> {
+/** CPU time redis-server has used, in microseconds (INFO cpu). */
+async function redisCpuUs(probe: Redis): Promise<number> {
+  const info = await probe.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+interface ConcurrentRun {
+  /** Checks per second of wall time. */
+  rate: number;
+  checks: number;
+  /** CPU of this process per check, in microseconds. */
+  clientUs: number;
+  /** CPU of redis-server per check, in microseconds. */
+  redisUs: number;
+}
+
+/** 64 callers, each checking one key after another for `seconds`. */
+async function concurrent(check: (key: string) => Promise<unknown>, seconds: number, probe?: Redis): Promise<ConcurrentRun> {
   let checks = 0;
+  const redisBefore = probe === undefined ? 0 : await redisCpuUs(probe);
+  const cpu = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -117,7 +138,10 @@ async function concurrent(check: (key: string) => Promise<unknown>, seconds: num
       }
     }),
   );
-  return { rate: checks / ((performance.now() - started) / 1000), checks };
+  const rate = checks / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  const redisUs = probe === undefined ? 0 : (await redisCpuUs(probe)) - redisBefore;
+  return { rate, checks, clientUs: (used.user + used.system) / checks, redisUs: redisUs / checks };
 }
 
 async function redisStores(): Promise<void> {
@@ -131,18 +155,21 @@ async function redisStores(): Promise<void> {
     { name: 'rate-limiter-flexible `RateLimiterRedis`', check: (key: string) => rlf.consume(key) },
   ];
   for (const v of variants) await concurrent(v.check, 0.5); // warm-up, script loaded
-  const rates = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const runs = new Map<string, ConcurrentRun[]>(variants.map((v) => [v.name, []]));
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? variants : [...variants].reverse();
-    const got = new Map<string, number>();
+    const got = new Map<string, ConcurrentRun>();
     for (const v of order) {
       gc();
-      const { rate } = await concurrent(v.check, SECONDS);
-      rates.get(v.name)!.push(rate);
-      got.set(v.name, rate);
+      const run = await concurrent(v.check, SECONDS, probe);
+      runs.get(v.name)!.push(run);
+      got.set(v.name, run);
     }
-    ratios.push(got.get(variants[0]!.name)! / got.get(variants[1]!.name)!);
+    const [a, b] = [got.get(variants[0]!.name)!, got.get(variants[1]!.name)!];
+    ratios.push(a.rate / b.rate);
+    cpuRatios.push((b.clientUs + b.redisUs) / (a.clientUs + a.redisUs));
   }
   const trips = new Map<string, number>();
   for (const v of variants) {
@@ -153,10 +180,18 @@ async function redisStores(): Promise<void> {
   console.log(
     `\n### Redis store: 64 concurrent callers on one ioredis client, 10,000 keys, every check allowed, ${ROUNDS} interleaved rounds of ${SECONDS}s, medians (range)\n`,
   );
-  console.log('| store | checks/s | Redis round trips per check |');
-  console.log('| --- | ---: | ---: |');
-  for (const v of variants) console.log(`| ${v.name} | ${Math.round(median(rates.get(v.name)!))} (${spread(rates.get(v.name)!)}) | ${trips.get(v.name)!.toFixed(3)} |`);
-  console.log(`\nheadroom / rate-limiter-flexible: **${median(ratios).toFixed(2)}x** (per-round ratios ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+  console.log('| store | checks/s | client CPU us / check | redis-server CPU us / check | Redis round trips per check |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const v of variants) {
+    const r = runs.get(v.name)!;
+    const rates = r.map((x) => x.rate);
+    console.log(
+      `| ${v.name} | ${Math.round(median(rates))} (${spread(rates)}) | ${median(r.map((x) => x.clientUs)).toFixed(1)} | ${median(r.map((x) => x.redisUs)).toFixed(1)} | ${trips.get(v.name)!.toFixed(3)} |`,
+    );
+  }
+  console.log(
+    `\nheadroom / rate-limiter-flexible, checks/s: **${median(ratios).toFixed(2)}x** (per-round ratios ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); checks per CPU second, client and Redis together: **${median(cpuRatios).toFixed(2)}x** (${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)})`,
+  );
   redis.disconnect();
   probe.disconnect();
   await stopAllRedis();
@@ -255,9 +290,9 @@ async function http(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-  await memory();
-  await redisStores();
-  await http();
+  if (PARTS.includes('memory')) await memory();
+  if (PARTS.includes('redis')) await redisStores();
+  if (PARTS.includes('http')) await http();
 }
 
 main().catch(async (err: unknown) => {
