@@ -299,6 +299,36 @@ describe('RateLimiter when the store fails', () => {
     expect(limiter.stats()).toMatchObject({ checks: 5, limited: 2, degraded: 5 });
   });
 
+  it("takeAll across stores: a 'deny' store that fails rejects the request and gives back what the others took", async () => {
+    const clock = manualClock();
+    const healthy = new RateLimiter({ name: 'healthy', limit: 5, window: '1m', clock });
+    const broken = new RateLimiter({ name: 'broken', limit: 5, window: '1m', store: new BrokenStore('reject'), onStoreError: 'deny' });
+    const error = await RateLimiter.takeAll([
+      { limiter: healthy, key: 'k', cost: 3 },
+      { limiter: broken, key: 'k' },
+    ]).catch((e: unknown) => e);
+    expect(isHeadroomError(error, 'SERVICE_UNAVAILABLE')).toBe(true);
+    expect((await healthy.peek('k')).remaining).toBe(5);
+    expect(healthy.stats().checks).toBe(0);
+  });
+
+  it("takeAll across stores: a 'local' fallback that refuses gives back what the store took, and the local share is untouched", async () => {
+    const clock = manualClock();
+    const healthy = new RateLimiter({ name: 'healthy', limit: 5, window: '1m', clock });
+    const local = new RateLimiter({ name: 'local', limit: 4, window: '1m', store: new BrokenStore('throw'), onStoreError: 'local', instances: 2, clock });
+    const request = () =>
+      RateLimiter.takeAll([
+        { limiter: healthy, key: 'k' },
+        { limiter: local, key: 'k' },
+      ]);
+    expect((await request()).allowed).toBe(true);
+    expect((await request()).allowed).toBe(true);
+    const refused = await request();
+    expect(refused).toMatchObject({ allowed: false, degraded: true, limit: 2 });
+    expect(refused.results[0]).toMatchObject({ allowed: true, remaining: 3, degraded: false });
+    expect((await healthy.peek('k')).remaining).toBe(3);
+  });
+
   it('bounds a store that never answers by storeTimeout, then answers by the policy', async () => {
     const store = new BrokenStore('hang');
     const allow = new RateLimiter({ limit: 5, window: '1m', store, storeTimeout: 30 });
