@@ -18,23 +18,65 @@ export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 /**
- * A take or a peek whose store answered with a promise: on headroom's shared deadline timer (no
- * timer of its own), it settles with the store's answer, or, when the store fails or passes
- * `storeTimeout`, with `onStoreError`'s. Exactly once; a reply arriving after the deadline is
- * dropped.
- *
- * @internal
+ * A store call on headroom's shared deadline timer (no timer of its own): it settles exactly once,
+ * with what the store answered or, past `timeoutMs`, as a failure with a `TimeoutError`. An
+ * answer arriving after the deadline is dropped. Subclasses say what each outcome resolves to.
  */
-export class StoreCall implements DeadlineNode {
+abstract class BoundCall<T> implements DeadlineNode {
   deadlineAt = 0;
   deadlinePrev: DeadlineNode | null = null;
   deadlineNext: DeadlineNode | null = null;
   deadlineList: DeadlineList | null = null;
-  readonly promise: Promise<RateLimitResult>;
-  private readonly resolve: Settle;
-  private readonly reject: Settle;
+  readonly promise: Promise<T>;
+  protected readonly resolve: Settle;
+  protected readonly reject: Settle;
   private done = false;
 
+  constructor(
+    pending: Promise<unknown>,
+    private readonly timeoutMs: number,
+    private readonly operation: string,
+  ) {
+    this.promise = closureFreePromise();
+    this.resolve = settlers.resolve;
+    this.reject = settlers.reject;
+    armDeadline(this, timeoutMs);
+    pending.then(
+      (value) => {
+        if (this.finish()) this.answered(value);
+      },
+      (error: unknown) => {
+        if (this.finish()) this.failed(error, false);
+      },
+    );
+  }
+
+  /** The store answered in time. */
+  protected abstract answered(value: unknown): void;
+  /** The store failed, or passed the timeout. */
+  protected abstract failed(error: unknown, timedOut: boolean): void;
+
+  /** The timeout passed. */
+  onDeadline(): void {
+    if (this.finish()) this.failed(new TimeoutError(this.timeoutMs, `rate limit store ${this.operation}`), true);
+  }
+
+  /** True the first time only. */
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    disarmDeadline(this);
+    return true;
+  }
+}
+
+/**
+ * A take or a peek whose store answered with a promise: it settles with the store's answer, or,
+ * when the store fails or passes `storeTimeout`, with `onStoreError`'s.
+ *
+ * @internal
+ */
+export class StoreCall extends BoundCall<RateLimitResult> {
   constructor(
     private readonly core: LimiterCore,
     private readonly key: string,
@@ -42,38 +84,20 @@ export class StoreCall implements DeadlineNode {
     private readonly take: boolean,
     pending: Promise<StoreReply>,
   ) {
-    this.promise = closureFreePromise();
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
-    armDeadline(this, core.storeTimeoutMs);
-    pending.then(
-      (reply) => this.replied(reply),
-      (error: unknown) => this.failed(error, false),
-    );
+    super(pending, core.storeTimeoutMs, take ? 'take' : 'peek');
   }
 
-  private replied(reply: StoreReply): void {
-    if (this.done) return;
-    this.done = true;
-    disarmDeadline(this);
+  protected answered(reply: unknown): void {
     const core = this.core;
-    this.resolve(this.take ? core.answered(this.key, this.cost, reply) : resultOf(core.policy, this.cost, reply, false));
+    this.resolve(this.take ? core.answered(this.key, this.cost, reply as StoreReply) : resultOf(core.policy, this.cost, reply as StoreReply, false));
   }
 
-  private failed(error: unknown, timedOut: boolean): void {
-    if (this.done) return;
-    this.done = true;
-    disarmDeadline(this);
+  protected failed(error: unknown, timedOut: boolean): void {
     try {
       this.resolve(answerFailure(this.core, this.key, this.cost, this.take, error, timedOut));
     } catch (rejection) {
       this.reject(rejection);
     }
-  }
-
-  /** The store passed `storeTimeout`. */
-  onDeadline(): void {
-    this.failed(new TimeoutError(this.core.storeTimeoutMs, `rate limit store ${this.take ? 'take' : 'peek'}`), true);
   }
 }
 
@@ -83,54 +107,20 @@ export class StoreCall implements DeadlineNode {
  *
  * @internal
  */
-export function answerFailure(
-  core: LimiterCore,
-  key: string,
-  cost: number,
-  take: boolean,
-  error: unknown,
-  timedOut: boolean,
-): RateLimitResult {
+export function answerFailure(core: LimiterCore, key: string, cost: number, take: boolean, error: unknown, timedOut: boolean): RateLimitResult {
   core.storeFailed(take ? 'take' : 'peek', error, timedOut);
   const result = core.fallback(key, cost, take, error);
   return take ? core.counted(key, cost, result) : result;
 }
 
-/** A store call other than a take or a peek, bounded by a timeout. */
-class BoundedCall<T> implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
-  readonly promise: Promise<T>;
-  private readonly resolve: Settle;
-  private readonly reject: Settle;
-  private done = false;
-
-  constructor(
-    pending: Promise<T>,
-    private readonly timeoutMs: number,
-    private readonly operation: string,
-  ) {
-    this.promise = closureFreePromise();
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
-    armDeadline(this, timeoutMs);
-    pending.then(
-      (value) => this.settle(this.resolve, value),
-      (error: unknown) => this.settle(this.reject, error),
-    );
+/** Any other store call: resolves with the store's value, rejects with its failure or a `TimeoutError`. */
+class PlainCall<T> extends BoundCall<T> {
+  protected answered(value: unknown): void {
+    this.resolve(value);
   }
 
-  private settle(settle: Settle, outcome: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    disarmDeadline(this);
-    settle(outcome);
-  }
-
-  onDeadline(): void {
-    this.settle(this.reject, new TimeoutError(this.timeoutMs, `rate limit store ${this.operation}`));
+  protected failed(error: unknown): void {
+    this.reject(error);
   }
 }
 
@@ -147,5 +137,5 @@ export function boundedStoreCall<T>(run: () => T | Promise<T>, timeoutMs: number
   } catch (error) {
     return Promise.reject(error);
   }
-  return isPromise(value) ? new BoundedCall(value, timeoutMs, operation).promise : Promise.resolve(value);
+  return isPromise(value) ? new PlainCall<T>(value, timeoutMs, operation).promise : Promise.resolve(value);
 }
