@@ -144,9 +144,10 @@ describe.each(KINDS)('rateLimitMiddleware on %s', (kind: Kind) => {
     try {
       expect((await get(app, '/fast')).headers.get('ratelimit')).toBe('"deny";r=99;t=1, "allow";r=99;t=1');
       server.pause();
+      // No hang (the tight storeTimeout + 20 ms bound is checked on the limiter, in redis-store.test.ts).
       let started = performance.now();
       const refused = await get(app, '/fast');
-      expect(performance.now() - started).toBeLessThan(100 + 150);
+      expect(performance.now() - started).toBeLessThan(100 + 1_000);
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.headers.get('ratelimit-policy')).toBe('"deny";q=100;w=60, "allow";q=100;w=60');
@@ -154,7 +155,7 @@ describe.each(KINDS)('rateLimitMiddleware on %s', (kind: Kind) => {
       expect(await refused.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
       started = performance.now();
       const through = await get(open, '/fast');
-      expect(performance.now() - started).toBeLessThan(100 + 150);
+      expect(performance.now() - started).toBeLessThan(100 + 1_000);
       expect(through.status).toBe(200);
       expect(through.headers.get('ratelimit-policy')).toBe('"allow";q=100;w=60');
       expect(through.headers.get('ratelimit')).toBeNull();

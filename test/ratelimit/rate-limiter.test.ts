@@ -11,6 +11,7 @@ import {
   type StoreReply,
 } from '../../src/ratelimit/index.js';
 import { InvalidArgumentError } from '../../src/core/index.js';
+import { timerLag } from './timer-lag.js';
 
 /** A clock the test moves by hand, in milliseconds (near Date.now() magnitudes, to exercise float rounding). */
 function manualClock(start = 1_765_000_000_000): { now(): number; advance(ms: number): void } {
@@ -335,30 +336,38 @@ describe('RateLimiter when the store fails', () => {
     const deny = new RateLimiter({ limit: 5, window: '1m', store, storeTimeout: 30, onStoreError: 'deny' });
     const events: StoreErrorEvent[] = [];
     allow.on('store-error', (event) => events.push(event));
-    const started = performance.now();
-    const [allowed, denied, peeked, all, reset] = await Promise.allSettled([
-      allow.take('k'),
-      deny.take('k'),
-      allow.peek('k'),
-      RateLimiter.takeAll([{ limiter: allow, key: 'k' }]),
-      allow.reset('k'),
-    ]);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(29);
-    expect(elapsed).toBeLessThan(30 + 20);
-    expect(allowed).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
-    expect(denied.status).toBe('rejected');
-    expect(isHeadroomError((denied as PromiseRejectedResult).reason, 'SERVICE_UNAVAILABLE')).toBe(true);
-    expect(peeked).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true, remaining: 5 } });
-    expect(all).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
-    expect(reset.status).toBe('rejected');
-    expect(events.map((e) => [e.operation, e.timedOut])).toEqual([
+    // A few attempts: all must answer without hanging; the tight bound must hold in one of them
+    // (a machine shared with other work may preempt this process in the middle of any one).
+    const overruns: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const started = performance.now();
+      const lag = timerLag(30);
+      const [allowed, denied, peeked, all, reset] = await Promise.allSettled([
+        allow.take('k'),
+        deny.take('k'),
+        allow.peek('k'),
+        RateLimiter.takeAll([{ limiter: allow, key: 'k' }]),
+        allow.reset('k'),
+      ]);
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(29);
+      expect(elapsed).toBeLessThan(30 + 1_000);
+      overruns.push(elapsed - 30 - (await lag));
+      expect(allowed).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
+      expect(denied.status).toBe('rejected');
+      expect(isHeadroomError((denied as PromiseRejectedResult).reason, 'SERVICE_UNAVAILABLE')).toBe(true);
+      expect(peeked).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true, remaining: 5 } });
+      expect(all).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
+      expect(reset.status).toBe('rejected');
+    }
+    expect(Math.min(...overruns), overruns.map((o) => o.toFixed(1)).join(', ')).toBeLessThan(20);
+    expect(events.slice(0, 4).map((e) => [e.operation, e.timedOut])).toEqual([
       ['take', true],
       ['peek', true],
       ['take-all', true],
       ['reset', true],
     ]);
-    expect(allow.stats()).toMatchObject({ storeTimeouts: 4, storeErrors: 4 });
+    expect(allow.stats()).toMatchObject({ storeTimeouts: 12, storeErrors: 12 });
   });
 });
 

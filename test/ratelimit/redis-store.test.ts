@@ -5,6 +5,13 @@ import { MemoryRateLimitStore, RateLimiter, RedisRateLimitStore, isHeadroomError
 import { clusterSlot } from '../../src/ratelimit/cluster-slot.js';
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { storeContract } from './store-contract.js';
+import { timerLag } from './timer-lag.js';
+
+/**
+ * For tests whose subject is not time: a loaded machine must not turn a slow answer into a
+ * degraded one, and a failure must show as one.
+ */
+const steady = { storeTimeout: '10s', onStoreError: 'deny' } as const;
 
 let server: RedisServer;
 let redis: Redis;
@@ -33,7 +40,7 @@ async function commandCalls(client: Redis): Promise<Record<string, number>> {
 describe('RedisRateLimitStore on Redis', () => {
   it('costs exactly one round trip (one EVALSHA) per check, loading the script once', async () => {
     const store = new RedisRateLimitStore(redis, { prefix: `rt-${randomUUID()}:` });
-    const limiter = new RateLimiter({ limit: 100, window: '1m', store });
+    const limiter = new RateLimiter({ ...steady, limit: 100, window: '1m', store });
     await redis.script('FLUSH');
     await redis.config('RESETSTAT');
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => limiter.take(`k${i % 7}`)));
@@ -53,9 +60,9 @@ describe('RedisRateLimitStore on Redis', () => {
 
   it('checks several limits of one request in one round trip', async () => {
     const store = new RedisRateLimitStore(redis, { prefix: `multi-${randomUUID()}:` });
-    const a = new RateLimiter({ name: 'a', limit: 5, window: '1m', store });
-    const b = new RateLimiter({ name: 'b', limit: 5, window: '1m', store });
-    const c = new RateLimiter({ name: 'c', limit: 5, window: '1m', store });
+    const a = new RateLimiter({ ...steady, name: 'a', limit: 5, window: '1m', store });
+    const b = new RateLimiter({ ...steady, name: 'b', limit: 5, window: '1m', store });
+    const c = new RateLimiter({ ...steady, name: 'c', limit: 5, window: '1m', store });
     await RateLimiter.takeAll([{ limiter: a, key: 'x' }]);
     await redis.config('RESETSTAT');
     const result = await RateLimiter.takeAll([
@@ -70,7 +77,7 @@ describe('RedisRateLimitStore on Redis', () => {
 
   it("keeps Redis' time, one number per key, expiring when the budget is whole again", async () => {
     const prefix = `time-${randomUUID()}:`;
-    const limiter = new RateLimiter({ name: 'n', limit: 10, window: '10s', burst: 3, store: new RedisRateLimitStore(redis, { prefix }) });
+    const limiter = new RateLimiter({ ...steady, name: 'n', limit: 10, window: '10s', burst: 3, store: new RedisRateLimitStore(redis, { prefix }) });
     await limiter.take('k', { cost: 2 });
     const [seconds, micros] = (await redis.time()) as [string | number, string | number];
     const redisNowUs = Number(seconds) * 1e6 + Number(micros);
@@ -84,7 +91,7 @@ describe('RedisRateLimitStore on Redis', () => {
   });
 
   it('answers correctly after the script cache is flushed (NOSCRIPT handled)', async () => {
-    const limiter = new RateLimiter({ limit: 2, window: '1h', store: new RedisRateLimitStore(redis, { prefix: `flush-${randomUUID()}:` }) });
+    const limiter = new RateLimiter({ ...steady, limit: 2, window: '1h', store: new RedisRateLimitStore(redis, { prefix: `flush-${randomUUID()}:` }) });
     await limiter.take('k');
     await redis.script('FLUSH');
     expect(await limiter.take('k')).toMatchObject({ allowed: true, remaining: 0, degraded: false });
@@ -103,7 +110,7 @@ describe('RedisRateLimitStore on Redis', () => {
 describe('RedisRateLimitStore on a Cluster', () => {
   it('spreads keys over the slots, one key per check', async () => {
     const prefix = `spread-${randomUUID()}:`;
-    const limiter = new RateLimiter({ name: 'n', limit: 10, window: '1m', store: new RedisRateLimitStore(clusterClient, { prefix }) });
+    const limiter = new RateLimiter({ ...steady, name: 'n', limit: 10, window: '1m', store: new RedisRateLimitStore(clusterClient, { prefix }) });
     const keys = Array.from({ length: 30 }, (_, i) => `client-${i}`);
     await Promise.all(keys.map((k) => limiter.take(k)));
     const owners = new Set<number>();
@@ -122,8 +129,8 @@ describe('RedisRateLimitStore on a Cluster', () => {
 
   it('takes keys of several slots all or none, giving back what one slot took when another refused', async () => {
     const store = new RedisRateLimitStore(clusterClient, { prefix: `slots-${randomUUID()}:` });
-    const perIp = new RateLimiter({ name: 'per-ip', limit: 60, window: '1h', burst: 10, store });
-    const perAccount = new RateLimiter({ name: 'per-account', limit: 60, window: '1h', burst: 1, store });
+    const perIp = new RateLimiter({ ...steady, name: 'per-ip', limit: 60, window: '1h', burst: 10, store });
+    const perAccount = new RateLimiter({ ...steady, name: 'per-account', limit: 60, window: '1h', burst: 1, store });
     expect(clusterSlot(`${store.prefix}per-ip:10.0.0.7`)).not.toBe(clusterSlot(`${store.prefix}per-account:acct-9`));
     const request = () =>
       RateLimiter.takeAll([
@@ -139,8 +146,8 @@ describe('RedisRateLimitStore on a Cluster', () => {
 
   it('checks hash-tagged keys of one request in one script on one node', async () => {
     const store = new RedisRateLimitStore(clusterClient, { prefix: `tags-${randomUUID()}:` });
-    const perIp = new RateLimiter({ name: 'per-ip', limit: 60, window: '1h', burst: 10, store });
-    const perAccount = new RateLimiter({ name: 'per-account', limit: 60, window: '1h', burst: 2, store });
+    const perIp = new RateLimiter({ ...steady, name: 'per-ip', limit: 60, window: '1h', burst: 10, store });
+    const perAccount = new RateLimiter({ ...steady, name: 'per-account', limit: 60, window: '1h', burst: 2, store });
     const slot = clusterSlot('{acct-7}');
     const owner = cluster.nodes.find((node) => {
       const ranges = [
@@ -183,39 +190,50 @@ describe('RedisRateLimitStore with Redis paused', () => {
     for (const limiter of [allow, deny, local]) expect((await limiter.take('warm')).degraded).toBe(false);
 
     paused.pause();
+    const ATTEMPTS = 3;
     try {
       const timed = async <T>(work: () => Promise<T>): Promise<{ ms: number; outcome: PromiseSettledResult<T> }> => {
         const started = performance.now();
         const [outcome] = await Promise.allSettled([work()]);
         return { ms: performance.now() - started, outcome: outcome! };
       };
-      const [a, d, l, many] = await Promise.all([
-        timed(() => allow.take('k')),
-        timed(() => deny.take('k')),
-        timed(() => local.take('k')),
-        timed(() => Promise.all(Array.from({ length: 6 }, () => local.take('greedy')))),
-      ]);
-      for (const { ms } of [a, d, l, many]) {
-        expect(ms).toBeGreaterThanOrEqual(199);
-        expect(ms).toBeLessThan(200 + 20);
+      // The same batch a few times while Redis stays paused: every answer of every attempt must
+      // come without a hang; the tight bound must hold for at least one attempt (a machine shared
+      // with other work can preempt this process in the middle of any single one).
+      const overruns: number[] = [];
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const [lag, a, d, l, many] = await Promise.all([
+          timerLag(200),
+          timed(() => allow.take(`k${attempt}`)),
+          timed(() => deny.take(`k${attempt}`)),
+          timed(() => local.take(`k${attempt}`)),
+          timed(() => Promise.all(Array.from({ length: 6 }, () => local.take(`greedy${attempt}`)))),
+        ]);
+        for (const { ms } of [a, d, l, many]) {
+          expect(ms).toBeGreaterThanOrEqual(199);
+          expect(ms).toBeLessThan(200 + 1_000);
+        }
+        // Beyond storeTimeout and what the scheduler added to a plain 200 ms timer meanwhile.
+        overruns.push(Math.max(a.ms, d.ms, l.ms, many.ms) - 200 - lag);
+        expect(a.outcome).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
+        expect(d.outcome.status).toBe('rejected');
+        expect(isHeadroomError((d.outcome as PromiseRejectedResult).reason, 'SERVICE_UNAVAILABLE')).toBe(true);
+        expect(isHeadroomError((d.outcome as PromiseRejectedResult).reason, 'RATE_LIMITED')).toBe(false);
+        expect(l.outcome).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true, limit: 2 } });
+        // The local share: burst 4 / 50 instances, rounded up to 1.
+        const greedy = (many.outcome as PromiseFulfilledResult<Array<{ allowed: boolean }>>).value;
+        expect(greedy.filter((r) => r.allowed)).toHaveLength(1);
       }
-      expect(a.outcome).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true } });
-      expect(d.outcome.status).toBe('rejected');
-      expect(isHeadroomError((d.outcome as PromiseRejectedResult).reason, 'SERVICE_UNAVAILABLE')).toBe(true);
-      expect(isHeadroomError((d.outcome as PromiseRejectedResult).reason, 'RATE_LIMITED')).toBe(false);
-      expect(l.outcome).toMatchObject({ status: 'fulfilled', value: { allowed: true, degraded: true, limit: 2 } });
-      // The local share: burst 4 / 50 instances, rounded up to 1.
-      const greedy = (many.outcome as PromiseFulfilledResult<Array<{ allowed: boolean }>>).value;
-      expect(greedy.filter((r) => r.allowed)).toHaveLength(1);
-      expect(errors.length).toBeGreaterThanOrEqual(9);
+      expect(Math.min(...overruns), overruns.map((o) => o.toFixed(1)).join(', ')).toBeLessThan(20);
+      expect(errors).toHaveLength(9 * ATTEMPTS);
       expect(errors.every((e) => e.timedOut)).toBe(true);
     } finally {
       paused.resume();
     }
     // Back without anyone's help: the next checks are answered by Redis again.
     for (const limiter of [allow, deny, local]) expect(await limiter.take('after')).toMatchObject({ allowed: true, degraded: false });
-    expect(allow.stats()).toMatchObject({ degraded: 1, storeTimeouts: 1 });
-    expect(deny.stats()).toMatchObject({ unavailable: 1, limited: 0, storeTimeouts: 1 });
+    expect(allow.stats()).toMatchObject({ degraded: ATTEMPTS, storeTimeouts: ATTEMPTS });
+    expect(deny.stats()).toMatchObject({ unavailable: ATTEMPTS, limited: 0, storeTimeouts: ATTEMPTS });
     await paused.stop();
   });
 });

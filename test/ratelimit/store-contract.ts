@@ -15,7 +15,7 @@ import { RateLimiter, type RateLimitStore } from '../../src/ratelimit/index.js';
 export function storeContract(name: string, makeStore: () => RateLimitStore, { atomic }: { atomic: boolean }): void {
   describe(`${name} (store contract)`, () => {
     const limiter = (options: { limit: number; burst?: number; name?: string }) =>
-      new RateLimiter({ window: '1h', storeTimeout: '2s', onStoreError: 'deny', name: `c-${randomUUID()}`, store: makeStore(), ...options });
+      new RateLimiter({ window: '1h', storeTimeout: '10s', onStoreError: 'deny', name: `c-${randomUUID()}`, store: makeStore(), ...options });
 
     it('allows the burst, refuses the next with the wait, and keeps keys apart', async () => {
       const l = limiter({ limit: 60, burst: 3 });
@@ -60,8 +60,8 @@ export function storeContract(name: string, makeStore: () => RateLimitStore, { a
 
     it('takeAll takes all or none, and the others answer untouched', async () => {
       const store = makeStore();
-      const a = new RateLimiter({ window: '1h', limit: 60, burst: 5, name: `a-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '2s' });
-      const b = new RateLimiter({ window: '1h', limit: 60, burst: 2, name: `b-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '2s' });
+      const a = new RateLimiter({ window: '1h', limit: 60, burst: 5, name: `a-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '10s' });
+      const b = new RateLimiter({ window: '1h', limit: 60, burst: 2, name: `b-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '10s' });
       const request = () =>
         RateLimiter.takeAll([
           { limiter: a, key: 'ip-1' },
@@ -87,8 +87,8 @@ export function storeContract(name: string, makeStore: () => RateLimitStore, { a
 
     it('takeAll under concurrency never overspends either limit', async () => {
       const store = makeStore();
-      const a = new RateLimiter({ window: '1h', limit: 60, burst: 30, name: `a-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '2s' });
-      const b = new RateLimiter({ window: '1h', limit: 60, burst: 20, name: `b-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '2s' });
+      const a = new RateLimiter({ window: '1h', limit: 60, burst: 30, name: `a-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '10s' });
+      const b = new RateLimiter({ window: '1h', limit: 60, burst: 20, name: `b-${randomUUID()}`, store, onStoreError: 'deny', storeTimeout: '10s' });
       const answers = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
           RateLimiter.takeAll([
