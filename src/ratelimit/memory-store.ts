@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { LRUCache } from 'lru-cache';
 import { integerOption, invalidArgument, objectArgument } from '../core/index.js';
+import { KeyGenerations } from './key-generations.js';
 import { gcraStep, type RateLimitPolicy, type StoreReply } from './policy.js';
 import type { RateLimitCheck, RateLimitStore } from './store.js';
 
@@ -13,10 +13,12 @@ export interface RateLimitClock {
 /** Options for {@link MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions {
   /**
-   * The most keys kept per limit name; past it the least recently checked key is forgotten (its
-   * budget is whole again), so memory stays bounded whatever the number of distinct clients.
-   * Size it above the number of keys active within one window: `stats().evictions` climbing says
-   * it is too small. Default `100_000` (about 12 MB for keys of 20 characters).
+   * The most keys kept per limit name (a whole number >= 2), so memory stays bounded whatever the
+   * number of distinct clients. Keys that have not been checked for a while are forgotten (their
+   * budget is whole again): a key is kept at least until `maxKeys / 2` other keys were added after
+   * it was last checked. Size it at twice the number of keys active within one window or more;
+   * `stats().evictions` climbing says it is too small. Default `100_000` (about 12 MB for keys of
+   * 20 characters).
    */
   maxKeys?: number;
   /** The clock, in milliseconds. Default `performance` (monotonic). Inject one in tests. */
@@ -36,8 +38,8 @@ export interface MemoryRateLimitStoreStats {
 }
 
 /**
- * A {@link RateLimitStore} in this process: one number per key, in an LRU per limit name bounded
- * by `maxKeys`, every check synchronous (no promise, no timer, one LRU lookup for a known key). The default store of a {@link RateLimiter};
+ * A {@link RateLimitStore} in this process: one number per key, bounded by `maxKeys` per limit
+ * name, every check synchronous (no promise, no timer, one map lookup for a known key). The default store of a {@link RateLimiter};
  * use {@link RedisRateLimitStore} to share limits between processes.
  *
  * @example
@@ -47,29 +49,25 @@ export interface MemoryRateLimitStoreStats {
  * const perAccount = new RateLimiter({ name: 'per-account', limit: 1000, window: '1h', store });
  * ```
  */
-/** A key's TAT, updated in place: a check of a known key is one LRU lookup and no allocation. */
+/** A key's TAT, updated in place: a check of a known key is one map lookup and no allocation. */
 interface Slot {
   tat: number;
 }
 
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly spaces = new Map<string, LRUCache<string, Slot>>();
+  private readonly spaces = new Map<string, KeyGenerations<Slot>>();
   private readonly clock: RateLimitClock;
   private readonly maxKeys: number;
-  private evictions = 0;
-  private readonly onDispose = (_slot: Slot, _key: string, reason: LRUCache.DisposeReason): void => {
-    if (reason === 'evict') this.evictions++;
-  };
   /** The last name looked up and its keys: a store serving one limiter skips the map. */
   private lastName: string | undefined = undefined;
-  private lastSpace: LRUCache<string, Slot> | undefined = undefined;
+  private lastSpace: KeyGenerations<Slot> | undefined = undefined;
 
   /**
    * @param options - see {@link MemoryRateLimitStoreOptions}.
    */
   constructor(options: MemoryRateLimitStoreOptions = {}) {
     objectArgument(options, 'options');
-    this.maxKeys = integerOption(options.maxKeys, 'maxKeys', 100_000, { min: 1, max: 2 ** 30 });
+    this.maxKeys = integerOption(options.maxKeys, 'maxKeys', 100_000, { min: 2, max: 2 ** 30 });
     const clock = options.clock ?? performance;
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
       throw invalidArgument('clock', 'an object with a now() method', clock);
@@ -98,7 +96,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const now = this.clock.now();
     const replies = new Array<StoreReply>(checks.length);
     // The TATs this batch would leave, so that a key checked twice sees its first check.
-    const pending = new Map<LRUCache<string, Slot>, Map<string, number>>();
+    const pending = new Map<KeyGenerations<Slot>, Map<string, number>>();
     let refused = false;
     for (let i = 0; i < checks.length; i++) {
       const { key, cost, policy } = checks[i] as RateLimitCheck;
@@ -142,16 +140,20 @@ export class MemoryRateLimitStore implements RateLimitStore {
    */
   stats(): MemoryRateLimitStoreStats {
     let keys = 0;
-    for (const space of this.spaces.values()) keys += space.size;
-    return { keys, maxKeys: this.maxKeys, names: this.spaces.size, evictions: this.evictions };
+    let evictions = 0;
+    for (const space of this.spaces.values()) {
+      keys += space.size;
+      evictions += space.evicted;
+    }
+    return { keys, maxKeys: this.maxKeys, names: this.spaces.size, evictions };
   }
 
   /** The keys of the limit named `name`. */
-  private space(name: string): LRUCache<string, Slot> {
-    if (name === this.lastName) return this.lastSpace as LRUCache<string, Slot>;
+  private space(name: string): KeyGenerations<Slot> {
+    if (name === this.lastName) return this.lastSpace as KeyGenerations<Slot>;
     let space = this.spaces.get(name);
     if (space === undefined) {
-      space = new LRUCache<string, Slot>({ max: this.maxKeys, noDisposeOnSet: true, dispose: this.onDispose });
+      space = new KeyGenerations<Slot>(Math.floor(this.maxKeys / 2));
       this.spaces.set(name, space);
     }
     this.lastName = name;
@@ -160,8 +162,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-function write(space: LRUCache<string, Slot>, key: string, slot: Slot | undefined, tat: number): void {
-  if (slot === undefined) space.set(key, { tat });
+function write(space: KeyGenerations<Slot>, key: string, slot: Slot | undefined, tat: number): void {
+  if (slot === undefined) space.add(key, { tat });
   else slot.tat = tat;
 }
 

@@ -11,6 +11,7 @@ import {
   type RateLimitClock,
 } from '../../src/ratelimit/index.js';
 import { KINDS, startApp, type App, type Kind } from '../http/apps.js';
+import { eventually } from '../support/async.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 
 /** A clock standing still: the budgets in these tests only move when requests spend them. */
@@ -172,7 +173,8 @@ describe.each(KINDS)('rateLimitMiddleware on %s', (kind: Kind) => {
     const queue = new TaskQueue({ concurrency: 1, maxSize: 0 });
     app = await startApp(kind, compose(rateLimitMiddleware(limiter, { key: byClient }), shed(queue)));
     const slow = get(app, '/slow', { 'x-client': 'slow' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const log = app.log;
+    await eventually(() => expect(log.handled).toEqual(['/slow']));
     const limited = await get(app, '/fast', { 'x-client': 'slow' });
     expect(limited.status).toBe(429);
     const shedded = await get(app, '/fast', { 'x-client': 'other' });

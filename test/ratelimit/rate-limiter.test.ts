@@ -383,16 +383,22 @@ describe('RateLimitedError', () => {
 describe('MemoryRateLimitStore', () => {
   const policy: RateLimitPolicy = { name: 'p', limit: 1, windowMs: 60_000, burst: 1, intervalMs: 60_000, toleranceMs: 60_000 };
 
-  it('stays within maxKeys, forgetting the least recently checked key', () => {
+  it('stays within maxKeys, keeping a key until maxKeys / 2 others were added after its last check', () => {
     const clock = manualClock();
-    const store = new MemoryRateLimitStore({ maxKeys: 3, clock });
-    for (const key of ['a', 'b', 'c']) expect(store.take(key, 1, policy)).toBeGreaterThanOrEqual(0);
+    const store = new MemoryRateLimitStore({ maxKeys: 4, clock });
+    for (const key of ['a', 'b', 'c', 'd']) expect(store.take(key, 1, policy)).toBeGreaterThanOrEqual(0);
+    // 'a' checked again (refused: its budget is spent): it stays, 'b' was not.
     expect(store.take('a', 1, policy)).toBeLessThan(0);
-    store.take('d', 1, policy);
-    expect(store.stats()).toEqual({ keys: 3, maxKeys: 3, names: 1, evictions: 1 });
-    // 'b' was least recently used: forgotten, so its budget is whole again.
+    store.take('e', 1, policy);
+    store.take('f', 1, policy);
+    // b, c and d went with their generations; a (checked again) and the newest are kept.
+    expect(store.stats()).toEqual({ keys: 3, maxKeys: 4, names: 1, evictions: 3 });
+    expect(store.take('a', 1, policy)).toBeLessThan(0);
     expect(store.take('b', 1, policy)).toBeGreaterThanOrEqual(0);
-    expect(store.take('a', 1, policy)).toBeLessThan(0);
+    for (let i = 0; i < 100; i++) {
+      store.take(`k${i}`, 1, policy);
+      expect(store.stats().keys).toBeLessThanOrEqual(4);
+    }
   });
 
   it('gives back refunds without going below a whole budget', () => {
