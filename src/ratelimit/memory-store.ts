@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { integerOption, invalidArgument, objectArgument } from '../core/index.js';
 import { KeyGenerations } from './key-generations.js';
-import { gcraStep, type RateLimitPolicy, type StoreReply } from './policy.js';
+import { asPeeks, gcraStep, type RateLimitPolicy, type StoreReply } from './policy.js';
 import type { RateLimitCheck, RateLimitStore } from './store.js';
 
 /** A source of milliseconds that never goes backwards: `performance` by default. */
@@ -165,20 +165,4 @@ export class MemoryRateLimitStore implements RateLimitStore {
 function write(space: KeyGenerations<Slot>, key: string, slot: Slot | undefined, tat: number): void {
   if (slot === undefined) space.add(key, { tat });
   else slot.tat = tat;
-}
-
-/**
- * The replies of a refused batch, as peeks: a check that was allowed within the batch took
- * nothing, so its debt is what it was before its own cost.
- *
- * @internal
- */
-export function asPeeks(checks: readonly RateLimitCheck[], replies: StoreReply[]): StoreReply[] {
-  for (let i = 0; i < replies.length; i++) {
-    const reply = replies[i] as number;
-    if (reply < 0) continue;
-    const { cost, policy } = checks[i] as RateLimitCheck;
-    replies[i] = Math.max(0, reply - cost * policy.intervalMs);
-  }
-  return replies;
 }

@@ -1,3 +1,5 @@
+import type { RateLimitCheck } from './store.js';
+
 /**
  * A limit as GCRA sees it, and the answer a store gives for one check.
  *
@@ -62,4 +64,20 @@ export function gcraStep(stored: number | undefined, now: number, cost: number, 
   const debt = tat - now + cost * policy.intervalMs;
   const over = debt - policy.toleranceMs;
   return over > SLACK_MS ? -over : debt;
+}
+
+/**
+ * The replies of a refused batch, as peeks: a check that was allowed within the batch took
+ * nothing, so its debt is what it was before its own cost.
+ *
+ * @internal
+ */
+export function asPeeks(checks: readonly RateLimitCheck[], replies: StoreReply[]): StoreReply[] {
+  for (let i = 0; i < replies.length; i++) {
+    const reply = replies[i] as number;
+    if (reply < 0) continue;
+    const { cost, policy } = checks[i] as RateLimitCheck;
+    replies[i] = Math.max(0, reply - cost * policy.intervalMs);
+  }
+  return replies;
 }

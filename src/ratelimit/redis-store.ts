@@ -2,8 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { invalidArgument, objectArgument, stringOption } from '../core/index.js';
 import { takeAllOrNothing, type AtomicPart } from './all-or-nothing.js';
 import { clusterSlot } from './cluster-slot.js';
-import { asPeeks } from './memory-store.js';
-import type { RateLimitPolicy, StoreReply } from './policy.js';
+import { asPeeks, type RateLimitPolicy, type StoreReply } from './policy.js';
 import { CHECK, CHECK_ALL, REFUND, type Script } from './redis-scripts.js';
 import type { RateLimitCheck, RateLimitStore } from './store.js';
 

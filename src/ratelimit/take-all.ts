@@ -1,8 +1,7 @@
 import { storeUnavailable } from './errors.js';
 import { takeAllOrNothing, type AtomicPart } from './all-or-nothing.js';
 import type { LimiterCore } from './limiter-core.js';
-import { asPeeks } from './memory-store.js';
-import type { StoreReply } from './policy.js';
+import { asPeeks, type StoreReply } from './policy.js';
 import { freshResult, resultOf, type RateLimitAllResult, type RateLimitResult } from './result.js';
 import type { RateLimitCheck, RateLimitStore } from './store.js';
 import { boundedStoreCall } from './store-call.js';
