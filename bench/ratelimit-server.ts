@@ -7,7 +7,9 @@
  * - `express`: Express 5, no limiter; `express-erl`: express-rate-limit's default memory store
  *   through its middleware, with the draft-8 `RateLimit` headers (the closest it offers to ours);
  *   `express-headroom`: headroom's middleware through `toNode`, memory store.
- * - `node`: node:http, no limiter; `node-headroom`: headroom's middleware through `toNode`.
+ * - `node`: node:http, no limiter; `node-erl`: express-rate-limit's middleware called by hand
+ *   (a request it lets through touches only node:http's own response API; no request is refused
+ *   here); `node-headroom`: headroom's middleware through `toNode`.
  *
  * Protocol (IPC): sends `{ ports }` once listening; answers `'stats'` with
  * `{ cpu: process.cpuUsage() }`; exits on `'exit'`.
@@ -60,6 +62,7 @@ const servers: Record<string, Server> = {
   'express-erl': await listen(expressApp(erl)),
   'express-headroom': await listen(expressApp(toNode(headroom()) as RequestHandler)),
   node: await listen(handle),
+  'node-erl': await listen((req, res) => void erl(req as Parameters<typeof erl>[0], res as Parameters<typeof erl>[1], () => handle(req, res))),
   'node-headroom': await listen((req, res) => nodeGuard(req, res, () => handle(req, res))),
 };
 
