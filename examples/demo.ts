@@ -5,6 +5,7 @@
  *
  * The service, from the outside in:
  *   percentiles  -> every request timed per route, p50/p95/p99 on the server side
+ *   ratelimit    -> 20 requests a second per client (X-Client-Id); a greedy client gets 429s
  *   timeout      -> 504 after 400 ms, the handler's signal aborted
  *   shed         -> at most 12 requests at work and 24 waiting; the rest get 503 + Retry-After
  *   idempotency  -> POST /orders runs once per Idempotency-Key, retries get the first answer
@@ -30,9 +31,13 @@ import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../s
 import { PercentileTracker, percentileMiddleware } from '../src/percentiles/index.js';
 import { TaskQueue } from '../src/queue/index.js';
 import { CircuitBreaker, RetryBudget, RetryPolicy, TimeoutPolicy, isHeadroomError, pipeline, type Pipeline } from '../src/resilience/index.js';
+import { RateLimiter, rateLimitMiddleware } from '../src/ratelimit/index.js';
 
 const LOAD_MS = 6_000;
 const CLIENTS = 40;
+/** Connections of the greedy client, all under one client id, sending back to back. */
+const GREEDY_CONNECTIONS = 8;
+const GREEDY_ID = 'greedy';
 const REQUEST_TIMEOUT = '400ms';
 const ROUTES = ['GET /fast', 'GET /slow', 'GET /flaky', 'GET /report', 'POST /orders'];
 
@@ -83,6 +88,7 @@ interface Service {
   url: string;
   queue: TaskQueue;
   flaky: Guarded;
+  limiter: RateLimiter;
   tracker: PercentileTracker;
   cache: Cache;
   health: HealthChecker;
@@ -160,15 +166,21 @@ async function startService(): Promise<Service> {
   health.register('event-loop', eventLoopCheck({ degradedAtMs: 100, unhealthyAtMs: 1_000 }), { critical: false });
   const orders = { run: 0 };
   const flaky = guardUpstream();
+  // Per client, 20 requests a second, 20 at once (a polite client sends about 5). Probes are never limited.
+  const limiter = new RateLimiter({ name: 'per-client', limit: 20, window: '1s' });
+  const limited = rateLimitMiddleware(limiter, {
+    key: (exchange) => exchange.header('x-client-id') ?? 'anonymous',
+    skip: (exchange) => exchange.path === '/ready',
+  });
 
   // Plain node:http has no route templates; these paths carry no ids, so method + path is safe.
   const timed = percentileMiddleware(tracker, { serverTiming: true, key: (ex) => `${ex.method} ${ex.path}` });
   const guard = toNode(
-    compose(timed, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
+    compose(timed, limited, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
   );
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
   // The demo listens on loopback only; a real service passes `authorize` (see docs/dashboard.md).
-  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue }, breakers: { upstream: flaky.breaker } };
+  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue }, breakers: { upstream: flaky.breaker }, limiters: { 'per-client': limiter } };
   const alerts = alertRules({
     percentiles: tracker,
     rules: [{ name: 'flaky-is-slow', severity: 'warning', key: 'GET /flaky', p99Above: '300ms', for: '5s' }],
@@ -190,6 +202,7 @@ async function startService(): Promise<Service> {
     url: `http://127.0.0.1:${port}`,
     queue,
     flaky,
+    limiter,
     tracker,
     cache,
     health,
@@ -213,6 +226,9 @@ interface LoadResult {
   /** Client-side latency by outcome, itself kept in a PercentileTracker. */
   latency: PercentileTracker;
   orders: { sent: number; replayed: number; conflicts: number };
+  /** Requests and 429s of the greedy client and of the well-behaved ones. */
+  greedy: { sent: number; limited: number };
+  polite: { sent: number; limited: number };
   errors: number;
 }
 
@@ -239,7 +255,7 @@ function progress(result: LoadResult, elapsed: number, done: boolean): void {
   const total = [...result.byStatus.values()].reduce((a, b) => a + b, 0);
   const line =
     `  load ${(elapsed / 1000).toFixed(1)}s/${LOAD_MS / 1000}s  requests ${total}  ` +
-    `served ${count(200) + count(201)}  timed out ${count(504)}  shed ${count(503)}`;
+    `served ${count(200) + count(201)}  timed out ${count(504)}  shed ${count(503)}  rate limited ${count(429)}`;
   if (process.stdout.isTTY) process.stdout.write(`\r${line}${done ? '\n' : ''}`);
   else if (done || Math.round(elapsed / 250) % 4 === 0) console.log(line);
 }
@@ -251,19 +267,35 @@ async function driveLoad(url: string): Promise<LoadResult> {
     byStatus: new Map(),
     latency: new PercentileTracker({ windows: ['1h'] }),
     orders: { sent: 0, replayed: 0, conflicts: 0 },
+    greedy: { sent: 0, limited: 0 },
+    polite: { sent: 0, limited: 0 },
     errors: 0,
   };
   const started = performance.now();
   const deadline = started + LOAD_MS;
   const ticker = setInterval(() => progress(result, performance.now() - started, false), 250);
-  const client = async (): Promise<void> => {
+  const client = async (id: string): Promise<void> => {
+    const greedy = id === GREEDY_ID;
+    const tally = greedy ? result.greedy : result.polite;
     while (performance.now() < deadline) {
-      const { path, init } = pickRequest();
+      const { path, init } = greedy ? { path: '/fast', init: undefined } : pickRequest();
+      const headers = { ...(init?.headers as Record<string, string> | undefined), 'x-client-id': id };
       const stop = result.latency.startTimer('all');
       try {
-        const response = await fetch(url + path, init);
+        const response = await fetch(url + path, { ...init, headers });
         await response.arrayBuffer();
-        const outcome = response.status < 300 ? 'served' : response.status === 504 ? 'timed out' : response.status === 503 ? 'shed' : 'other';
+        tally.sent += 1;
+        if (response.status === 429) tally.limited += 1;
+        const outcome =
+          response.status < 300
+            ? 'served'
+            : response.status === 504
+              ? 'timed out'
+              : response.status === 503
+                ? 'shed'
+                : response.status === 429
+                  ? 'rate limited'
+                  : 'other';
         result.latency.record(outcome, stop());
         result.byStatus.set(response.status, (result.byStatus.get(response.status) ?? 0) + 1);
         if (init !== undefined) {
@@ -278,7 +310,11 @@ async function driveLoad(url: string): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: CLIENTS }, client));
+  await Promise.all([
+    ...Array.from({ length: CLIENTS }, (_, i) => client(`client-${i}`)),
+    // Ignores Retry-After and never pauses: the rate limiter keeps it to its share.
+    ...Array.from({ length: GREEDY_CONNECTIONS }, () => client(GREEDY_ID)),
+  ]);
   clearInterval(ticker);
   result.durationMs = performance.now() - started;
   progress(result, result.durationMs, true);
@@ -303,18 +339,29 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   const count = (status: number): number => result.byStatus.get(status) ?? 0;
   const total = [...result.byStatus.values()].reduce((a, b) => a + b, 0);
   const seconds = result.durationMs / 1000;
-  console.log(`\n${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} req/s) from ${CLIENTS} clients`);
+  console.log(
+    `\n${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} req/s) from ${CLIENTS} clients and a greedy one on ${GREEDY_CONNECTIONS} connections`,
+  );
   console.log(`  served     ${count(200) + count(201)}   (200/201)`);
   console.log(`  timed out  ${count(504)}   (504 after ${REQUEST_TIMEOUT}: the handler's signal was aborted)`);
   console.log(`  shed       ${count(503)}   (503 + Retry-After: the queue was full, or GET /flaky's breaker was open)`);
-  const other = total - count(200) - count(201) - count(504) - count(503);
+  console.log(`  limited    ${count(429)}   (429 + Retry-After + RateLimit headers: over 20 requests a second for one client)`);
+  const other = total - count(200) - count(201) - count(504) - count(503) - count(429);
   if (other > 0 || result.errors > 0) {
     console.log(`  other      ${other} responses (409: order retried while in flight; 502: GET /flaky's upstream failed its retries), ${result.errors} network errors`);
   }
 
-  table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed'].map((o) => row(o, result.latency, o)));
+  table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed', 'rate limited'].map((o) => row(o, result.latency, o)));
   table('server-side latency (ms), by route (headroom/percentiles)', ROUTES.map((r) => row(r, service.tracker, r)));
 
+  const g = result.greedy;
+  const p = result.polite;
+  const l = service.limiter.stats();
+  console.log(
+    `\nrate limit "per-client" (20/s): the greedy client sent ${g.sent} requests, ${g.limited} refused with 429 ` +
+      `(${g.sent === 0 ? 0 : ((g.limited / g.sent) * 100).toFixed(0)}%); the ${CLIENTS} others sent ${p.sent}, ${p.limited} refused; ` +
+      `${l.checks} checks, ${l.allowed} allowed`,
+  );
   const q = service.queue.stats();
   console.log(`\nqueue "demo" (concurrency 12, maxSize 24): added ${q.added}, completed ${q.completed}, rejected ${q.rejected}, timed out ${q.timedOut}`);
   const c = service.cache.stats();
@@ -354,7 +401,7 @@ async function serve(service: Service): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log('headroom demo: percentiles + timeout + shed + idempotency + cache + health on node:http\n');
+  console.log('headroom demo: percentiles + rate limit + timeout + shed + idempotency + cache + health on node:http\n');
   const service = await startService();
   console.log(
     `service on ${service.url}: GET /fast /slow /flaky (its upstream hangs 30% of the time, and is down 1.5 s mid-run) /report (cached), POST /orders, GET /ready`,

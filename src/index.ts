@@ -57,6 +57,7 @@ export * from './percentiles/index.js';
 export * from './idempotency/index.js';
 export * from './health/index.js';
 export * from './resilience/index.js';
+export * from './ratelimit/index.js';
 export * from './dashboard/index.js';
 // The dashboard's metricsHandler also takes a tracker alone, as the percentiles one does.
 export { metricsHandler } from './dashboard/index.js';

@@ -28,6 +28,7 @@ const MAIN_EXPORT: Record<string, { kind: 'classes' | 'functions'; name: string 
   'headroom/idempotency': { kind: 'classes', name: 'Idempotency' },
   'headroom/health': { kind: 'classes', name: 'HealthChecker' },
   'headroom/resilience': { kind: 'functions', name: 'pipeline' },
+  'headroom/ratelimit': { kind: 'classes', name: 'RateLimiter' },
   'headroom/http': { kind: 'functions', name: 'toNode' },
   'headroom/dashboard': { kind: 'functions', name: 'dashboardHandler' },
 };
