@@ -58,10 +58,11 @@ export interface BreakerCounters {
  * ```ts
  * import { CircuitBreaker } from 'headroom/resilience';
  * import { dashboardHandler } from 'headroom/dashboard';
- * import { toNode } from 'headroom/http';
+ * import { toNode, type HttpExchange } from 'headroom/http';
  *
  * const payments = new CircuitBreaker({ name: 'payments', cooldown: '10s' });
- * app.get('/dashboard', toNode(dashboardHandler({ breakers: { payments } })));
+ * const authorize = (exchange: HttpExchange) => exchange.header('x-authenticated-role') === 'ops';
+ * app.get('/dashboard', toNode(dashboardHandler({ breakers: { payments }, authorize })));
  * ```
  */
 export interface BreakerSource {
