@@ -9,7 +9,10 @@ export const entries = {
   'percentiles/index': 'src/percentiles/index.ts',
   'idempotency/index': 'src/idempotency/index.ts',
   'health/index': 'src/health/index.ts',
+  'resilience/index': 'src/resilience/index.ts',
+  'ratelimit/index': 'src/ratelimit/index.ts',
   'http/index': 'src/http/index.ts',
+  'dashboard/index': 'src/dashboard/index.ts',
 };
 
 export default defineConfig({

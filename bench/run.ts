@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-const ALL = ['timeout', 'queue', 'cache', 'percentiles', 'idempotency', 'http'];
+const ALL = ['timeout', 'queue', 'cache', 'percentiles', 'idempotency', 'resilience', 'ratelimit', 'http'];
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((name) => !ALL.includes(name));

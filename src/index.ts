@@ -1,12 +1,29 @@
 /**
- * headroom: performance and load-safety primitives for Node.js services.
+ * Performance and load-safety primitives for Node.js services. Every module is published on its
+ * own subpath (`headroom/timeout`, `headroom/cache`, ...), so a service that needs one piece loads
+ * nothing else, and all but `headroom/http` are re-exported here. Declared here: the error model
+ * every module shares ({@link HeadroomError} with its stable {@link ErrorCode}, status and
+ * `retryAfterMs`) and {@link parseDuration}, the parser behind every duration option.
  *
- * Every module is also published on its own subpath (`headroom/timeout`, `headroom/queue`,
- * `headroom/cache`, `headroom/percentiles`, `headroom/idempotency`, `headroom/health`), so a
- * service that needs one piece loads nothing else. The HTTP adapters and middleware live on
- * `headroom/http` only, where their short names (`timeout`, `shed`) cannot be confused.
+ * @example
+ * ```ts
+ * import { isHeadroomError } from 'headroom';
+ *
+ * try {
+ *   await queue.add(work);
+ * } catch (err) {
+ *   if (!isHeadroomError(err, 'QUEUE_FULL')) throw err;
+ *   log.warn({ retryAfterMs: err.retryAfterMs }, `shed: ${err.code}, answer ${err.status}`); // 503
+ * }
+ * ```
  *
  * @packageDocumentation
+ */
+/**
+ * The error model, durations and event types every module shares: documented here, re-exported
+ * by the modules that use them.
+ *
+ * @primaryExport
  */
 export {
   ErrorCode,
@@ -14,14 +31,17 @@ export {
   InvalidArgumentError,
   isHeadroomError,
   parseDuration,
-  problemResponse,
-  setProblemTypeBase,
   type HeadroomErrorOptions,
   type Duration,
   type DurationUnit,
   type ParseDurationOptions,
   type Disposer,
   type Listener,
+} from './core/index.js';
+// The framework-neutral HTTP shapes are documented in `headroom/http`, which uses them.
+export {
+  problemResponse,
+  setProblemTypeBase,
   type ProblemDetails,
   type HeaderMap,
   type HttpResponse,
@@ -37,3 +57,8 @@ export * from './cache/index.js';
 export * from './percentiles/index.js';
 export * from './idempotency/index.js';
 export * from './health/index.js';
+export * from './resilience/index.js';
+export * from './ratelimit/index.js';
+export * from './dashboard/index.js';
+// The dashboard's metricsHandler also takes a tracker alone, as the percentiles one does.
+export { metricsHandler } from './dashboard/index.js';

@@ -20,107 +20,149 @@ export interface BusMessage {
   at?: number;
   /** Glob (`p`). */
   p?: string;
+  /** The publisher's message counter (invalidations sent through the catch-up log). */
+  u?: number;
+  /** The message's number in the catch-up log, added by Redis when it is published. */
+  q?: number;
+}
+
+/** What the subscriber connection reports. */
+export interface BusHandlers {
+  /** A message on one of the subscribed channels. */
+  message(channel: string, text: string): void;
+  /** Subscribed (`true`), or the connection closed (`false`). */
+  subscribed(subscribed: boolean): void;
+  /** A connection or subscription error. */
+  error(error: unknown): void;
 }
 
 type SubscriberClient = CacheRedis & {
-  subscribe(channel: string): Promise<unknown>;
+  subscribe(...channels: string[]): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 };
 
 /**
- * The coherence bus: Redis pub/sub on a connection made with `duplicate()`. Publishing goes
- * through the main client (after the write it announces, on the same connection, so a receiver
- * that drops its L1 copy and reads again finds the new value).
+ * The subscriber side of the coherence bus: Redis pub/sub on a connection made with
+ * `duplicate()`. Publishing goes through the main client (after the write it announces, so a
+ * receiver that drops its L1 copy and reads again finds the new value). This class only keeps
+ * the subscription and hands over what arrives; whether the link is alive is judged by the
+ * heartbeat (see bus-link.ts), since a silent connection raises no event here.
  */
 export class Bus {
-  connected = false;
-  private readonly sub: SubscriberClient;
+  private sub: SubscriberClient;
   private closed = false;
+  private subscribedNow = false;
 
   constructor(
-    client: CacheRedis,
-    private readonly channel: string,
-    private readonly instanceId: string,
-    private readonly onMessage: (message: BusMessage) => void,
-    private readonly onState: (connected: boolean) => void,
-    private readonly onError: (error: unknown) => void,
+    private readonly client: CacheRedis,
+    private readonly channels: readonly string[],
+    private readonly handlers: BusHandlers,
   ) {
-    this.sub = client.duplicate() as SubscriberClient;
-    this.sub.on('message', this.handleMessage);
-    this.sub.on('ready', this.handleReady);
-    this.sub.on('close', this.handleClose);
-    this.sub.on('end', this.handleClose);
-    this.sub.on('error', this.handleError);
-    this.subscribe();
+    this.sub = this.open();
   }
 
-  private subscribe(): void {
-    this.sub.subscribe(this.channel).then(
-      () => this.setConnected(true),
+  /** Makes the subscriber connection and subscribes. */
+  private open(): SubscriberClient {
+    const sub = this.client.duplicate() as SubscriberClient;
+    sub.on('message', this.handleMessage);
+    sub.on('ready', this.handleReady);
+    sub.on('close', this.handleClose);
+    sub.on('end', this.handleClose);
+    sub.on('error', this.handleError);
+    this.subscribe(sub);
+    return sub;
+  }
+
+  /** Removes this bus's listeners from `sub` (a no-op error listener stays: a late socket error must not crash the process). */
+  private detach(sub: SubscriberClient): void {
+    sub.off('message', this.handleMessage);
+    sub.off('ready', this.handleReady);
+    sub.off('close', this.handleClose);
+    sub.off('end', this.handleClose);
+    sub.off('error', this.handleError);
+    sub.on('error', noop);
+  }
+
+  private subscribe(sub: SubscriberClient): void {
+    sub.subscribe(...this.channels).then(
+      () => {
+        if (sub === this.sub) this.setSubscribed(true);
+      },
       (error: unknown) => {
-        if (!this.closed) this.onError(error);
+        if (!this.closed && sub === this.sub) this.handlers.error(error);
       },
     );
   }
 
-  private setConnected(connected: boolean): void {
-    if (this.closed || this.connected === connected) return;
-    this.connected = connected;
-    this.onState(connected);
+  private setSubscribed(subscribed: boolean): void {
+    if (this.closed || this.subscribedNow === subscribed) return;
+    this.subscribedNow = subscribed;
+    this.handlers.subscribed(subscribed);
   }
 
   private readonly handleReady = (): void => {
     // ioredis resubscribes on reconnect before 'ready'; SUBSCRIBE is processed in order, so
     // messages published from now on reach us.
-    if (this.connected) return;
-    this.subscribe();
+    if (this.subscribedNow) return;
+    this.subscribe(this.sub);
   };
 
-  private readonly handleClose = (): void => this.setConnected(false);
+  private readonly handleClose = (): void => this.setSubscribed(false);
 
   private readonly handleError = (error: unknown): void => {
-    if (!this.closed) this.onError(error);
+    if (!this.closed) this.handlers.error(error);
   };
 
   private readonly handleMessage = (...args: unknown[]): void => {
     const [channel, text] = args;
-    if (channel !== this.channel || typeof text !== 'string') return;
-    let message: BusMessage;
-    try {
-      message = JSON.parse(text) as BusMessage;
-    } catch (error) {
-      this.onError(error);
-      return;
-    }
-    if (message === null || typeof message !== 'object' || message.i === this.instanceId) return;
-    this.onMessage(message);
+    if (this.closed || typeof channel !== 'string' || typeof text !== 'string') return;
+    this.handlers.message(channel, text);
   };
+
+  /**
+   * Replaces the subscriber connection with a new one: for a link that stays open but delivers
+   * nothing (a half-open TCP connection, a NAT or load balancer that forgot it, a hung node).
+   * The old one is dropped without waiting: a silent peer would never answer a QUIT or a FIN.
+   */
+  reconnect(): void {
+    if (this.closed) return;
+    const old = this.sub;
+    this.detach(old);
+    this.setSubscribed(false);
+    this.sub = this.open();
+    drop(old);
+  }
 
   /** Quits the subscriber connection (bounded: disconnects if QUIT does not answer in `timeoutMs`). */
   async close(timeoutMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.connected = false;
     const sub = this.sub;
     let timer: NodeJS.Timeout | undefined;
+    let quit = false;
     await Promise.race([
-      sub.quit().catch(() => undefined),
+      sub.quit().then(
+        () => (quit = true),
+        () => undefined,
+      ),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         timer.unref();
       }),
     ]);
     clearTimeout(timer);
-    sub.disconnect();
-    sub.off('message', this.handleMessage);
-    sub.off('ready', this.handleReady);
-    sub.off('close', this.handleClose);
-    sub.off('end', this.handleClose);
-    // Keep a no-op error listener: a late socket error on a closed client must not crash the process.
-    sub.off('error', this.handleError);
-    sub.on('error', noop);
+    this.detach(sub);
+    if (quit) sub.disconnect();
+    else drop(sub);
   }
+}
+
+/** Disconnects at once; on a standalone client also destroys the socket (no FIN handshake to wait for). */
+function drop(sub: SubscriberClient): void {
+  const stream = (sub as { stream?: { destroy?: () => void } }).stream;
+  sub.disconnect();
+  if (stream !== undefined && typeof stream.destroy === 'function') stream.destroy();
 }
 
 function noop(): void {}

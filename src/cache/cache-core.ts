@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Emitter, invalidArgument } from '../core/index.js';
-import { Bus, type BusMessage } from './bus.js';
-import { FAIL } from './l2.js';
+import type { BusMessage } from './bus.js';
+import { BusLink } from './bus-link.js';
 import { KeySpace } from './key-space.js';
 import { L2 } from './l2.js';
 import { resolveDefaults, resolveL1, type Resolved } from './options.js';
-import type { CacheEvents, CacheRedis, CacheStats, L1Options, NamespaceOptions, CacheSerializer } from './types.js';
+import type { BreakerState, CacheEvents, CacheRedis, CacheStats, L1Options, NamespaceOptions, CacheSerializer } from './types.js';
 
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Settings read once by `createCache`. */
 export interface CoreConfig {
@@ -19,6 +20,8 @@ export interface CoreConfig {
   breakerCooldownMs: number;
   bus: boolean;
   busDownL1Ttl: number;
+  busHeartbeatMs: number;
+  busLog: number | false;
   serializer: CacheSerializer;
   compressAbove: number;
   namespaces: Record<string, NamespaceOptions>;
@@ -42,7 +45,7 @@ export class CacheCore {
   readonly maxTrackedTags: number;
   readonly busDownL1Ttl: number;
   readonly l2: L2 | undefined;
-  readonly bus: Bus | undefined;
+  readonly bus: BusLink | undefined;
   readonly root: KeySpace;
   readonly controllers = new Set<AbortController>();
   /** True while a bus exists and is not connected: L1 entries are trusted for `busDownL1Ttl` only. */
@@ -51,19 +54,15 @@ export class CacheCore {
 
   l2Errors = 0;
   l2Timeouts = 0;
-  busIn = 0;
-  busOut = 0;
   lockAcquired = 0;
   lockWaited = 0;
   lockTimedOut = 0;
 
-  private readonly channel: string;
   private readonly namespaces = new Map<string, KeySpace>();
   private readonly namespaceOptions: Record<string, NamespaceOptions>;
   private readonly namespaceDefaults = new Map<string, { defaults: Resolved; l1: L1Options | false }>();
   private readonly l1: L1Options | false;
   private readonly l2TimeoutMs: number;
-  private busEverConnected = false;
   private closing: Promise<void> | undefined;
 
   constructor(config: CoreConfig) {
@@ -78,7 +77,6 @@ export class CacheCore {
     this.l1 = config.l1;
     this.l2TimeoutMs = config.l2TimeoutMs;
     this.namespaceOptions = config.namespaces;
-    this.channel = `${config.prefix}bus`;
     for (const [name, options] of Object.entries(config.namespaces)) {
       if (!NAMESPACE.test(name) || name === '_') throw invalidArgument(`namespaces.${name}`, 'named with 1-64 of A-Z a-z 0-9 _ . - (not "_")', name);
       if (options === null || typeof options !== 'object') throw invalidArgument(`namespaces.${name}`, 'an options object', options);
@@ -105,14 +103,33 @@ export class CacheCore {
         },
       });
       if (config.bus) {
-        this.bus = new Bus(
-          redis,
-          this.channel,
-          this.instanceId,
-          (message) => this.receive(message),
-          (connected) => this.busState(connected),
-          (error) => {
-            if (this.emitter.has('error')) this.emitter.emit('error', { error, operation: 'bus', key: undefined, namespace: undefined });
+        this.bus = new BusLink(
+          {
+            client: redis,
+            l2: this.l2,
+            prefix: config.prefix,
+            instanceId: this.instanceId,
+            heartbeatMs: config.busHeartbeatMs,
+            logEntries: config.busLog,
+            timeoutMs: config.l2TimeoutMs,
+          },
+          {
+            apply: (message) => this.receive(message),
+            up: ({ first, caughtUp, resynced }) => {
+              this.setBusDown(false);
+              if (!first && this.emitter.has('bus-up')) this.emitter.emit('bus-up', { caughtUp, resynced });
+            },
+            down: (reason) => {
+              this.setBusDown(true);
+              if (this.emitter.has('bus-down')) this.emitter.emit('bus-down', { reason });
+            },
+            resync: () => {
+              this.dropEverything();
+              for (const space of this.spaces()) space.tags.clear();
+            },
+            error: (error) => {
+              if (this.emitter.has('error')) this.emitter.emit('error', { error, operation: 'bus', key: undefined, namespace: undefined });
+            },
           },
         );
       }
@@ -135,11 +152,9 @@ export class CacheCore {
     return space;
   }
 
-  /** Publishes on the bus (no-op without one). */
-  async publish(message: BusMessage): Promise<void> {
-    if (this.bus === undefined || this.l2 === undefined) return;
-    const sent = await this.l2.publish(this.channel, JSON.stringify(message));
-    if (sent !== FAIL) this.busOut++;
+  /** Publishes on the bus (no-op without one); never rejects. */
+  publish(message: BusMessage): Promise<void> {
+    return this.bus === undefined ? RESOLVED : this.bus.publish(message);
   }
 
   private spacesOf(namespace: string | null | undefined): KeySpace[] {
@@ -150,7 +165,6 @@ export class CacheCore {
 
   private receive(message: BusMessage): void {
     if (this.closed) return;
-    this.busIn++;
     const keys = Array.isArray(message.k) ? message.k.filter((k): k is string => typeof k === 'string') : [];
     switch (message.o) {
       case 's':
@@ -175,20 +189,9 @@ export class CacheCore {
     }
   }
 
-  private busState(connected: boolean): void {
-    this.busDown = !connected;
+  private setBusDown(down: boolean): void {
+    this.busDown = down;
     for (const space of this.spaces()) space.updateFast();
-    if (connected) {
-      if (this.busEverConnected) {
-        // Messages may have been missed while the bus was down: forget what L1 and tag times hold.
-        this.dropEverything();
-        for (const space of this.spaces()) space.tags.clear();
-        if (this.emitter.has('bus-up')) this.emitter.emit('bus-up', {});
-      }
-      this.busEverConnected = true;
-    } else if (this.emitter.has('bus-down')) {
-      this.emitter.emit('bus-down', {});
-    }
   }
 
   private spaces(): KeySpace[] {
@@ -212,6 +215,7 @@ export class CacheCore {
     let calls = 0;
     let errors = 0;
     let timeouts = 0;
+    let coalesced = 0;
     let refreshes = 0;
     for (const s of spaces) {
       l1Hits += s.l1Hits;
@@ -223,6 +227,7 @@ export class CacheCore {
       calls += s.factoryCalls;
       errors += s.factoryErrors;
       timeouts += s.factoryTimeouts;
+      coalesced += s.coalesced;
       refreshes += s.refreshes;
     }
     const lookups = l1Hits + l1Misses;
@@ -231,10 +236,19 @@ export class CacheCore {
       l2: { hits: l2Hits, misses: l2Misses, errors: this.l2Errors, timeouts: this.l2Timeouts },
       hitRate: lookups === 0 ? 0 : (l1Hits + l2Hits) / lookups,
       staleServed,
-      factory: { calls, errors, timeouts },
+      factory: { calls, errors, timeouts, coalesced },
       refreshes,
-      breaker: { state: this.l2?.breaker.state ?? 'closed', opened: this.l2?.breaker.opened ?? 0 },
-      bus: { connected: this.bus !== undefined && !this.busDown, messagesIn: this.busIn, messagesOut: this.busOut },
+      // The cache never isolates its L2 breaker, so its state is one of BreakerState's three.
+      breaker: { state: (this.l2?.breaker.state ?? 'closed') as BreakerState, opened: this.l2?.breaker.stats().opened ?? 0 },
+      bus: {
+        enabled: this.bus !== undefined,
+        connected: this.bus !== undefined && !this.busDown,
+        messagesIn: this.bus?.messagesIn ?? 0,
+        messagesOut: this.bus?.messagesOut ?? 0,
+        caughtUp: this.bus?.caughtUp ?? 0,
+        resyncs: this.bus?.resyncs ?? 0,
+        pending: this.bus?.pending ?? 0,
+      },
       lock: { acquired: this.lockAcquired, waited: this.lockWaited, timedOut: this.lockTimedOut },
     };
   }

@@ -63,6 +63,13 @@ export function createCache(options: CacheOptions = {}): Cache {
   const breakerCooldownMs = optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 5_000, { positive: true });
   if (options.bus !== undefined && typeof options.bus !== 'boolean') throw invalidArgument('bus', 'a boolean', options.bus);
   const busDownL1Ttl = optionalDuration(options.busDownL1Ttl, 'busDownL1Ttl', 5_000);
+  const busHeartbeatMs = optionalDuration(options.busHeartbeat, 'busHeartbeat', 500, { positive: true });
+  let busLog: number | false = 10_000;
+  if (options.busLog === false) busLog = false;
+  else if (options.busLog !== undefined) {
+    busLog = integerOption(options.busLog, 'busLog', 10_000, { min: 1 });
+    if (busLog === Infinity) throw invalidArgument('busLog', 'false or a finite whole number >= 1', options.busLog);
+  }
   const serializer: CacheSerializer = options.serializer ?? cacheJsonSerializer;
   if (serializer === null || typeof serializer !== 'object' || typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
     throw invalidArgument('serializer', 'an object with serialize() and deserialize()', serializer);
@@ -89,6 +96,8 @@ export function createCache(options: CacheOptions = {}): Cache {
     breakerCooldownMs,
     bus: redis !== undefined && options.bus !== false,
     busDownL1Ttl,
+    busHeartbeatMs,
+    busLog,
     serializer,
     compressAbove,
     namespaces,

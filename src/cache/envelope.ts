@@ -53,6 +53,9 @@ export interface Encoded {
   size: number;
 }
 
+/** `String.prototype.isWellFormed` (Node 20+), not yet in the ES2023 lib this package compiles against. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+
 /** Encodes an entry; throws whatever the serializer throws. */
 export function encodeEnvelope(
   serializer: CacheSerializer,
@@ -69,7 +72,9 @@ export function encodeEnvelope(
   let size: number;
   if (typeof data === 'string') {
     size = data.length;
-    if (size > compressAbove) {
+    // Deflate reads the text as UTF-8, which turns a lone surrogate (any string a custom serializer
+    // may return) into U+FFFD: such text is stored as it is, where JSON escapes keep it exact.
+    if (size > compressAbove && isWellFormed.call(data)) {
       kind = 4;
       payload = `"${deflateRawSync(data).toString('base64')}"`;
     } else if (serializer === cacheJsonSerializer) {

@@ -1,8 +1,24 @@
 /**
- * `headroom/cache`: a multi-level cache (in-process lru-cache L1, Redis L2) that stays coherent
- * across instances through Redis pub/sub, runs each factory once under a stampede, supports tags
- * without scanning keys, and fails open when Redis is slow or down.
+ * A multi-level cache: an in-process L1 (lru-cache) in front of Redis (L2), kept coherent across
+ * instances through Redis pub/sub. {@link createCache} builds it; `getOrSet` runs each factory
+ * once under a stampede, tags are invalidated everywhere without scanning keys, stale values are
+ * served when the source fails (`grace`), and when Redis is slow or down the cache answers from
+ * L1, stale values or the factory, never with an error.
  *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { createCache } from 'headroom/cache';
+ *
+ * const cache = createCache({ redis: new Redis(process.env.REDIS_URL!), prefix: 'shop:', ttl: '5m', grace: '1h' });
+ *
+ * const product = await cache.getOrSet(`product:${id}`, ({ signal }) => loadProduct(id, signal), {
+ *   tags: [`product:${id}`],
+ * });
+ * await cache.invalidateTags([`product:${id}`]); // after an update: a miss on every instance
+ * ```
+ *
+ * @document ../../docs/cache.md
  * @packageDocumentation
  */
 export { createCache } from './create-cache.js';
@@ -16,6 +32,7 @@ export type {
   CacheStats,
   BreakerOptions,
   BreakerState,
+  BusDownReason,
   EntryDefaults,
   Factory,
   FactoryContext,

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, HeadroomError, invalidArgument, type Disposer, type Duration, type Listener } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
+import type { BusMessage } from './bus.js';
 import type { CacheCore } from './cache-core.js';
 import { coarseNow, stamp } from './clock.js';
 import { FAIL, L2Read, type Fail } from './l2.js';
@@ -150,6 +151,8 @@ export class KeySpace implements Cache {
   factoryCalls = 0;
   factoryErrors = 0;
   factoryTimeouts = 0;
+  /** getOrSet calls that joined a flight already running for their key (stampede protection). */
+  coalesced = 0;
   refreshes = 0;
 
   /**
@@ -243,6 +246,7 @@ export class KeySpace implements Cache {
     // A flight that only waits for its L2 write and was overtaken by a set/delete has an outdated
     // answer: start a new flight rather than share it.
     if (running !== undefined && (running.write === undefined || !running.dirty)) {
+      this.coalesced++;
       return this.clone ? running.shared.then(structuredClone) : running.shared;
     }
 
@@ -605,9 +609,11 @@ export class KeySpace implements Cache {
     if (tags !== undefined) l2Ttl = Math.min(l2Ttl, core.tagRetention);
     // Sent now, synchronously: its order against later commands of this instance on the same
     // connection (a set or delete of the key) does not depend on when anyone awaits it.
-    const written = l2.set(this.entryKey(key), text, l2Ttl);
-    if (!publish) return written;
-    return written.then((reply) => (reply === FAIL ? undefined : core.publish({ i: core.instanceId, o: 's', n: this.nsField(), k: [key] })));
+    if (!publish) return l2.set(this.entryKey(key), text, l2Ttl);
+    const message: BusMessage = { i: core.instanceId, o: 's', n: this.nsField(), k: [key] };
+    // A write whose outcome is unknown (failed, or answered after l2Timeout) is announced anyway.
+    const written = l2.set(this.entryKey(key), text, l2Ttl, () => void core.publish(message));
+    return written.then((reply) => (reply === FAIL ? undefined : core.publish(message)));
   }
 
   private insertL1(
@@ -835,8 +841,12 @@ export class KeySpace implements Cache {
     this.dropLocal(keys);
     const l2 = this.core.l2;
     if (l2 === undefined) return;
-    const deleted = await l2.del(keys.map((k) => this.entryKey(k)));
-    if (deleted !== FAIL) await this.core.publish({ i: this.core.instanceId, o: 'd', n: this.nsField(), k: [...keys] });
+    const message: BusMessage = { i: this.core.instanceId, o: 'd', n: this.nsField(), k: [...keys] };
+    const deleted = await l2.del(
+      keys.map((k) => this.entryKey(k)),
+      () => void this.core.publish(message),
+    );
+    if (deleted !== FAIL) await this.core.publish(message);
   }
 
   /** Drops keys from L1 and marks their flights dirty (local effect of a set/delete message). */
@@ -858,12 +868,14 @@ export class KeySpace implements Cache {
     for (const tag of list) this.tags.set(tag, at);
     const l2 = this.core.l2;
     if (l2 === undefined) return;
+    const message: BusMessage = { i: this.core.instanceId, o: 't', n: this.nsField(), k: [...list], at };
     const written = await l2.setMany(
       list.map((t) => this.tagKey(t)),
       String(at),
       this.core.tagRetention,
+      () => void this.core.publish(message),
     );
-    if (written !== FAIL) await this.core.publish({ i: this.core.instanceId, o: 't', n: this.nsField(), k: [...list], at });
+    if (written !== FAIL) await this.core.publish(message);
   }
 
   /** Applies a tag invalidation received from the bus. */

@@ -8,7 +8,7 @@ import {
   settlers,
   type Settle,
 } from '../core/index.js';
-import { Breaker } from './breaker.js';
+import { CircuitBreaker } from '../resilience/index.js';
 import { directReadsAllowed, getCommandFor, type GetCommandClass } from './get-command.js';
 import type { CacheRedis } from './types.js';
 
@@ -126,7 +126,7 @@ export abstract class L2Read {
     if (--batch.pending === 0) disarmDeadline(batch);
     const l2 = batch.l2;
     if (typeof value === 'string' || value === null) {
-      l2.breaker.success();
+      l2.breaker.recordSuccess();
       this.onReply(value);
     } else {
       l2.failed(value, 'get', false);
@@ -150,6 +150,14 @@ export abstract class L2Read {
   }
 }
 
+/**
+ * Called at most once, when a write's outcome is unknown: it failed (it may have been applied
+ * before the connection broke), or it passed `l2Timeout` and Redis answered it later (it was
+ * applied after the cache stopped waiting). Never called for a write that succeeded in time or
+ * that the breaker skipped (never sent).
+ */
+export type Unsure = () => void;
+
 /** A bounded call other than a read: resolves its promise with the value, or FAIL. */
 class BoundCall implements DeadlineNode {
   deadlineAt = 0;
@@ -165,6 +173,8 @@ class BoundCall implements DeadlineNode {
   constructor(
     private readonly l2: L2,
     private readonly operation: string,
+    /** See {@link Unsure}; cleared once called. */
+    private unsure: Unsure | undefined,
   ) {
     this.promise = closureFreePromise();
     this.resolve = settlers.resolve;
@@ -173,16 +183,29 @@ class BoundCall implements DeadlineNode {
   }
 
   private settle(outcome: unknown, failed: boolean): void {
-    if (this.done) return;
+    if (this.done) {
+      // A late answer to a call that timed out: a write it carried may have been applied.
+      this.callUnsure();
+      return;
+    }
     this.done = true;
     disarmDeadline(this);
     if (failed) {
       this.l2.failed(outcome, this.operation, false);
+      this.callUnsure();
       this.resolve(FAIL);
     } else {
-      this.l2.breaker.success();
+      this.unsure = undefined;
+      this.l2.breaker.recordSuccess();
       this.resolve(outcome);
     }
+  }
+
+  private callUnsure(): void {
+    const unsure = this.unsure;
+    if (unsure === undefined) return;
+    this.unsure = undefined;
+    unsure();
   }
 
   onDeadline(): void {
@@ -200,7 +223,7 @@ class BoundCall implements DeadlineNode {
  */
 export class L2 {
   readonly isCluster: boolean;
-  readonly breaker: Breaker;
+  readonly breaker: CircuitBreaker;
   private closed = false;
   /** The batch of the reads started in this tick, until `armBatch` arms it at the end of the tick. */
   private batch: ReadBatch | undefined = undefined;
@@ -225,7 +248,11 @@ export class L2 {
     private readonly hooks: L2Hooks,
   ) {
     this.isCluster = (client as { isCluster?: boolean }).isCluster === true;
-    this.breaker = new Breaker(threshold, cooldownMs, hooks.down, hooks.up);
+    // headroom/resilience's breaker, asked on every call through its allocation-free
+    // tryAcquire / recordSuccess / recordFailure (the closed path is one comparison each).
+    this.breaker = new CircuitBreaker({ name: 'cache-l2', trip: { consecutive: threshold }, cooldown: cooldownMs });
+    this.breaker.on('open', ({ error }) => hooks.down(error));
+    this.breaker.on('close', () => hooks.up());
     this.GetCommand = getCommandFor(client);
   }
 
@@ -284,12 +311,12 @@ export class L2 {
    * client is called, never after.
    */
   private usable(): boolean {
-    return !this.closed && this.breaker.allow();
+    return !this.closed && this.breaker.tryAcquire();
   }
 
   /** Resolves with `promise`'s value, or {@link FAIL} when it rejects or passes `l2Timeout`. */
-  private bound<T>(promise: Promise<T>, operation: string): Promise<T | Fail> {
-    const call = new BoundCall(this, operation);
+  private bound<T>(promise: Promise<T>, operation: string, unsure?: Unsure): Promise<T | Fail> {
+    const call = new BoundCall(this, operation, unsure);
     armDeadline(call, this.timeoutMs);
     promise.then(call.onValue, call.onError);
     return call.promise as Promise<T | Fail>;
@@ -297,7 +324,7 @@ export class L2 {
 
   /** @internal A call failed: reply errors (WRONGTYPE, NOSCRIPT...) mean Redis answered, so they do not open the breaker. */
   failed(error: unknown, operation: string, timedOut: boolean): void {
-    if (timedOut || (error as { name?: string } | null)?.name !== 'ReplyError') this.breaker.failure(error);
+    if (timedOut || (error as { name?: string } | null)?.name !== 'ReplyError') this.breaker.recordFailure(error);
     this.hooks.error(error, operation, timedOut);
   }
 
@@ -312,19 +339,24 @@ export class L2 {
     return this.bound(this.client.get(key), 'get');
   }
 
-  set(key: string, value: string, ttlMs: number): Promise<'OK' | Fail> {
+  /** SET with a ttl; `unsure` as in {@link Unsure}. */
+  set(key: string, value: string, ttlMs: number, unsure?: Unsure): Promise<'OK' | Fail> {
     if (!this.usable()) return FAIL_PROMISE;
-    return this.bound(this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))), 'set');
+    return this.bound(this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))), 'set', unsure);
   }
 
-  /** Deletes keys; on a Cluster one `UNLINK` per key (keys of one call may sit in different slots). */
-  del(keys: readonly string[]): Promise<number | Fail> {
+  /**
+   * Deletes keys; on a Cluster one `UNLINK` per key (keys of one call may sit in different
+   * slots). `unsure` as in {@link Unsure}.
+   */
+  del(keys: readonly string[], unsure?: Unsure): Promise<number | Fail> {
     if (keys.length === 0) return Promise.resolve(0);
     if (!this.usable()) return FAIL_PROMISE;
-    if (!this.isCluster || keys.length === 1) return this.bound(this.client.unlink(...keys), 'unlink');
+    if (!this.isCluster || keys.length === 1) return this.bound(this.client.unlink(...keys), 'unlink', unsure);
     return this.bound(
       Promise.all(keys.map((k) => this.client.unlink(k))).then((counts) => counts.reduce((a, b) => a + b, 0)),
       'unlink',
+      unsure,
     );
   }
 
@@ -335,16 +367,32 @@ export class L2 {
     return this.bound(Promise.all(keys.map((k) => this.client.get(k))), 'mget');
   }
 
-  /** Sets several keys to `value` with a ttl, in one bounded call. */
-  setMany(keys: readonly string[], value: string, ttlMs: number): Promise<unknown> {
+  /** Sets several keys to `value` with a ttl, in one bounded call; `unsure` as in {@link Unsure}. */
+  setMany(keys: readonly string[], value: string, ttlMs: number, unsure?: Unsure): Promise<unknown> {
     if (!this.usable()) return FAIL_PROMISE;
     const px = Math.max(1, Math.ceil(ttlMs));
-    return this.bound(Promise.all(keys.map((k) => this.client.set(k, value, 'PX', px))), 'set');
+    return this.bound(Promise.all(keys.map((k) => this.client.set(k, value, 'PX', px))), 'set', unsure);
   }
 
   publish(channel: string, message: string): Promise<number | Fail> {
     if (!this.usable()) return FAIL_PROMISE;
     return this.bound(this.client.publish(channel, message), 'publish');
+  }
+
+  /**
+   * Sends the command `send` makes, gated by the breaker and bounded by `l2Timeout` like the
+   * others (`operation` names it in errors: `l2-<operation>`). `send` is not called when the
+   * breaker skips the call.
+   */
+  run<T>(operation: string, send: (client: CacheRedis) => Promise<T>): Promise<T | Fail> {
+    if (!this.usable()) return FAIL_PROMISE;
+    let sent: Promise<T>;
+    try {
+      sent = send(this.client);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return this.bound(sent, operation);
   }
 
   /** `SET key token NX PX ttl`: true when acquired, false when held by another, FAIL when unknown. */

@@ -22,12 +22,18 @@ export class TagTimes {
     return t === undefined ? this.horizon : t;
   }
 
-  /** Records that `tag` was invalidated at `time` (keeps the later of the known and new time). */
+  /**
+   * Records that `tag` was invalidated at `time` (keeps the later of the known and new time).
+   * A tag not tracked may have been evicted with a later time than `time` (bus messages from two
+   * instances can arrive out of order), so it is never recorded below the horizon.
+   */
   set(tag: string, time: number): void {
     const previous = this.times.get(tag);
     if (previous !== undefined) {
       if (previous >= time) return;
       this.times.delete(tag);
+    } else if (time < this.horizon) {
+      time = this.horizon;
     }
     this.times.set(tag, time);
     if (time > 0) this.epoch++;

@@ -136,12 +136,33 @@ export interface CacheOptions extends EntryDefaults {
    */
   bus?: boolean;
   /**
-   * While the bus connection is down, L1 entries older than this are not trusted (they are read
-   * again from L2), because invalidations may have been missed. If L2 cannot be reached either,
-   * entries still within their ttl are served (nobody can publish through a Redis that is down).
-   * When the bus comes back the L1 is emptied. Default `'5s'`.
+   * While the bus is down (its connection closed, or it went silent: see `busHeartbeat`), L1
+   * entries stored longer ago than this are not trusted (they are read again from L2), because
+   * invalidations may have been missed. If L2 cannot be reached either, entries still within
+   * their ttl are served (nobody can publish through a Redis that is down). When the bus comes
+   * back, what was missed is read from the catch-up log (`busLog`) and only those entries are
+   * dropped. Default `'5s'`.
    */
   busDownL1Ttl?: Duration;
+  /**
+   * How often the bus checks that it still hears: a heartbeat goes out through `redis` and must
+   * come back on the subscriber connection. When nothing came back for three heartbeats, the bus
+   * is down (`bus-down` with reason `'silent'`) and, if Redis itself answers, the subscriber
+   * connection is replaced. So a connection that goes silent without closing (a NAT or load
+   * balancer idle drop, a half-open TCP connection, a hung Cluster node) is noticed within
+   * four heartbeats: 2 s by default. Costs one small command per heartbeat, nothing per read.
+   * Default `'500ms'`.
+   */
+  busHeartbeat?: Duration;
+  /**
+   * How many invalidations the catch-up log keeps: a capped Redis stream (`{<prefix>}bus-log`,
+   * one key, so one Cluster slot) that every invalidation is appended to, in the same script
+   * that publishes it (no extra round trip). An instance whose bus was down reads from where it
+   * stopped and drops only what was invalidated meanwhile; if it fell further behind than the
+   * log reaches, it empties its L1. `false`: no log; then an instance empties its L1 whenever
+   * its bus comes back. Default `10_000`.
+   */
+  busLog?: number | false;
   /** Encodes values for Redis (and for `l1.maxBytes`). Default: JSON. */
   serializer?: CacheSerializer;
   /**
@@ -275,6 +296,11 @@ export interface CacheStats {
     errors: number;
     /** Factory runs that passed `factoryTimeout.hard`. */
     timeouts: number;
+    /**
+     * `getOrSet` calls that joined the run (or L2 read) already in flight for their key instead
+     * of starting their own: the factory runs stampede protection saved in this process.
+     */
+    coalesced: number;
   };
   /** Background refreshes started by `earlyRefresh` or a soft timeout. */
   refreshes: number;
@@ -285,14 +311,26 @@ export interface CacheStats {
     /** How many times the breaker opened. */
     opened: number;
   };
-  /** Whether the bus is connected, and messages received from others and published. */
+  /** Whether the bus is up, messages received and published, and what catching up took. */
   bus: {
-    /** Whether the invalidation bus is subscribed right now. */
+    /** Whether the cache has an invalidation bus (a Redis client was given and `bus` is not `false`). */
+    enabled: boolean;
+    /**
+     * Whether the bus is up: subscribed, its heartbeat heard within the bound (see
+     * `busHeartbeat`), and caught up with the log. `false` while L1 is trusted only for
+     * `busDownL1Ttl`.
+     */
     connected: boolean;
-    /** Messages received from other instances. */
+    /** Messages received live from other instances. */
     messagesIn: number;
     /** Messages published by this instance. */
     messagesOut: number;
+    /** Invalidations of other instances applied from the catch-up log (missed live). */
+    caughtUp: number;
+    /** Times L1 was emptied because the log could not tell what was missed. */
+    resyncs: number;
+    /** Invalidations of this instance waiting to be appended to the log (Redis did not take them yet). */
+    pending: number;
   };
   /** Cross-process lock: acquired, waited for another holder, waits that gave up. */
   lock: {
@@ -304,6 +342,18 @@ export interface CacheStats {
     timedOut: number;
   };
 }
+
+/**
+ * Why the bus went down: `'disconnected'` (its connection closed), `'silent'` (no heartbeat came
+ * back within three `busHeartbeat`s although the connection looked open), `'behind'` (messages
+ * were missed and the catch-up log could not be read).
+ *
+ * @example
+ * ```ts
+ * cache.on('bus-down', ({ reason }: { reason: BusDownReason }) => log.warn({ reason }, 'cache bus down'));
+ * ```
+ */
+export type BusDownReason = 'disconnected' | 'silent' | 'behind';
 
 /** Names the layer a hit came from. */
 export type CacheLayer = 'l1' | 'l2';
@@ -360,10 +410,18 @@ export interface CacheEvents {
   };
   /** The L2 breaker closed again after a successful probe. */
   'l2-up': Record<string, never>;
-  /** The bus connection dropped; L1 entries are trusted for `busDownL1Ttl` only. */
-  'bus-down': Record<string, never>;
-  /** The bus connection is back; L1 was emptied. */
-  'bus-up': Record<string, never>;
+  /** The bus cannot be trusted any more; L1 entries are trusted for `busDownL1Ttl` only. */
+  'bus-down': {
+    /** Why: see {@link BusDownReason}. */
+    reason: BusDownReason;
+  };
+  /** The bus is back and caught up: L1 dropped only what was invalidated meanwhile. */
+  'bus-up': {
+    /** Invalidations read from the catch-up log and applied. */
+    caughtUp: number;
+    /** True when the log could not cover the outage and L1 was emptied instead. */
+    resynced: boolean;
+  };
 }
 
 /**
@@ -537,8 +595,8 @@ export interface Cache {
   namespace(name: string): Cache;
 
   /**
-   * Stops the cache: quits the bus connection it made, clears its timers, aborts running
-   * factories' signals. The `redis` client you passed is left open. Further calls reject with
+   * Stops the cache: sends the invalidations still waiting for Redis (bounded by `l2Timeout`),
+   * quits the bus connection it made, clears its timers, aborts running factories' signals. The `redis` client you passed is left open. Further calls reject with
    * `CLOSED`. On a namespace view, closes the whole cache.
    *
    * @example

@@ -13,6 +13,19 @@ const UNIT_MS: Record<DurationUnit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
 const EXPECTED = 'a duration: a number of ms >= 0, or a string such as "250ms", "5s", "5m", "1h", "1d"';
 
+/**
+ * The milliseconds that `numeral` (digits, maybe a fraction) of a unit of `unitMs` names, rounded
+ * once: `Number('1.007') * 1000` rounds twice and gives 1006.9999999999999, so the digits are
+ * scaled exactly, as a BigInt, and the decimal point put back before the text becomes a number.
+ */
+function scaledMs(numeral: string, unitMs: number): number {
+  const dot = numeral.indexOf('.');
+  if (dot === -1) return Number(BigInt(numeral) * BigInt(unitMs));
+  const places = numeral.length - dot - 1;
+  const digits = (BigInt(numeral.slice(0, dot) + numeral.slice(dot + 1)) * BigInt(unitMs)).toString().padStart(places + 1, '0');
+  return Number(`${digits.slice(0, -places)}.${digits.slice(-places)}`);
+}
+
 /** Options for {@link parseDuration}. */
 export interface ParseDurationOptions {
   /** Reject 0. Default `false`. */
@@ -41,7 +54,7 @@ export function parseDuration(value: unknown, name: string, options: ParseDurati
   } else if (typeof value === 'string') {
     const match = PATTERN.exec(value);
     if (match === null) throw invalidArgument(name, EXPECTED, value);
-    ms = Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
+    ms = scaledMs(match[1] as string, UNIT_MS[match[2] as DurationUnit]);
   } else {
     throw invalidArgument(name, EXPECTED, value);
   }

@@ -26,10 +26,16 @@ export const ErrorCode = {
   CACHE_KEY_INVALID: 'CACHE_KEY_INVALID',
   /** A cache factory failed and no stale value could be served. */
   CACHE_FACTORY_FAILED: 'CACHE_FACTORY_FAILED',
+  /** A rate limit refused the request; `retryAfterMs` says when to come back. HTTP 429. */
+  RATE_LIMITED: 'RATE_LIMITED',
   /** A service is shutting down or unhealthy and refused the request. HTTP 503. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** The instance was closed and can no longer be used. */
   CLOSED: 'CLOSED',
+  /** The caller may not see this resource (a dashboard's `authorize` said no). HTTP 403. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** A circuit breaker is open and refused the call without trying it. HTTP 503. */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -13,8 +13,12 @@ export interface HttpResponse {
   status: number;
   /** Response headers; names are case-insensitive. */
   headers?: HeaderMap;
-  /** The body, already encoded. A string is sent as UTF-8. */
-  body?: string | Uint8Array;
+  /**
+   * The body, already encoded. A string is sent as UTF-8. A `ReadableStream` is sent chunk by
+   * chunk as it produces them (server-sent events, a long export), with backpressure; every
+   * adapter cancels it when the client goes away, so its `cancel()` is where a producer stops.
+   */
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
   /**
    * The problem `code` when this is a problem response (`problemResponse` sets it). It is not
    * sent; a middleware outside reads it from {@link HttpResult.code} to tell why the request was

@@ -28,3 +28,14 @@ export {
   type DeadlineList,
 } from './deadline-timer.js';
 export { closureFreePromise, settlers, type Settle } from './settlers.js';
+export { DeadlineCall, LazyAbortController } from './deadline-call.js';
+export {
+  escapeLabelValue,
+  escapeHelp,
+  formatSampleValue,
+  writeFamily,
+  writeFamilies,
+  METRIC_NAME,
+  type PrometheusFamily,
+  type PrometheusSample,
+} from './prometheus-text.js';

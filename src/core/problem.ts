@@ -13,7 +13,7 @@ export interface ProblemDetails {
   title: string;
   /** The HTTP status. */
   status: number;
-  /** The stable error code (see {@link ErrorCode}). */
+  /** The stable error code (see {@link headroom!ErrorCode}). */
   code: string;
   /** What went wrong in this occurrence. */
   detail?: string;

@@ -1,8 +1,25 @@
 /**
- * `headroom/health`: deadline-bound dependency checks folded into healthy / degraded /
- * unhealthy, coalesced and cached runs, `application/health+json`, liveness and readiness
- * probes, and graceful shutdown.
+ * Health checks and graceful shutdown. {@link HealthChecker} runs your dependency checks in
+ * parallel, each under a deadline, and folds them into healthy, degraded or unhealthy; concurrent
+ * probes share one run. Liveness and readiness handlers speak `application/health+json`, and
+ * {@link HealthChecker.shutdown} takes the instance out of rotation on SIGTERM, drains, and exits
+ * within a deadline.
  *
+ * @example
+ * ```ts
+ * import { HealthChecker, redisCheck, pgCheck, livenessHandler, readinessHandler } from 'headroom/health';
+ * import { toNode } from 'headroom/http';
+ *
+ * const health = new HealthChecker({ timeout: '500ms', cacheFor: '1s' })
+ *   .register('postgres', pgCheck(pool)) // down: unhealthy, 503
+ *   .register('redis', redisCheck(redis), { critical: false }); // down: degraded, 200
+ *
+ * app.get('/live', toNode(livenessHandler(health)));
+ * app.get('/ready', toNode(readinessHandler(health)));
+ * health.shutdown({ server: app.listen(3000), timeout: '25s', onShutdown: () => pool.end() });
+ * ```
+ *
+ * @document ../../docs/health.md
  * @packageDocumentation
  */
 export { HealthChecker } from './health-checker.js';
@@ -25,7 +42,7 @@ export type {
   DrainableQueue,
 } from './graceful-shutdown.js';
 export { toHealthJson, healthJsonStatus, type HealthJson, type HealthJsonCheck, type HealthJsonOptions, type HealthDetail } from './health-json.js';
-export { redisCheck, type PingableRedis, type RedisClusterLike, type RedisNodeLike } from './checks/redis-check.js';
+export { redisCheck, type PingableRedis, type RedisCheckOptions, type RedisClusterLike, type RedisNodeLike } from './checks/redis-check.js';
 export { pgCheck, type Queryable } from './checks/pg-check.js';
 export { queueCheck, type MeasurableQueue, type QueueCheckOptions } from './checks/queue-check.js';
 export { eventLoopCheck, type EventLoopCheckOptions } from './checks/event-loop-check.js';

@@ -32,7 +32,8 @@ function register(key: object, exchange: BaseExchange): void {
 interface AnswerInPlace {
   readonly status: number;
   readonly headers: HeaderMap;
-  readonly body: string | Uint8Array | undefined;
+  /** The body as given to `respond()`; a stream's bytes are not kept. */
+  readonly body: string | Uint8Array | ReadableStream<Uint8Array> | undefined;
   readonly code: string | undefined;
 }
 
@@ -176,7 +177,10 @@ export abstract class BaseExchange implements HttpExchange {
   protected inPlaceResult(capturing: boolean): HttpResult {
     const answer = (this.root ?? this).inPlace!;
     const result: HttpResult = { status: answer.status, headers: answer.headers, code: answer.code };
-    if (capturing) result.body = answer.body === undefined ? new Uint8Array(0) : typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    if (capturing) {
+      const body = answer.body;
+      result.body = typeof body === 'string' ? Buffer.from(body) : body instanceof Uint8Array ? body : new Uint8Array(0);
+    }
     return result;
   }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { hasBody, headerText, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { hasBody, headerText, isStreamBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
@@ -136,7 +136,9 @@ export class FastifyExchange extends NodeExchange {
     reply.code(response.status);
     const headers = response.headers;
     if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
-    reply.send(response.body === undefined ? undefined : toBuffer(response.body));
+    const body = response.body;
+    // Fastify streams a ReadableStream itself and cancels it when the client goes away.
+    reply.send(body === undefined || isStreamBody(body) ? body : toBuffer(body));
   }
 
   /** preHandler: the route's handler is about to run, unless the request was answered already. */

@@ -277,6 +277,11 @@ export function readRequestBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Whether a response body is a stream (sent chunk by chunk) rather than bytes. */
+export function isStreamBody(body: HttpResponse['body']): body is ReadableStream<Uint8Array> {
+  return body instanceof ReadableStream;
+}
+
 /** `value` as a Buffer without copying when it already is one. */
 export function toBuffer(value: string | Uint8Array): Buffer {
   if (typeof value === 'string') return Buffer.from(value);
@@ -292,8 +297,56 @@ export function writeNodeResponse(res: ServerResponse, response: HttpResponse): 
   res.statusCode = response.status;
   const headers = response.headers;
   if (headers !== undefined) for (const name in headers) res.setHeader(name, headers[name]!);
-  if (response.body === undefined) res.end();
-  else res.end(response.body);
+  const body = response.body;
+  if (body === undefined) res.end();
+  else if (body instanceof ReadableStream) streamToNode(body, res);
+  else res.end(body);
+}
+
+/**
+ * Sends the head now and then each chunk of `stream` as it comes, waiting for `drain` when the
+ * socket is full. When the response closes first (the client went away) the stream is
+ * cancelled, so its producer learns it through `cancel()`; every listener added is removed.
+ */
+export function streamToNode(stream: ReadableStream<Uint8Array>, res: ServerResponse): void {
+  // Taken now: a respond() after next() then records the handler's writes (LateResponse), not
+  // this stream's.
+  const write = res.write as (this: ServerResponse, chunk: Uint8Array) => boolean;
+  const end = res.end as (this: ServerResponse) => ServerResponse;
+  const reader = stream.getReader();
+  let open = true;
+  const finish = (): void => {
+    open = false;
+    res.removeListener('close', onClose);
+    res.removeListener('drain', pull);
+  };
+  const onClose = (): void => {
+    if (!open) return;
+    finish();
+    reader.cancel().catch(noop);
+  };
+  const onChunk = (chunk: ReadableStreamReadResult<Uint8Array>): void => {
+    if (!open) return;
+    if (chunk.done) {
+      finish();
+      end.call(res);
+    } else if (write.call(res, chunk.value)) {
+      pull();
+    } else {
+      res.once('drain', pull);
+    }
+  };
+  const onError = (err: unknown): void => {
+    if (!open) return;
+    finish();
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  };
+  function pull(): void {
+    reader.read().then(onChunk, onError);
+  }
+  res.on('close', onClose);
+  res.flushHeaders();
+  pull();
 }
 
 /** A fetch `Response` for `response`, keeping `inherited` headers it does not set itself. */
@@ -308,38 +361,7 @@ export function toWebResponse(response: HttpResponse, inherited: Headers | undef
   return new Response(body as BodyInit | null, { status: response.status, headers });
 }
 
-function returnThis<T>(this: T): T {
-  return this;
-}
-function returnTrue(): boolean {
-  return true;
-}
 function noop(): void {}
-function endDiscarded(this: ServerResponse, ...args: unknown[]): ServerResponse {
-  const callback = args[args.length - 1];
-  if (typeof callback === 'function') process.nextTick(callback as () => void);
-  return this;
-}
-
-/**
- * After a middleware answered in the handler's place (a timeout), the handler may still write.
- * Its writes are discarded instead of throwing `ERR_HTTP_HEADERS_SENT`. Only done on that rare
- * path, so ordinary responses keep their prototype methods.
- */
-export function discardLaterWrites(res: ServerResponse): void {
-  // The status stays the one sent, so next() reports it even if the handler sets another.
-  const sent = res.statusCode;
-  Object.defineProperty(res, 'statusCode', { get: () => sent, set: noop, configurable: true });
-  const target = res as unknown as Record<string, unknown>;
-  target.setHeader = returnThis;
-  target.appendHeader = returnThis;
-  target.setHeaders = returnThis;
-  target.removeHeader = noop;
-  target.writeHead = returnThis;
-  target.flushHeaders = noop;
-  target.write = returnTrue;
-  target.end = endDiscarded;
-}
 
 /** Reports a middleware error nobody else can receive any more. */
 export function reportLateError(err: unknown): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, hasBody, headerText, nodeClientGone, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { NodeResult, hasBody, headerText, isStreamBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer, writeNodeResponse } from './internal.js';
 import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
@@ -107,6 +107,11 @@ export class KoaExchange extends NodeExchange {
       const typed = ctx.response.has('Content-Type');
       ctx.body = EMPTY;
       if (!typed) ctx.remove('Content-Type');
+    } else if (isStreamBody(response.body)) {
+      // Streamed now, chunk by chunk, instead of through Koa's body handling.
+      ctx.respond = false;
+      writeNodeResponse(this.res, response);
+      return;
     } else {
       ctx.body = typeof response.body === 'string' ? response.body : toBuffer(response.body);
     }

@@ -131,6 +131,22 @@ export interface IdempotencyEvents {
   'lease-lost': LeaseLostEvent;
 }
 
+/** Counters of an {@link Idempotency}, from {@link Idempotency.stats}. Counts start at creation. */
+export interface IdempotencyStats {
+  /** Operations run: first calls of a key (or of an expired or released one). */
+  executions: number;
+  /** Duplicates answered with the stored outcome, without running the operation. */
+  replays: number;
+  /** Duplicates refused with `IDEMPOTENCY_IN_PROGRESS` (409) while the first call still ran. */
+  conflicts: number;
+  /** Calls refused with `IDEMPOTENCY_KEY_REUSED` (422): same key, another fingerprint. */
+  keyReused: number;
+  /** Calls refused with `SERVICE_UNAVAILABLE` (503) because the store could not be reached. */
+  storeUnavailable: number;
+  /** Operations running now under a lease held by this instance. */
+  running: number;
+}
+
 const MAX_KEY_PART = 2 ** 16;
 
 /**
@@ -251,6 +267,12 @@ export class Idempotency {
   private readonly keepsValues: boolean;
   /** The store's synchronous core, when it has one (see {@link SYNC_STORE}). */
   private readonly sync: SyncStore | undefined;
+  // Plain counters for stats(): one increment on the path each call takes anyway.
+  private executions = 0;
+  private replays = 0;
+  private conflicts = 0;
+  private keyReused = 0;
+  private storeUnavailable = 0;
 
   constructor(options: IdempotencyOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object with a store', options);
@@ -380,6 +402,7 @@ export class Idempotency {
       if (found !== undefined) {
         if (found.status === 'acquired') return this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
         if (found.status === 'completed' && (found.fingerprint === fingerprint || sameRequest?.(found.fingerprint, fingerprint) === true)) {
+          this.replays++;
           try {
             return Promise.resolve(this.replayed<T>(found.value));
           } catch (err) {
@@ -415,18 +438,26 @@ export class Idempotency {
       try {
         found = await withTimeout(this.store.acquire(storeKey, token, fingerprint, this.lockTtlMs), this.storeTimeoutMs, ACQUIRE);
       } catch (err) {
+        this.storeUnavailable++;
         throw this.acquireFailed(err);
       }
       // `return await`: one microtask hop where returning the promise from an async function costs three.
       if (found.status === 'acquired') return await this.execute(key, scope, storeKey, token, fingerprint, operation, keep);
-      if (found.fingerprint !== fingerprint && sameRequest?.(found.fingerprint, fingerprint) !== true) throw new IdempotencyKeyReusedError(key);
+      if (found.fingerprint !== fingerprint && sameRequest?.(found.fingerprint, fingerprint) !== true) {
+        this.keyReused++;
+        throw new IdempotencyKeyReusedError(key);
+      }
       // A non-string value was kept as-is by a store that KEEPS_VALUES (see RUN_KEPT).
-      if (found.status === 'completed') return this.replayed<T>(found.value);
+      if (found.status === 'completed') {
+        this.replays++;
+        return this.replayed<T>(found.value);
+      }
 
       const now = Date.now();
       if (deadline === 0) deadline = now + waitMs;
       const left = deadline - now;
       if (left <= 0) {
+        this.conflicts++;
         throw new IdempotencyInProgressError(key, Math.max(1, Math.min(MAX_RETRY_AFTER_MS, found.leaseRemainingMs)));
       }
       // Jitter spreads the polls of many waiting duplicates; waking when the lease lapses lets a
@@ -467,6 +498,27 @@ export class Idempotency {
     return this.leaseCount;
   }
 
+  /**
+   * What this instance has done since it was made: operations run, duplicates replayed,
+   * refused with 409 or 422, calls the store could not serve, and operations running now.
+   * Plain counters, read in O(1).
+   *
+   * @example
+   * ```ts
+   * const { executions, replays, conflicts } = idempotency.stats();
+   * ```
+   */
+  stats(): IdempotencyStats {
+    return {
+      executions: this.executions,
+      replays: this.replays,
+      conflicts: this.conflicts,
+      keyReused: this.keyReused,
+      storeUnavailable: this.storeUnavailable,
+      running: this.leaseCount,
+    };
+  }
+
   private async execute<T>(
     key: string,
     scope: string | undefined,
@@ -476,6 +528,7 @@ export class Idempotency {
     operation: IdempotentOperation<T>,
     keep: boolean,
   ): Promise<T> {
+    this.executions++;
     const lease = new Lease(key, scope, storeKey, token, Date.now());
     this.hold(lease);
     let value: T;

@@ -168,12 +168,16 @@ function jsonBytesFingerprint(head: string, body: Uint8Array, digest: (text: str
   // Already canonical (the common case for a client that serialises sorted, compact JSON):
   // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
   if (isCanonicalJsonBytes(body)) return digest(head + 'j' + latin1(body));
-  try {
-    const text = bufferOf(body).toString('utf8');
-    return digest(head + 'j' + canonicalParsedJson(JSON.parse(text)));
-  } catch {
-    return createHash('sha256').update(head + 'b').update(body).digest('base64url');
+  // JSON text is UTF-8 (RFC 8259). Other bytes (a client writing Latin-1) would decode with U+FFFD
+  // in place of whatever differs, and two different bodies would look the same: hash them as bytes.
+  if (isUtf8(body)) {
+    try {
+      return digest(head + 'j' + canonicalParsedJson(JSON.parse(bufferOf(body).toString('utf8'))));
+    } catch {
+      // not JSON after all
+    }
   }
+  return createHash('sha256').update(head + 'b').update(body).digest('base64url');
 }
 
 /** A fingerprint in canonical form: a raw one (marker `r`, see requestFingerprint) canonicalised. */

@@ -1,7 +1,22 @@
 /**
- * `headroom/percentiles`: per-key p50 to p99.9 over sliding windows on HdrHistogram, O(1) per
- * record, bounded in memory, exportable to Prometheus and mergeable across instances.
+ * Latency percentiles per key (a route, a query, a job): p50 to p99.9 over sliding windows on
+ * HdrHistogram, O(1) and allocation-free per record, bounded in memory. {@link PercentileTracker}
+ * fires `slow` and `budget` events, writes Prometheus text and merges histograms across
+ * instances; {@link percentileMiddleware} records every request under its route template.
  *
+ * @example
+ * ```ts
+ * import { toNode } from 'headroom/http';
+ * import { PercentileTracker, percentileMiddleware, metricsHandler } from 'headroom/percentiles';
+ *
+ * const tracker = new PercentileTracker({ windows: ['1m', '1h'], slowThreshold: '1s' });
+ * app.use(toNode(percentileMiddleware(tracker))); // key: 'GET /users/:id'
+ * app.get('/metrics', toNode(metricsHandler(tracker))); // Prometheus text
+ *
+ * tracker.stats('GET /users/:id', { window: '1h' }); // { count, p50, p95, p99, p999, errorRate, ... }
+ * ```
+ *
+ * @document ../../docs/percentiles.md
  * @packageDocumentation
  */
 export {

@@ -1,3 +1,4 @@
+import { escapeHelp, escapeLabelValue, formatSampleValue as num } from '../core/index.js';
 import type { PercentileStats } from './stats.js';
 
 /** Options of {@link PercentileTracker.toPrometheus}. */
@@ -47,22 +48,7 @@ export function isFreeLabelName(label: unknown): label is string {
   );
 }
 
-/** Escapes a label value for the text exposition format: backslash, double quote, line feed. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function escapeHelp(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-/** Formats a number the way Prometheus parses it (Go float syntax). */
-function num(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
+export { escapeLabelValue };
 
 const QUANTILE_LABELS: [string, keyof PercentileStats][] = [
   ['0.5', 'p50'],

@@ -1,6 +1,24 @@
 /**
- * `headroom/queue`: a bounded task queue that sheds load with `QUEUE_FULL` and a `retryAfterMs`
- * hint instead of letting waits and memory grow without limit.
+ * A bounded task queue: at most `concurrency` tasks run at once and at most `maxSize` wait.
+ * Beyond that {@link TaskQueue.add} rejects at once with a {@link QueueFullError} (`QUEUE_FULL`,
+ * 503) whose `retryAfterMs` says when to come back, so an overloaded service sheds load instead of
+ * letting waits and memory grow without limit. Tasks get an `AbortSignal` for their `timeout`.
+ *
+ * @example
+ * ```ts
+ * import { TaskQueue, QueueFullError } from 'headroom/queue';
+ *
+ * const renders = new TaskQueue({ concurrency: 4, maxSize: 100, timeout: '10s', name: 'render' });
+ *
+ * app.post('/reports', async (req, res) => {
+ *   try {
+ *     res.type('pdf').send(await renders.add((signal) => renderReport(req.body, { signal })));
+ *   } catch (err) {
+ *     if (!(err instanceof QueueFullError)) throw err;
+ *     res.set('retry-after', String(Math.ceil(err.retryAfterMs / 1000))).status(503).end();
+ *   }
+ * });
+ * ```
  *
  * @packageDocumentation
  */

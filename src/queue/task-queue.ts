@@ -100,6 +100,13 @@ export interface TaskQueueStats {
    * or closed): they ignore their signal. The slot is freed only when they settle.
    */
   overrunning: number;
+  /** Tasks that got a slot (started running) since the queue was made. */
+  started: number;
+  /**
+   * Time from `add()` to start summed over all started tasks, in ms: with `started`, the average
+   * wait over any period (what a dashboard or `rate()` in Prometheus computes).
+   */
+  totalWaitMs: number;
   /** Average time from `add()` to start, in ms, over all started tasks. */
   avgWaitMs: number;
   /** Longest time from `add()` to start, in ms. */
@@ -561,6 +568,8 @@ class QueueCore {
       cancelled: this.cancelled,
       timedOut: this.timedOut,
       overrunning: this.overrunning,
+      started: this.started,
+      totalWaitMs: this.waitSum,
       avgWaitMs: this.started === 0 ? 0 : this.waitSum / this.started,
       maxWaitMs: this.waitMax,
       avgRunMs: this.settled === 0 ? 0 : this.runSum / this.settled,

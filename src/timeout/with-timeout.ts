@@ -1,15 +1,4 @@
-import {
-  armDeadline,
-  disarmDeadline,
-  invalidArgument,
-  parseDuration,
-  type DeadlineList,
-  type DeadlineNode,
-  type Duration,
-  closureFreePromise,
-  settlers,
-  type Settle,
-} from '../core/index.js';
+import { DeadlineCall, closureFreePromise, invalidArgument, parseDuration, type Duration } from '../core/index.js';
 import { TimeoutError } from './timeout-error.js';
 
 /** Work that `withTimeout` can bound: a promise, or a function that receives an AbortSignal. */
@@ -31,46 +20,20 @@ export interface WithTimeoutOptions<T> {
 function noop(): void {}
 
 /**
- * One bounded call. It is its own deadline node (no timer of its own) and its own `abort`
- * listener (`handleEvent`), so the only per-call allocations are this object, the returned
- * promise and the two callbacks attached to the operation.
+ * One bounded call: core's {@link DeadlineCall} (its own deadline node and `abort` listener,
+ * with a signal made only for function operations), plus the fallback.
  */
-class TimeoutCall implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
-  done = false;
-  readonly resolve: Settle;
-  readonly reject: Settle;
-
+class TimeoutCall extends DeadlineCall {
   constructor(
-    readonly timeoutMs: number,
+    timeoutMs: number,
     readonly name: string | undefined,
     readonly options: WithTimeoutOptions<unknown> | undefined,
-    readonly parent: AbortSignal | undefined,
-    readonly controller: AbortController | undefined,
+    parent: AbortSignal | undefined,
   ) {
-    this.resolve = settlers.resolve;
-    this.reject = settlers.reject;
+    super(timeoutMs, parent);
   }
 
-  fulfil(value: unknown): void {
-    if (this.done) return;
-    this.finish();
-    this.resolve(value);
-  }
-
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.finish();
-    this.reject(error);
-  }
-
-  onDeadline(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.parent !== undefined) this.parent.removeEventListener('abort', this);
+  protected expired(): void {
     const error = new TimeoutError(this.timeoutMs, this.name);
     // Settle before aborting: abort listeners run synchronously and may throw.
     const options = this.options;
@@ -88,22 +51,7 @@ class TimeoutCall implements DeadlineNode {
     } else {
       this.reject(error);
     }
-    this.controller?.abort(error);
-  }
-
-  /** The parent signal's `abort` listener. */
-  handleEvent(): void {
-    if (this.done) return;
-    this.finish();
-    const reason: unknown = (this.parent as AbortSignal).reason;
-    this.reject(reason);
-    this.controller?.abort(reason);
-  }
-
-  private finish(): void {
-    this.done = true;
-    disarmDeadline(this);
-    if (this.parent !== undefined) this.parent.removeEventListener('abort', this);
+    this.abort(error);
   }
 }
 
@@ -167,7 +115,7 @@ export function withTimeout<T>(
   }
 
   const promise = closureFreePromise<T>();
-  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent, undefined);
+  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent);
   if (parent !== undefined && parent.aborted) {
     call.done = true;
     call.reject(parent.reason);
@@ -175,17 +123,8 @@ export function withTimeout<T>(
     operation.then(undefined, noop);
     return promise;
   }
-  armDeadline(call, timeoutMs);
-  if (parent !== undefined) parent.addEventListener('abort', call);
-  try {
-    operation.then(
-      (value) => call.fulfil(value),
-      (error: unknown) => call.fail(error),
-    );
-  } catch (err) {
-    // A hand-written thenable whose then() throws.
-    call.fail(err);
-  }
+  call.arm();
+  call.follow(operation);
   return promise;
 }
 
@@ -197,31 +136,16 @@ function runFunction<T>(
   parent: AbortSignal | undefined,
 ): Promise<T> {
   if (parent !== undefined && parent.aborted) return Promise.reject(parent.reason);
-  const controller = new AbortController();
   const promise = closureFreePromise<T>();
-  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent, controller);
-  armDeadline(call, timeoutMs);
-  if (parent !== undefined) parent.addEventListener('abort', call);
+  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent);
+  call.arm();
+  let pending: PromiseLike<T> | T;
   try {
-    const pending = operation(controller.signal);
-    if (isThenable(pending)) {
-      pending.then(
-        (value) => call.fulfil(value),
-        (error: unknown) => call.fail(error),
-      );
-    } else {
-      call.fulfil(pending);
-    }
+    pending = operation(call.signal);
   } catch (err) {
     call.fail(err);
+    return promise;
   }
+  call.follow(pending);
   return promise;
-}
-
-function isThenable<T>(value: PromiseLike<T> | T): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<T>).then === 'function'
-  );
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { Cache } from '../../src/cache/index.js';
+import type { Cache, CacheEvents } from '../../src/cache/index.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 
 /** The per-file setup every cache test shares; see {@link cacheSuite}. */
@@ -94,4 +94,19 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** A `bus-down` or `bus-up` event seen by {@link recordBusEvents}, with when it came. */
+export interface BusEvent {
+  at: number;
+  event: 'bus-down' | 'bus-up';
+  payload: CacheEvents['bus-down'] | CacheEvents['bus-up'];
+}
+
+/** Records the `bus-down` and `bus-up` events of `cache`, in order, with their time. */
+export function recordBusEvents(cache: Cache): BusEvent[] {
+  const events: BusEvent[] = [];
+  cache.on('bus-down', (payload) => events.push({ at: Date.now(), event: 'bus-down', payload }));
+  cache.on('bus-up', (payload) => events.push({ at: Date.now(), event: 'bus-up', payload }));
+  return events;
 }

@@ -12,6 +12,11 @@ describe('parseDuration', () => {
     ['1h', 3_600_000],
     ['1d', 86_400_000],
     [' 24h ', 86_400_000],
+    // Counterexamples found by the property tests: a fraction is scaled exactly, not rounded twice.
+    ['1.007s', 1_007],
+    ['0.27m', 16_200],
+    ['9.86559m', 591_935.4],
+    ['600.44d', 51_878_016_000],
   ])('reads %j as %d ms', (input, expected) => {
     expect(parseDuration(input, 'ttl')).toBe(expected);
   });

@@ -46,4 +46,23 @@ describe('test support: throwaway Redis', () => {
     expect(values).toEqual(keys);
     await cluster.stop();
   });
+
+  it('starts 3 masters + 3 replicas; a killed master fails over to its replica and rejoins as a replica', async () => {
+    const cluster = await startCluster({ replicas: 1, nodeTimeout: 1_000 });
+    const client = cluster.client();
+    expect(await cluster.masters()).toHaveLength(3);
+    const master = await cluster.masterOf('some-key');
+    const [replica] = await cluster.replicasOf(master);
+    expect(replica).toBeDefined();
+    await client.set('some-key', 'v');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // replication is asynchronous
+    const { promoted, failoverMs } = await cluster.killMaster(master);
+    expect(promoted).toBe(replica);
+    expect(failoverMs).toBeLessThan(15_000);
+    expect(await cluster.masterOf('some-key')).toBe(promoted);
+    await expect.poll(() => client.get('some-key').catch(() => 'unreachable'), { timeout: 5_000 }).toBe('v');
+    await cluster.rejoin(master);
+    expect(await cluster.replicasOf(promoted)).toEqual([master]);
+    await cluster.stop();
+  });
 });
