@@ -57,7 +57,7 @@ describe.each(KINDS)('rateLimitMiddleware on %s', (kind: Kind) => {
     expect(refused.headers.get('ratelimit-policy')).toBe('"per-client";q=2;w=60');
     expect(refused.headers.get('ratelimit')).toBe('"per-client";r=0;t=30');
     expect(await refused.json()).toEqual({
-      type: 'urn:headroom:error:rate-limited',
+      type: 'about:blank',
       title: 'Too Many Requests',
       status: 429,
       code: 'RATE_LIMITED',

@@ -237,6 +237,6 @@ describe('BrokenCircuitError over HTTP', () => {
     const response = problemResponse(error as BrokenCircuitError);
     expect(response.status).toBe(503);
     expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json', 'retry-after': '3' });
-    expect(JSON.parse(response.body as string)).toMatchObject({ code: 'CIRCUIT_OPEN', status: 503, type: 'urn:headroom:error:circuit-open' });
+    expect(JSON.parse(response.body as string)).toMatchObject({ code: 'CIRCUIT_OPEN', status: 503, type: 'about:blank' });
   });
 });
