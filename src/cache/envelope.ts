@@ -111,8 +111,8 @@ export function encodeEnvelope(codec: EntryCodec, entry: EntryContent): Encoded 
 }
 
 /**
- * Decodes a stored entry; throws `CACHE_ENTRY_UNREADABLE` for text that is not an envelope, or
- * what a custom serializer's `deserialize` throws.
+ * Decodes a stored entry; throws `CACHE_ENTRY_UNREADABLE` for anything it cannot read (its
+ * `cause` is the underlying error: JSON's, zlib's, or the serializer's).
  */
 export function decodeEnvelope(serializer: CacheSerializer, text: string): Envelope {
   if (text.charCodeAt(0) !== 91) throw unreadableEntry('not an envelope');
@@ -136,23 +136,27 @@ export function decodeEnvelope(serializer: CacheSerializer, text: string): Envel
     if (serializer !== cacheJsonSerializer) throw unreadableEntry('inline JSON payload, but a custom serializer is configured');
     return envelope;
   }
+  if (kind !== 2 && kind !== 3 && kind !== 4 && kind !== 5) throw unreadableEntry('unknown payload kind');
   const payload = envelope[VALUE];
   if (typeof payload !== 'string') throw unreadableEntry('malformed payload');
-  switch (kind) {
-    case 2:
-      envelope[VALUE] = serializer.deserialize(payload);
-      break;
-    case 3:
-      envelope[VALUE] = serializer.deserialize(new Uint8Array(Buffer.from(payload, 'base64')));
-      break;
-    case 4:
-      envelope[VALUE] = serializer.deserialize(inflateRawSync(Buffer.from(payload, 'base64')).toString('utf8'));
-      break;
-    case 5:
-      envelope[VALUE] = serializer.deserialize(new Uint8Array(inflateRawSync(Buffer.from(payload, 'base64'))));
-      break;
-    default:
-      throw unreadableEntry('unknown payload kind');
+  try {
+    envelope[VALUE] = decodePayload(serializer, kind, payload);
+  } catch (error) {
+    throw unreadableEntry(`payload of kind ${kind} could not be decoded`, error);
   }
   return envelope;
+}
+
+/** The value of a payload that is not inline JSON (kinds 2 to 5, see {@link Envelope}). */
+function decodePayload(serializer: CacheSerializer, kind: 2 | 3 | 4 | 5, payload: string): unknown {
+  switch (kind) {
+    case 2:
+      return serializer.deserialize(payload);
+    case 3:
+      return serializer.deserialize(new Uint8Array(Buffer.from(payload, 'base64')));
+    case 4:
+      return serializer.deserialize(inflateRawSync(Buffer.from(payload, 'base64')).toString('utf8'));
+    case 5:
+      return serializer.deserialize(new Uint8Array(inflateRawSync(Buffer.from(payload, 'base64'))));
+  }
 }
