@@ -21,6 +21,8 @@ export class SpaceCounters {
   refreshes = 0;
 }
 
+const COUNTER_NAMES = Object.keys(new SpaceCounters()) as Array<keyof SpaceCounters>;
+
 /** The counters shared by every key space of a cache: L2 failures and the cross-process lock. */
 export class CoreCounters {
   l2Errors = 0;
@@ -51,17 +53,7 @@ export function statsOf(spaces: readonly SpaceFigures[], core: CoreFigures): Cac
   const sum = new SpaceCounters();
   let size = 0;
   for (const space of spaces) {
-    const part = space.counters;
-    sum.l1Hits += part.l1Hits;
-    sum.l1Misses += part.l1Misses;
-    sum.l2Hits += part.l2Hits;
-    sum.l2Misses += part.l2Misses;
-    sum.staleServed += part.staleServed;
-    sum.factoryCalls += part.factoryCalls;
-    sum.factoryErrors += part.factoryErrors;
-    sum.factoryTimeouts += part.factoryTimeouts;
-    sum.coalesced += part.coalesced;
-    sum.refreshes += part.refreshes;
+    for (const name of COUNTER_NAMES) sum[name] += space.counters[name];
     size += space.l1Size;
   }
   const { counters, l2, bus } = core;

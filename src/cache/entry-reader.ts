@@ -21,28 +21,25 @@ export function freshFor(read: Envelope | undefined, refreshOf: L1Entry | undefi
   return read !== undefined && now < read[EXPIRES] && (refreshOf === undefined || createdAtOf(read) > refreshOf.createdAt);
 }
 
+/** What an {@link EntryReader} works with. */
+export interface EntryReaderParts {
+  readonly l2: L2 | undefined;
+  readonly serializer: CacheSerializer;
+  readonly keys: SpaceKeys;
+  readonly tags: TagCheck;
+  readonly events: SpaceEvents;
+  /** The L1 counts bytes (`l1.maxBytes`): decoded entries carry their size. */
+  readonly sizes: boolean;
+}
+
 /**
  * Turns what Redis holds under an entry key into an {@link Envelope}: decodes it (an unreadable
  * entry is reported, deleted and counts as a miss), drops it when past its grace, and notes its
  * size for a byte-bounded L1. Tags are judged by the {@link TagCheck}.
  */
 export class EntryReader {
-  private readonly l2: L2 | undefined;
-  private readonly serializer: CacheSerializer;
-  private readonly keys: SpaceKeys;
-  private readonly tags: TagCheck;
-  private readonly events: SpaceEvents;
-  /** The L1 counts bytes: decoded entries carry their size. */
-  private readonly sizes: boolean;
 
-  constructor(setup: { l2: L2 | undefined; serializer: CacheSerializer; keys: SpaceKeys; tags: TagCheck; events: SpaceEvents; sizes: boolean }) {
-    this.l2 = setup.l2;
-    this.serializer = setup.serializer;
-    this.keys = setup.keys;
-    this.tags = setup.tags;
-    this.events = setup.events;
-    this.sizes = setup.sizes;
-  }
+  constructor(private readonly parts: EntryReaderParts) {}
 
   /**
    * Decodes a GET reply of `key` at `now`: the envelope (its tags not judged yet), `undefined`
@@ -54,26 +51,26 @@ export class EntryReader {
     if (reply === null) return undefined;
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(this.serializer, reply);
+      envelope = decodeEnvelope(this.parts.serializer, reply);
     } catch (error) {
-      this.events.error(error, 'deserialize', key);
-      void this.l2?.del([this.keys.entry(key)]);
+      this.parts.events.error(error, 'deserialize', key);
+      void this.parts.l2?.del([this.parts.keys.entry(key)]);
       return undefined;
     }
     if (now >= staleUntilOf(envelope)) return undefined;
     // Only a sized L1 needs it (a seventh element would make V8 grow the parsed array).
-    if (this.sizes) envelope[SIZE] = reply.length;
+    if (this.parts.sizes) envelope[SIZE] = reply.length;
     return envelope;
   }
 
   /** One bounded GET of `key`, decoded, its tags judged (reading tag times from Redis when needed). */
   async fetch(key: string): Promise<Envelope | undefined | Fail> {
-    const l2 = this.l2;
+    const { l2, tags } = this.parts;
     if (l2 === undefined) return undefined;
-    const read = this.decode(key, await l2.get(this.keys.entry(key)), coarseNow());
+    const read = this.decode(key, await l2.get(this.parts.keys.entry(key)), coarseNow());
     if (!isEntry(read)) return read;
-    const verdict = this.tags.judge(read);
+    const verdict = tags.judge(read);
     if (verdict === TAGS_INVALID) return undefined;
-    return verdict === TAGS_UNKNOWN ? this.tags.confirm(read) : read;
+    return verdict === TAGS_UNKNOWN ? tags.confirm(read) : read;
   }
 }

@@ -23,9 +23,9 @@ const DEFAULT_LOCK_TTL = 10_000;
 const DEFAULT_LOCK_WAIT = 5_000;
 
 function fraction(value: unknown, name: string, fallback: number, openUpper: boolean): number {
-  const n = numberOption(value, name, fallback, { min: 0, max: 1 });
-  if (openUpper && n === 1) throw invalidArgument(name, 'a number from 0 (off) to below 1', value);
-  return n;
+  const share = numberOption(value, name, fallback, { min: 0, max: 1 });
+  if (openUpper && share === 1) throw invalidArgument(name, 'a number from 0 (off) to below 1', value);
+  return share;
 }
 
 function resolveLock(value: unknown, name: string, fallback: EntrySettings['lock']): EntrySettings['lock'] {

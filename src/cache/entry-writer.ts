@@ -24,40 +24,28 @@ export interface EntryWrite {
   announce: boolean;
 }
 
+/** What an {@link EntryWriter} writes to and with. */
+export interface EntryWriterParts {
+  readonly l1: L1Layer | undefined;
+  readonly l2: L2 | undefined;
+  readonly codec: EntryCodec;
+  readonly keys: SpaceKeys;
+  readonly sender: MessageSender;
+  /** Publishes on the bus (see `SpaceContext.publish`). */
+  readonly publish: (message: BusMessage) => Promise<void>;
+  /** `tagRetention`: tagged entries never outlive the invalidation times that judge them. */
+  readonly tagRetention: number;
+  /** `clone`: L1 keeps a copy of the value it was given. */
+  readonly clone: boolean;
+}
+
 /**
  * Writes entries: encodes them (the serializer's failure is `CACHE_INVALID_VALUE`), puts them in
  * L1, then sends the L2 `SET` and, when asked, the bus message after it.
  */
 export class EntryWriter {
-  private readonly l1: L1Layer | undefined;
-  private readonly l2: L2 | undefined;
-  private readonly codec: EntryCodec;
-  private readonly keys: SpaceKeys;
-  private readonly sender: MessageSender;
-  private readonly publish: (message: BusMessage) => Promise<void>;
-  /** `tagRetention`: tagged entries never outlive the invalidation times that judge them. */
-  private readonly tagRetention: number;
-  private readonly clone: boolean;
 
-  constructor(setup: {
-    l1: L1Layer | undefined;
-    l2: L2 | undefined;
-    codec: EntryCodec;
-    keys: SpaceKeys;
-    sender: MessageSender;
-    publish: (message: BusMessage) => Promise<void>;
-    tagRetention: number;
-    clone: boolean;
-  }) {
-    this.l1 = setup.l1;
-    this.l2 = setup.l2;
-    this.codec = setup.codec;
-    this.keys = setup.keys;
-    this.sender = setup.sender;
-    this.publish = setup.publish;
-    this.tagRetention = setup.tagRetention;
-    this.clone = setup.clone;
-  }
+  constructor(private readonly parts: EntryWriterParts) {}
 
   /**
    * Encodes `write` (throws `CACHE_INVALID_VALUE`), puts it in L1, then starts the L2 write and,
@@ -66,8 +54,7 @@ export class EntryWriter {
    */
   write(write: EntryWrite): Promise<unknown> | undefined {
     const { key, grace, tags } = write;
-    const l1 = this.l1;
-    const l2 = this.l2;
+    const { l1, l2, keys, publish } = this.parts;
     const now = Date.now();
     let ttl = write.ttl;
     if (write.jitter > 0) ttl -= ttl * write.jitter * Math.random();
@@ -77,7 +64,7 @@ export class EntryWriter {
     let size = 1;
     if (l2 !== undefined || l1?.countsBytes === true) {
       try {
-        const encoded = encodeEnvelope(this.codec, content);
+        const encoded = encodeEnvelope(this.parts.codec, content);
         text = encoded.text;
         size = Math.max(1, encoded.size);
       } catch (error) {
@@ -88,18 +75,18 @@ export class EntryWriter {
     // still get the computed value; it is just not cached (neither in L1 nor in L2).
     if (write.flight?.dirty === true) return undefined;
     if (l1 !== undefined) {
-      const value = this.clone ? structuredClone(write.value) : write.value;
+      const value = this.parts.clone ? structuredClone(write.value) : write.value;
       l1.put(key, { ...content, value, earlyRefresh: write.earlyRefresh, size }, now);
     }
     if (l2 === undefined || text === undefined) return undefined;
     let l2Ttl = ttl + grace;
-    if (tags !== undefined) l2Ttl = Math.min(l2Ttl, this.tagRetention);
+    if (tags !== undefined) l2Ttl = Math.min(l2Ttl, this.parts.tagRetention);
     // Sent now, synchronously: its order against later commands of this instance on the same
     // connection (a set or delete of the key) does not depend on when anyone awaits it.
-    if (!write.announce) return l2.set(this.keys.entry(key), text, l2Ttl);
-    const message = keysMessage(this.sender, BusOp.set, [key]);
+    if (!write.announce) return l2.set(keys.entry(key), text, l2Ttl);
+    const message = keysMessage(this.parts.sender, BusOp.set, [key]);
     // A write whose outcome is unknown (failed, or answered after l2Timeout) is announced anyway.
-    const written = l2.set(this.keys.entry(key), text, l2Ttl, () => void this.publish(message));
-    return written.then((reply) => (reply === FAIL ? undefined : this.publish(message)));
+    const written = l2.set(keys.entry(key), text, l2Ttl, () => void publish(message));
+    return written.then((reply) => (reply === FAIL ? undefined : publish(message)));
   }
 }

@@ -34,23 +34,21 @@ class FactoryCall extends DeadlineCall {
   }
 }
 
+/** What a {@link FactoryRunner} works with. */
+export interface FactoryRunnerParts {
+  readonly counters: SpaceCounters;
+  readonly events: SpaceEvents;
+  /** The cache's running factories: `close()` aborts them. */
+  readonly running: Set<LazyAbortController>;
+  readonly writer: EntryWriter;
+}
+
 /**
  * Runs a flight's factory: counts it, bounds it by the hard timeout, serves the flight's stale
  * value if the factory fails or times out, and hands a result to the {@link EntryWriter}.
  */
 export class FactoryRunner {
-  private readonly counters: SpaceCounters;
-  private readonly events: SpaceEvents;
-  /** The cache's running factories: `close()` aborts them. */
-  private readonly running: Set<LazyAbortController>;
-  private readonly writer: EntryWriter;
-
-  constructor(setup: { counters: SpaceCounters; events: SpaceEvents; running: Set<LazyAbortController>; writer: EntryWriter }) {
-    this.counters = setup.counters;
-    this.events = setup.events;
-    this.running = setup.running;
-    this.writer = setup.writer;
-  }
+  constructor(private readonly parts: FactoryRunnerParts) {}
 
   /**
    * Runs `flight`'s factory. Resolves with its result (its L2 write is left in `flight.write`,
@@ -60,12 +58,13 @@ export class FactoryRunner {
    */
   async run(flight: Flight): Promise<unknown> {
     const { key, settings } = flight;
+    const { counters, events, running } = this.parts;
     const promise = closureFreePromise();
     const call = new FactoryCall(settings.hardTimeout, key);
-    this.running.add(call);
+    running.add(call);
     const context = new FactoryContextImpl(key, call, flight.stale?.value);
     const createdAt = stamp();
-    this.counters.factoryCalls++;
+    counters.factoryCalls++;
     let result: unknown;
     try {
       if (settings.hardTimeout > 0) call.arm();
@@ -77,22 +76,22 @@ export class FactoryRunner {
       result = await promise;
     } catch (error) {
       const timedOut = call.expiredWith !== undefined && error === call.expiredWith;
-      if (timedOut) this.counters.factoryTimeouts++;
-      else this.counters.factoryErrors++;
-      this.events.error(error, 'factory', key);
+      if (timedOut) counters.factoryTimeouts++;
+      else counters.factoryErrors++;
+      events.error(error, 'factory', key);
       const stale = flight.stale;
       if (stale === undefined) throw error;
-      this.counters.staleServed++;
-      this.events.stale(key, timedOut ? 'hard-timeout' : 'factory-error');
+      counters.staleServed++;
+      events.stale(key, timedOut ? 'hard-timeout' : 'factory-error');
       return stale.value;
     } finally {
-      this.running.delete(call);
+      running.delete(call);
     }
     if (context.skipped || result === undefined) return result;
     const tags = context.tags === undefined ? settings.tags : context.tags.length === 0 ? undefined : context.tags;
     // Not awaited: with Redis stalled, waiting for the SET would add a second `l2Timeout` to the
     // caller's wait. The flight keeps it and ends when it settles (see get-or-set.ts).
-    flight.write = this.writer.write({
+    flight.write = this.parts.writer.write({
       key,
       value: result,
       ttl: context.ttl ?? settings.ttl,

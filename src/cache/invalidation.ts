@@ -5,6 +5,18 @@ import { FAIL } from './l2-outcome.js';
 import type { SpaceEvents } from './space-events.js';
 import type { SpaceKeys } from './space-keys.js';
 
+/** What an {@link Invalidation} works with. */
+export interface InvalidationParts {
+  readonly l2: L2;
+  readonly keys: SpaceKeys;
+  readonly sender: MessageSender;
+  /** Publishes on the bus (see `SpaceContext.publish`). */
+  readonly publish: (message: BusMessage) => Promise<void>;
+  readonly events: SpaceEvents;
+  /** `tagRetention`: how long invalidation times live in Redis. */
+  readonly tagRetention: number;
+}
+
 /**
  * The Redis side of one key space's invalidations (delete, tags, pattern, clear): the write,
  * then the bus message that tells the other instances. The local side (L1, tag times, flights)
@@ -12,65 +24,46 @@ import type { SpaceKeys } from './space-keys.js';
  * is announced once Redis answers; a write the breaker skipped was never sent and is not.
  */
 export class Invalidation {
-  private readonly l2: L2;
-  private readonly keys: SpaceKeys;
-  private readonly sender: MessageSender;
-  private readonly publish: (message: BusMessage) => Promise<void>;
-  private readonly events: SpaceEvents;
-  /** `tagRetention`: how long invalidation times live in Redis. */
-  private readonly tagRetention: number;
 
-  constructor(setup: {
-    l2: L2;
-    keys: SpaceKeys;
-    sender: MessageSender;
-    publish: (message: BusMessage) => Promise<void>;
-    events: SpaceEvents;
-    tagRetention: number;
-  }) {
-    this.l2 = setup.l2;
-    this.keys = setup.keys;
-    this.sender = setup.sender;
-    this.publish = setup.publish;
-    this.events = setup.events;
-    this.tagRetention = setup.tagRetention;
-  }
+  constructor(private readonly parts: InvalidationParts) {}
 
   /** Deletes the entries of `keys` (one `UNLINK`), then announces it. */
   async deleteKeys(keys: readonly string[]): Promise<void> {
-    const message = keysMessage(this.sender, BusOp.delete, [...keys]);
-    const deleted = await this.l2.del(
-      keys.map((key) => this.keys.entry(key)),
-      () => void this.publish(message),
+    const { l2, publish } = this.parts;
+    const message = keysMessage(this.parts.sender, BusOp.delete, [...keys]);
+    const deleted = await l2.del(
+      keys.map((key) => this.parts.keys.entry(key)),
+      () => void publish(message),
     );
-    if (deleted !== FAIL) await this.publish(message);
+    if (deleted !== FAIL) await publish(message);
   }
 
   /** Writes the invalidation time `at` of each tag, then announces it. */
   async invalidateTags(tags: readonly string[], at: number): Promise<void> {
-    const message = tagsMessage(this.sender, [...tags], at);
-    const written = await this.l2.setMany(
-      tags.map((tag) => this.keys.tag(tag)),
+    const { l2, publish } = this.parts;
+    const message = tagsMessage(this.parts.sender, [...tags], at);
+    const written = await l2.setMany(
+      tags.map((tag) => this.parts.keys.tag(tag)),
       String(at),
-      this.tagRetention,
-      () => void this.publish(message),
+      this.parts.tagRetention,
+      () => void publish(message),
     );
-    if (written !== FAIL) await this.publish(message);
+    if (written !== FAIL) await publish(message);
   }
 
   /** Deletes the entries matching the glob `pattern` (`SCAN` + `UNLINK`), announces it; resolves with the count. */
   async deletePattern(pattern: string): Promise<number> {
-    const deleted = await this.l2.scanDelete(this.keys.entryGlob(pattern));
-    await this.publish(patternMessage(this.sender, pattern));
+    const deleted = await this.parts.l2.scanDelete(this.parts.keys.entryGlob(pattern));
+    await this.parts.publish(patternMessage(this.parts.sender, pattern));
     if (deleted !== FAIL) return deleted;
-    this.events.error(incompleteInvalidation(), 'invalidate-pattern', pattern);
+    this.parts.events.error(incompleteInvalidation(), 'invalidate-pattern', pattern);
     return 0;
   }
 
   /** Deletes every key matching `glob` (this key space's, or, for the root, the whole prefix), then announces the clear. */
   async clear(glob: string): Promise<void> {
-    const deleted = await this.l2.scanDelete(glob);
-    await this.publish(clearMessage(this.sender));
-    if (deleted === FAIL) this.events.error(incompleteInvalidation(), 'clear', undefined);
+    const deleted = await this.parts.l2.scanDelete(glob);
+    await this.parts.publish(clearMessage(this.parts.sender));
+    if (deleted === FAIL) this.parts.events.error(incompleteInvalidation(), 'clear', undefined);
   }
 }

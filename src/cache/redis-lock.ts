@@ -1,4 +1,4 @@
-import { armDeadline, closureFreePromise, disarmDeadline, settlers, type DeadlineList, type DeadlineNode, type Settle } from '../core/index.js';
+import { closureFreePromise, DeadlineCall } from '../core/index.js';
 import { BusOp, keysMessage, type BusMessage, type MessageSender } from './bus-message.js';
 import type { CoreCounters } from './counters.js';
 import type { EntrySettings } from './entry-settings.js';
@@ -15,38 +15,45 @@ const FIRST_NAP_MS = 5;
 const MAX_NAP_MS = 50;
 
 /**
- * A lock waiter's pause, on the shared deadline timer: it ends at its deadline, or as soon as
- * the lock holder announces its value on the bus ({@link RedisLock.wake}).
+ * A lock waiter's pause: a call on the shared deadline timer (core's {@link DeadlineCall}) whose
+ * deadline is its normal end, or which the lock holder's bus message ends sooner
+ * ({@link RedisLock.wake}).
  */
-class Nap implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
-  readonly promise: Promise<void>;
-  private readonly resolve: Settle;
-
+class Nap extends DeadlineCall {
   constructor(
+    timeoutMs: number,
     private readonly naps: Map<string, Nap>,
     private readonly key: string,
   ) {
-    this.promise = closureFreePromise();
-    this.resolve = settlers.resolve;
+    super(timeoutMs, undefined);
   }
 
-  onDeadline(): void {
-    this.end();
+  protected expired(): void {
+    this.forget();
+    this.resolve(undefined);
   }
 
   wake(): void {
-    disarmDeadline(this);
-    this.end();
+    this.forget();
+    this.fulfil(undefined);
   }
 
-  private end(): void {
+  private forget(): void {
     if (this.naps.get(this.key) === this) this.naps.delete(this.key);
-    this.resolve(undefined);
   }
+}
+
+/** What a {@link RedisLock} works with. */
+export interface RedisLockParts {
+  readonly l2: L2;
+  readonly keys: SpaceKeys;
+  readonly reader: EntryReader;
+  readonly counters: CoreCounters;
+  /** Waiting stops once the cache is closed. */
+  readonly state: CacheState;
+  readonly sender: MessageSender;
+  /** Publishes on the bus (see `SpaceContext.publish`). */
+  readonly publish: (message: BusMessage) => Promise<void>;
 }
 
 /**
@@ -59,31 +66,8 @@ export class RedisLock {
   /** This process's waiters, by key (one flight per key, so at most one each). */
   private readonly naps = new Map<string, Nap>();
   private seq = 0;
-  private readonly l2: L2;
-  private readonly keys: SpaceKeys;
-  private readonly reader: EntryReader;
-  private readonly counters: CoreCounters;
-  private readonly state: CacheState;
-  private readonly sender: MessageSender;
-  private readonly publish: (message: BusMessage) => Promise<void>;
 
-  constructor(setup: {
-    l2: L2;
-    keys: SpaceKeys;
-    reader: EntryReader;
-    counters: CoreCounters;
-    state: CacheState;
-    sender: MessageSender;
-    publish: (message: BusMessage) => Promise<void>;
-  }) {
-    this.l2 = setup.l2;
-    this.keys = setup.keys;
-    this.reader = setup.reader;
-    this.counters = setup.counters;
-    this.state = setup.state;
-    this.sender = setup.sender;
-    this.publish = setup.publish;
-  }
+  constructor(private readonly parts: RedisLockParts) {}
 
   /**
    * Takes the lock of `key` (resolves with its token), or waits for the holder's value
@@ -91,40 +75,40 @@ export class RedisLock {
    * For an early refresh, only a value newer than `refreshOf` counts.
    */
   async acquireOrWait(key: string, lock: NonNullable<EntrySettings['lock']>, refreshOf: L1Entry | undefined): Promise<string | Envelope | undefined> {
-    const l2 = this.l2;
-    const lockKey = this.keys.lock(key);
-    const token = `${this.sender.instanceId}:${++this.seq}`;
+    const { l2, reader, counters } = this.parts;
+    const lockKey = this.parts.keys.lock(key);
+    const token = `${this.parts.sender.instanceId}:${++this.seq}`;
     let got = await l2.acquire(lockKey, token, lock.ttl);
     if (got === FAIL) return undefined;
     if (got) {
-      this.counters.lockAcquired++;
+      counters.lockAcquired++;
       return token;
     }
-    this.counters.lockWaited++;
+    counters.lockWaited++;
     const deadline = Date.now() + lock.wait;
     let delay = FIRST_NAP_MS;
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0 || this.state.closed) break;
+      if (left <= 0 || this.parts.state.closed) break;
       await this.nap(key, Math.min(delay, left));
       delay = Math.min(delay * 2, MAX_NAP_MS);
-      const read = await this.reader.fetch(key);
+      const read = await reader.fetch(key);
       if (read === FAIL) return undefined;
       if (freshFor(read, refreshOf, Date.now())) return read;
       got = await l2.acquire(lockKey, token, lock.ttl);
       if (got === FAIL) return undefined;
       if (got) {
         // The holder writes its value before it releases the lock: look once more.
-        const again = await this.reader.fetch(key);
+        const again = await reader.fetch(key);
         if (again !== FAIL && freshFor(again, refreshOf, Date.now())) {
           void l2.release(lockKey, token);
           return again;
         }
-        this.counters.lockAcquired++;
+        counters.lockAcquired++;
         return token;
       }
     }
-    this.counters.lockTimedOut++;
+    counters.lockTimedOut++;
     return undefined;
   }
 
@@ -134,8 +118,8 @@ export class RedisLock {
    * `lock.ttl`, and waiters find the value in Redis before that (they look before each attempt).
    */
   release(key: string, token: string): void {
-    void this.l2.release(this.keys.lock(key), token);
-    void this.publish(keysMessage(this.sender, BusOp.lockReleased, [key]));
+    void this.parts.l2.release(this.parts.keys.lock(key), token);
+    void this.parts.publish(keysMessage(this.parts.sender, BusOp.lockReleased, [key]));
   }
 
   /** Wakes this process's waiter of each key, if any (the holder's bus message). */
@@ -145,9 +129,10 @@ export class RedisLock {
 
   /** Pauses `ms`, or less if the holder of `key` announces its value. */
   private nap(key: string, ms: number): Promise<void> {
-    const nap = new Nap(this.naps, key);
+    const promise = closureFreePromise<void>();
+    const nap = new Nap(ms, this.naps, key);
     this.naps.set(key, nap);
-    armDeadline(nap, ms);
-    return nap.promise;
+    nap.arm();
+    return promise;
   }
 }
