@@ -53,6 +53,12 @@ export interface MessageSender {
   readonly namespace: string | null;
 }
 
+/** A key space's link to the bus: who it is (for the messages it builds) and how it publishes. */
+export interface SpacePublisher extends MessageSender {
+  /** Publishes on the bus (a no-op without one); never rejects. */
+  publish(message: BusMessage): Promise<void>;
+}
+
 /** `keys` were set, deleted, or released by a lock holder. */
 export function keysMessage(from: MessageSender, op: typeof BusOp.set | typeof BusOp.delete | typeof BusOp.lockReleased, keys: string[]): BusMessage {
   return { i: from.instanceId, o: op, n: from.namespace, k: keys };

@@ -1,4 +1,4 @@
-import { keysMessage, BusOp, type BusMessage, type MessageSender } from './bus-message.js';
+import { keysMessage, BusOp, type SpacePublisher } from './bus-message.js';
 import { unserializableValue } from './cache-errors.js';
 import { encodeEnvelope, type EntryCodec, type EntryContent } from './envelope.js';
 import type { L1Layer } from './l1-layer.js';
@@ -30,9 +30,7 @@ export interface EntryWriterParts {
   readonly l2: L2 | undefined;
   readonly codec: EntryCodec;
   readonly keys: SpaceKeys;
-  readonly sender: MessageSender;
-  /** Publishes on the bus (see `SpaceContext.publish`). */
-  readonly publish: (message: BusMessage) => Promise<void>;
+  readonly publisher: SpacePublisher;
   /** `tagRetention`: tagged entries never outlive the invalidation times that judge them. */
   readonly tagRetention: number;
   /** `clone`: L1 keeps a copy of the value it was given. */
@@ -54,7 +52,7 @@ export class EntryWriter {
    */
   write(write: EntryWrite): Promise<unknown> | undefined {
     const { key, grace, tags } = write;
-    const { l1, l2, keys, publish } = this.parts;
+    const { l1, l2, keys, publisher } = this.parts;
     const now = Date.now();
     let ttl = write.ttl;
     if (write.jitter > 0) ttl -= ttl * write.jitter * Math.random();
@@ -84,9 +82,9 @@ export class EntryWriter {
     // Sent now, synchronously: its order against later commands of this instance on the same
     // connection (a set or delete of the key) does not depend on when anyone awaits it.
     if (!write.announce) return l2.set(keys.entry(key), text, l2Ttl);
-    const message = keysMessage(this.parts.sender, BusOp.set, [key]);
+    const message = keysMessage(publisher, BusOp.set, [key]);
     // A write whose outcome is unknown (failed, or answered after l2Timeout) is announced anyway.
-    const written = l2.set(keys.entry(key), text, l2Ttl, () => void publish(message));
-    return written.then((reply) => (reply === FAIL ? undefined : publish(message)));
+    const written = l2.set(keys.entry(key), text, l2Ttl, () => void publisher.publish(message));
+    return written.then((reply) => (reply === FAIL ? undefined : publisher.publish(message)));
   }
 }

@@ -1,4 +1,4 @@
-import { keysMessage, patternMessage, tagsMessage, clearMessage, BusOp, type BusMessage, type MessageSender } from './bus-message.js';
+import { keysMessage, patternMessage, tagsMessage, clearMessage, BusOp, type SpacePublisher } from './bus-message.js';
 import { incompleteInvalidation } from './cache-errors.js';
 import type { L2 } from './l2.js';
 import { FAIL } from './l2-outcome.js';
@@ -9,9 +9,7 @@ import type { SpaceKeys } from './space-keys.js';
 export interface InvalidationParts {
   readonly l2: L2;
   readonly keys: SpaceKeys;
-  readonly sender: MessageSender;
-  /** Publishes on the bus (see `SpaceContext.publish`). */
-  readonly publish: (message: BusMessage) => Promise<void>;
+  readonly publisher: SpacePublisher;
   readonly events: SpaceEvents;
   /** `tagRetention`: how long invalidation times live in Redis. */
   readonly tagRetention: number;
@@ -29,32 +27,33 @@ export class Invalidation {
 
   /** Deletes the entries of `keys` (one `UNLINK`), then announces it. */
   async deleteKeys(keys: readonly string[]): Promise<void> {
-    const { l2, publish } = this.parts;
-    const message = keysMessage(this.parts.sender, BusOp.delete, [...keys]);
+    const { l2, publisher } = this.parts;
+    const message = keysMessage(publisher, BusOp.delete, [...keys]);
     const deleted = await l2.del(
       keys.map((key) => this.parts.keys.entry(key)),
-      () => void publish(message),
+      () => void publisher.publish(message),
     );
-    if (deleted !== FAIL) await publish(message);
+    if (deleted !== FAIL) await publisher.publish(message);
   }
 
   /** Writes the invalidation time `at` of each tag, then announces it. */
   async invalidateTags(tags: readonly string[], at: number): Promise<void> {
-    const { l2, publish } = this.parts;
-    const message = tagsMessage(this.parts.sender, [...tags], at);
+    const { l2, publisher } = this.parts;
+    const message = tagsMessage(publisher, [...tags], at);
     const written = await l2.setMany(
       tags.map((tag) => this.parts.keys.tag(tag)),
       String(at),
       this.parts.tagRetention,
-      () => void publish(message),
+      () => void publisher.publish(message),
     );
-    if (written !== FAIL) await publish(message);
+    if (written !== FAIL) await publisher.publish(message);
   }
 
   /** Deletes the entries matching the glob `pattern` (`SCAN` + `UNLINK`), announces it; resolves with the count. */
   async deletePattern(pattern: string): Promise<number> {
-    const deleted = await this.parts.l2.scanDelete(this.parts.keys.entryGlob(pattern));
-    await this.parts.publish(patternMessage(this.parts.sender, pattern));
+    const { l2, publisher } = this.parts;
+    const deleted = await l2.scanDelete(this.parts.keys.entryGlob(pattern));
+    await publisher.publish(patternMessage(publisher, pattern));
     if (deleted !== FAIL) return deleted;
     this.parts.events.error(incompleteInvalidation(), 'invalidate-pattern', pattern);
     return 0;
@@ -62,8 +61,9 @@ export class Invalidation {
 
   /** Deletes every key matching `glob` (this key space's, or, for the root, the whole prefix), then announces the clear. */
   async clear(glob: string): Promise<void> {
-    const deleted = await this.parts.l2.scanDelete(glob);
-    await this.parts.publish(clearMessage(this.parts.sender));
+    const { l2, publisher } = this.parts;
+    const deleted = await l2.scanDelete(glob);
+    await publisher.publish(clearMessage(publisher));
     if (deleted === FAIL) this.parts.events.error(incompleteInvalidation(), 'clear', undefined);
   }
 }

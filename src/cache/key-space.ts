@@ -1,6 +1,6 @@
 import type { LRUCache } from 'lru-cache';
 import { invalidArgument, type Disposer, type Duration, type Emitter, type Listener } from '../core/index.js';
-import type { BusMessage } from './bus-message.js';
+import type { SpacePublisher } from './bus-message.js';
 import type { Cache, Factory, WarmSource } from './cache.js';
 import { cacheClosed, invalidKey, undefinedValue } from './cache-errors.js';
 import type { CacheEvents } from './cache-events.js';
@@ -86,8 +86,11 @@ export class KeySpace implements Cache, SpaceFigures {
 
     const keys = (this.keys = new SpaceKeys(settings.prefix, namespace));
     const events = (this.events = new SpaceEvents(context.emitter, namespace));
-    const sender = { instanceId: context.instanceId, namespace: namespace ?? null };
-    const publish = (message: BusMessage): Promise<void> => context.publish(message);
+    const publisher: SpacePublisher = {
+      instanceId: context.instanceId,
+      namespace: namespace ?? null,
+      publish: (message) => context.publish(message),
+    };
     const tags = new TagCheck({ maxTrackedTags: settings.maxTrackedTags, state, l2, keys });
     this.tagTimes = tags.times;
     const l1 =
@@ -97,11 +100,11 @@ export class KeySpace implements Cache, SpaceFigures {
     this.l1 = l1;
     this.lru = l1?.lru;
     const reader = new EntryReader({ l2, serializer: settings.codec.serializer, keys, tags, events, sizes: l1?.countsBytes === true });
-    const writer = new EntryWriter({ l1, l2, codec: settings.codec, keys, sender, publish, tagRetention: settings.tagRetention, clone: settings.clone });
+    const writer = new EntryWriter({ l1, l2, codec: settings.codec, keys, publisher, tagRetention: settings.tagRetention, clone: settings.clone });
     this.writer = writer;
     if (l2 !== undefined) {
-      this.lock = new RedisLock({ l2, keys, reader, counters: context.counters, state, sender, publish });
-      this.invalidation = new Invalidation({ l2, keys, sender, publish, events, tagRetention: settings.tagRetention });
+      this.lock = new RedisLock({ l2, keys, reader, counters: context.counters, state, publisher });
+      this.invalidation = new Invalidation({ l2, keys, publisher, events, tagRetention: settings.tagRetention });
     }
     this.handler = new TwoTierHandler({
       l1,

@@ -1,5 +1,5 @@
 import { closureFreePromise, DeadlineCall } from '../core/index.js';
-import { BusOp, keysMessage, type BusMessage, type MessageSender } from './bus-message.js';
+import { BusOp, keysMessage, type SpacePublisher } from './bus-message.js';
 import type { CoreCounters } from './counters.js';
 import type { EntrySettings } from './entry-settings.js';
 import { freshFor, type EntryReader } from './entry-reader.js';
@@ -51,9 +51,7 @@ export interface RedisLockParts {
   readonly counters: CoreCounters;
   /** Waiting stops once the cache is closed. */
   readonly state: CacheState;
-  readonly sender: MessageSender;
-  /** Publishes on the bus (see `SpaceContext.publish`). */
-  readonly publish: (message: BusMessage) => Promise<void>;
+  readonly publisher: SpacePublisher;
 }
 
 /**
@@ -77,7 +75,7 @@ export class RedisLock {
   async acquireOrWait(key: string, lock: NonNullable<EntrySettings['lock']>, refreshOf: L1Entry | undefined): Promise<string | Envelope | undefined> {
     const { l2, reader, counters } = this.parts;
     const lockKey = this.parts.keys.lock(key);
-    const token = `${this.parts.sender.instanceId}:${++this.seq}`;
+    const token = `${this.parts.publisher.instanceId}:${++this.seq}`;
     let got = await l2.acquire(lockKey, token, lock.ttl);
     if (got === FAIL) return undefined;
     if (got) {
@@ -118,8 +116,9 @@ export class RedisLock {
    * `lock.ttl`, and waiters find the value in Redis before that (they look before each attempt).
    */
   release(key: string, token: string): void {
-    void this.parts.l2.release(this.parts.keys.lock(key), token);
-    void this.parts.publish(keysMessage(this.parts.sender, BusOp.lockReleased, [key]));
+    const { l2, publisher } = this.parts;
+    void l2.release(this.parts.keys.lock(key), token);
+    void publisher.publish(keysMessage(publisher, BusOp.lockReleased, [key]));
   }
 
   /** Wakes this process's waiter of each key, if any (the holder's bus message). */

@@ -47,33 +47,7 @@ export interface TwoTierParts {
  * key, answered with the value or `undefined`.
  */
 export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
-  private readonly l1: L1Layer | undefined;
-  private readonly l2: L2 | undefined;
-  private readonly keys: SpaceKeys;
-  private readonly flights: Flights;
-  private readonly reader: EntryReader;
-  private readonly tags: TagCheck;
-  private readonly lock: RedisLock | undefined;
-  private readonly runner: FactoryRunner;
-  private readonly counters: SpaceCounters;
-  private readonly events: SpaceEvents;
-  private readonly defaults: EntrySettings;
-  private readonly clone: boolean;
-
-  constructor(parts: TwoTierParts) {
-    this.l1 = parts.l1;
-    this.l2 = parts.l2;
-    this.keys = parts.keys;
-    this.flights = parts.flights;
-    this.reader = parts.reader;
-    this.tags = parts.tags;
-    this.lock = parts.lock;
-    this.runner = parts.runner;
-    this.counters = parts.counters;
-    this.events = parts.events;
-    this.defaults = parts.defaults;
-    this.clone = parts.clone;
-  }
+  constructor(private readonly parts: TwoTierParts) {}
 
   // ---------------------------------------------------------------------------------------------
   // getOrSet
@@ -83,11 +57,11 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
    * `async`: returning the shared promise directly saves the ticks of re-wrapping it.
    */
   getOrSet(key: string, factory: Factory<unknown>, settings: EntrySettings, stale: Stale | undefined): Promise<unknown> {
-    const running = this.flights.computing.get(key);
+    const running = this.parts.flights.computing.get(key);
     // A flight that only waits for its L2 write and was overtaken by a set/delete has an outdated
     // answer: start a new flight rather than share it.
     if (running !== undefined && (running.write === undefined || !running.dirty)) {
-      this.counters.coalesced++;
+      this.parts.counters.coalesced++;
       return this.share(running.shared);
     }
     const flight = new Flight(this, key, factory, settings);
@@ -98,9 +72,9 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** Refreshes `entry` in the background (early refresh), unless a flight for `key` runs already. */
   refresh(key: string, factory: Factory<unknown>, settings: EntrySettings, entry: L1Entry): void {
-    if (this.flights.computing.has(key)) return;
-    this.counters.refreshes++;
-    this.events.refresh(key);
+    if (this.parts.flights.computing.has(key)) return;
+    this.parts.counters.refreshes++;
+    this.parts.events.refresh(key);
     const flight = new Flight(this, key, factory, settings);
     flight.stale = { value: entry.value };
     flight.refreshOf = entry;
@@ -110,13 +84,13 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** Registers and starts `flight`: its GET, or, without L2, the rest at once. */
   private start(flight: Flight): void {
-    this.flights.computing.set(flight.key, flight);
-    const l2 = this.l2;
+    this.parts.flights.computing.set(flight.key, flight);
+    const l2 = this.parts.l2;
     if (l2 === undefined) flight.resolve(this.afterRead(flight, undefined, false));
-    else l2.read(flight, this.keys.entry(flight.key));
+    else l2.read(flight, this.parts.keys.entry(flight.key));
     const { softTimeout } = flight.settings;
     if (softTimeout > 0 && flight.refreshOf === undefined) {
-      flight.shared = new SoftTimeout(flight, this.counters, this.events).start(softTimeout);
+      flight.shared = new SoftTimeout(flight, this.parts.counters, this.parts.events).start(softTimeout);
     }
   }
 
@@ -126,21 +100,21 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
     let read: Envelope | undefined | Fail;
     let confirmTags = false;
     try {
-      read = this.reader.decode(flight.key, reply, now);
+      read = this.parts.reader.decode(flight.key, reply, now);
       if (isEntry(read)) {
-        const verdict = this.tags.judge(read);
+        const verdict = this.parts.tags.judge(read);
         if (verdict === TAGS_INVALID) read = undefined;
         else if (verdict === TAGS_UNKNOWN) confirmTags = true;
         else if (freshFor(read, flight.refreshOf, now)) {
           // No identity check (one hash lookup less): only a flight waiting for its L2 write can
           // be replaced in `computing`, and this one is still reading.
-          this.flights.computing.delete(flight.key);
+          this.parts.flights.computing.delete(flight.key);
           flight.resolve(this.l2Hit(flight, read, flight.settings.earlyRefresh, now));
           return;
         }
       }
     } catch (error) {
-      this.flights.end(flight);
+      this.parts.flights.end(flight);
       flight.reject(error);
       return;
     }
@@ -157,29 +131,30 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
    */
   private async afterRead(flight: Flight, first: Envelope | undefined | Fail, confirmTags: boolean): Promise<unknown> {
     const { key, settings, refreshOf } = flight;
+    const { counters, events, lock } = this.parts;
     let token: string | undefined;
     try {
-      if (this.l2 !== undefined) {
-        const read = confirmTags && isEntry(first) ? await this.tags.confirm(first) : first;
+      if (this.parts.l2 !== undefined) {
+        const read = confirmTags && isEntry(first) ? await this.parts.tags.confirm(first) : first;
         if (isEntry(read)) {
           if (freshFor(read, refreshOf, Date.now())) return this.l2Hit(flight, read, settings.earlyRefresh, Date.now());
           if (Date.now() < staleUntilOf(read)) flight.offerStale(read[VALUE]);
         }
         const stale = flight.stale;
         if (read === FAIL && stale?.expiresAt !== undefined && Date.now() < stale.expiresAt) {
-          this.counters.staleServed++;
-          this.events.stale(key, 'l2-down');
+          counters.staleServed++;
+          events.stale(key, 'l2-down');
           return stale.value;
         }
-        if (read !== FAIL) this.counters.l2Misses++;
-        if (settings.lock !== undefined && read !== FAIL && this.lock !== undefined) {
-          const outcome = await this.lock.acquireOrWait(key, settings.lock, refreshOf);
+        if (read !== FAIL) counters.l2Misses++;
+        if (settings.lock !== undefined && read !== FAIL && lock !== undefined) {
+          const outcome = await lock.acquireOrWait(key, settings.lock, refreshOf);
           if (typeof outcome === 'object') return this.l2Hit(flight, outcome, settings.earlyRefresh, Date.now());
           token = outcome;
         }
       }
-      if (refreshOf === undefined) this.events.miss(key);
-      return await this.runner.run(flight);
+      if (refreshOf === undefined) events.miss(key);
+      return await this.parts.runner.run(flight);
     } finally {
       // The callers are answered as soon as the value is in L1; the L2 write finishes in the
       // background, and only then may the lock go (a waiter of another process that finds the
@@ -195,8 +170,8 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** Ends a flight once its L2 write (if any) settled: releases the lock it holds, if any. */
   private finish(flight: Flight, token: string | undefined): void {
-    if (token !== undefined) this.lock?.release(flight.key, token);
-    this.flights.end(flight);
+    if (token !== undefined) this.parts.lock?.release(flight.key, token);
+    this.parts.flights.end(flight);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -204,16 +179,16 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** get of `key` after an L1 miss (`stale`: the L1 entry past its ttl, if any). */
   get(key: string, stale: Stale | undefined): Promise<unknown> {
-    const l2 = this.l2;
+    const l2 = this.parts.l2;
     if (l2 === undefined) {
-      this.events.miss(key);
+      this.parts.events.miss(key);
       return Promise.resolve(undefined);
     }
-    let flight = this.flights.reading.get(key);
+    let flight = this.parts.flights.reading.get(key);
     if (flight === undefined) {
       flight = new ReadFlight(this, key, stale);
-      this.flights.reading.set(key, flight);
-      l2.read(flight, this.keys.entry(key));
+      this.parts.flights.reading.set(key, flight);
+      l2.read(flight, this.parts.keys.entry(key));
     } else {
       flight.callers++;
       flight.stale ??= stale;
@@ -227,13 +202,13 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
    */
   readReplied(flight: ReadFlight, reply: string | null | Fail): void {
     // No identity check: a read is registered only while none is, and each read ends once.
-    this.flights.reading.delete(flight.key);
+    this.parts.flights.reading.delete(flight.key);
     const now = coarseNow();
     try {
-      const read = this.reader.decode(flight.key, reply, now);
-      const verdict = isEntry(read) ? this.tags.judge(read) : TAGS_VALID;
+      const read = this.parts.reader.decode(flight.key, reply, now);
+      const verdict = isEntry(read) ? this.parts.tags.judge(read) : TAGS_VALID;
       if (verdict === TAGS_UNKNOWN && isEntry(read)) {
-        flight.resolve(this.tags.confirm(read).then((checked) => this.answerRead(flight, checked, coarseNow())));
+        flight.resolve(this.parts.tags.confirm(read).then((checked) => this.answerRead(flight, checked, coarseNow())));
       } else {
         flight.resolve(this.answerRead(flight, verdict === TAGS_INVALID ? undefined : read, now));
       }
@@ -245,21 +220,21 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
   /** What the callers of a `get()` read get; counters and events count each caller. */
   private answerRead(flight: ReadFlight, read: Envelope | undefined | Fail, now: number): unknown {
     const { key, callers } = flight;
-    const events = this.events;
+    const { counters, events } = this.parts;
     if (read === FAIL) {
       const stale = flight.stale;
       if (stale !== undefined) {
-        this.counters.staleServed += callers;
+        counters.staleServed += callers;
         for (let i = 0; i < callers; i++) events.stale(key, 'l2-down');
         return stale.value;
       }
     } else if (read !== undefined && now < read[EXPIRES]) {
-      const value = this.l2Hit(flight, read, this.defaults.earlyRefresh, now);
-      this.counters.l2Hits += callers - 1;
+      const value = this.l2Hit(flight, read, this.parts.defaults.earlyRefresh, now);
+      counters.l2Hits += callers - 1;
       for (let i = 1; i < callers; i++) events.hit(key, 'l2');
       return value;
     } else {
-      this.counters.l2Misses += callers;
+      counters.l2Misses += callers;
     }
     for (let i = 0; i < callers; i++) events.miss(key);
     return undefined;
@@ -270,14 +245,14 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** Counts an L2 hit, fills L1 (unless the key changed meanwhile), returns the value. */
   private l2Hit(flight: Flight | ReadFlight, read: Envelope, earlyRefresh: number, now: number): unknown {
-    this.counters.l2Hits++;
-    this.events.hit(flight.key, 'l2');
-    if (!flight.dirty) this.l1?.putDecoded(flight.key, read, earlyRefresh, now);
+    this.parts.counters.l2Hits++;
+    this.parts.events.hit(flight.key, 'l2');
+    if (!flight.dirty) this.parts.l1?.putDecoded(flight.key, read, earlyRefresh, now);
     return read[VALUE];
   }
 
   /** What callers get from a shared promise: copies of the value with `clone`. */
   private share(promise: Promise<unknown>): Promise<unknown> {
-    return this.clone ? promise.then(structuredClone) : promise;
+    return this.parts.clone ? promise.then(structuredClone) : promise;
   }
 }
