@@ -21,7 +21,7 @@ export interface L1Entry {
   storedAt: number;
 }
 
-/** What a lookup makes of an L1 entry (see {@link L1Layer.classify}). */
+/** What a lookup makes of an L1 entry (see {@link L1Layer.classify}): fresh, serve it. */
 export const FRESH = 0;
 /** Fresh, and past its early-refresh point: serve it and refresh it in the background. */
 export const REFRESH = 1;
@@ -29,6 +29,7 @@ export const REFRESH = 1;
 export const STALE = 2;
 /** Unusable; it was removed. */
 export const DEAD = 3;
+/** One of {@link FRESH}, {@link REFRESH}, {@link STALE}, {@link DEAD}. */
 export type EntryState = typeof FRESH | typeof REFRESH | typeof STALE | typeof DEAD;
 
 /** What an entry put in L1 is made of: its content, early refresh, and its size for `maxBytes`. */

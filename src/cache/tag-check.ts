@@ -11,6 +11,7 @@ export const TAGS_VALID = 0;
 export const TAGS_INVALID = 1;
 /** Some tag times are not known here (or not trusted): read them from Redis ({@link TagCheck.confirm}). */
 export const TAGS_UNKNOWN = 2;
+/** One of {@link TAGS_VALID}, {@link TAGS_INVALID}, {@link TAGS_UNKNOWN}. */
 export type TagVerdict = typeof TAGS_VALID | typeof TAGS_INVALID | typeof TAGS_UNKNOWN;
 
 /**
