@@ -57,7 +57,7 @@ declare const db: {
 };
 declare const users: { find(id: string, options: { signal: AbortSignal }): Promise<Row | null> };
 declare const payments: { charge(body: unknown): Promise<Order> };
-/** The circuit breaker around `payments`. */
+/** The circuit breaker around `payments`, from another library (cockatiel). */
 declare const paymentsBreaker: import('cockatiel').CircuitBreakerPolicy;
 
 // headroom objects built elsewhere in the service.

@@ -46,8 +46,14 @@ interface Finding {
  *
  * @example
  * ```ts
- * const alerts: AlertRules = alertRules({ health, rules: [{ name: 'db', severity: 'critical', checkFailing: 'postgres', for: '30s' }] });
- * alerts.on('firing', (a) => pager.trigger(a.summary));
+ * import { alertRules, type AlertRules } from 'headroom/dashboard';
+ *
+ * const alerts: AlertRules = alertRules({
+ *   health,
+ *   rules: [{ name: 'db', severity: 'critical', checkFailing: 'postgres', for: '30s' }],
+ *   webhook: { url: 'https://alerts.example.com/hooks/headroom' }, // your paging service's incoming webhook
+ * });
+ * alerts.on('firing', (a) => log.error({ rule: a.rule, subject: a.subject }, a.summary));
  * ```
  */
 export class AlertRules {
@@ -111,7 +117,10 @@ export class AlertRules {
    *
    * @example
    * ```ts
-   * if (alerts.active().some((a) => a.severity === 'critical')) page(oncall);
+   * app.get('/status', (req, res) => {
+   *   const critical = alerts.active().filter((a) => a.severity === 'critical');
+   *   res.json({ ok: critical.length === 0, critical: critical.map((a) => a.summary) });
+   * });
    * ```
    */
   active(): Alert[] {

@@ -46,8 +46,8 @@ async function readReport(health: HealthSource | undefined): Promise<HealthRepor
  * | `queues` | `queue_waiting{queue}`, `queue_running`, `queue_rejected_total`, `queue_wait_seconds_total`, `queue_started_total`, ... |
  * | `idempotency` | `idempotency_executions_total`, `idempotency_replays_total`, `idempotency_conflicts_total`, ... |
  * | `health` | `health_status{status}`, `health_check_status{check,status}`, `health_check_duration_seconds{check}` |
- * | `breakers` | `breaker_state{breaker,state}`, `breaker_opened_total`, ... (the counters the breaker reports) |
- * | `limiters` | `ratelimit_allowed_total{limiter}`, `ratelimit_limited_total`, ... |
+ * | `breakers` | `breaker_state{breaker,state}`, `breaker_opened_total`, `breaker_rejected_total`, ... (the counters the breaker reports: all of them for a `CircuitBreaker`) |
+ * | `limiters` | `ratelimit_allowed_total{limiter}`, `ratelimit_limited_total`, `ratelimit_degraded_total`, `ratelimit_store_errors_total`, ... (the counters the limiter reports: all of them for a `RateLimiter`) |
  *
  * Every family has `# HELP` and `# TYPE`; counters end in `_total`, times are in seconds, states
  * are state sets (one sample per state, 1 for the current one). Average queue wait over any

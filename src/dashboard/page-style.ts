@@ -54,7 +54,7 @@ svg.spark text { fill: var(--muted); font-size: 9px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; text-transform: none; letter-spacing: 0; color: #fff; background: var(--muted); }
 .badge[data-status="pass"], .badge[data-status="healthy"], .badge[data-status="closed"], .badge[data-status="info"] { background: var(--pass); }
 .badge[data-status="warn"], .badge[data-status="degraded"], .badge[data-status="half-open"], .badge[data-status="warning"] { background: var(--warn); }
-.badge[data-status="fail"], .badge[data-status="unhealthy"], .badge[data-status="open"], .badge[data-status="critical"] { background: var(--fail); }
+.badge[data-status="fail"], .badge[data-status="unhealthy"], .badge[data-status="open"], .badge[data-status="isolated"], .badge[data-status="critical"] { background: var(--fail); }
 .badge[data-status="info"] { background: var(--info); }
 .bad { color: var(--fail); font-weight: 600; }
 dl { display: grid; grid-template-columns: auto 1fr; gap: 6px 16px; margin: 0; font-variant-numeric: tabular-nums; }

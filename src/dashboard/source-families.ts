@@ -3,7 +3,7 @@ import type { CacheStats } from '../cache/index.js';
 import type { HealthReport } from '../health/index.js';
 import type { IdempotencyStats } from '../idempotency/index.js';
 import type { TaskQueueStats } from '../queue/index.js';
-import { readBreaker, readLimiter, type QueueSource, type ResolvedSources } from './sources.js';
+import { readBreaker, readLimiter, type LimiterCounters, type QueueSource, type ResolvedSources } from './sources.js';
 
 /** What one scrape read from the sources (health is read first, asynchronously). @internal */
 export interface ScrapeInput {
@@ -44,6 +44,8 @@ function stateSet(label: string, states: readonly string[], current: string, ext
 }
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+/** A breaker's states: the cache's L2 breaker's, and `isolated` (held open by hand). */
+const CIRCUIT_STATES = [...BREAKER_STATES, 'isolated'] as const;
 
 function cacheFamilies(f: Families, c: CacheStats): void {
   const layers = (l1: number, l2: number): PrometheusSample[] => [
@@ -118,7 +120,7 @@ function breakerFamilies(f: Families, sources: ResolvedSources): void {
   const breakers = sources.breakers.map(([name, b]) => [name, readBreaker(b)] as const);
   if (breakers.length === 0) return;
   const state: PrometheusSample[] = [];
-  for (const [name, b] of breakers) state.push(...stateSet('state', BREAKER_STATES, b.state, { breaker: name }));
+  for (const [name, b] of breakers) state.push(...stateSet('state', CIRCUIT_STATES, b.state, { breaker: name }));
   f.add('headroom_breaker_state', 'gauge', 'State of each circuit breaker (1 for the current state).', state);
   f.each('headroom_breaker_opened_total', 'counter', 'Times the breaker opened.', 'breaker', breakers, (b) => b.counters.opened);
   f.each('headroom_breaker_rejected_total', 'counter', 'Calls refused while the breaker was open.', 'breaker', breakers, (b) => b.counters.rejected);
@@ -128,9 +130,14 @@ function breakerFamilies(f: Families, sources: ResolvedSources): void {
 
 function limiterFamilies(f: Families, sources: ResolvedSources): void {
   const limiters = sources.limiters.map(([name, l]) => [name, readLimiter(l)] as const);
-  f.each('headroom_ratelimit_allowed_total', 'counter', 'Requests the rate limiter let through.', 'limiter', limiters, (l) => l.allowed);
-  f.each('headroom_ratelimit_limited_total', 'counter', 'Requests the rate limiter refused.', 'limiter', limiters, (l) => l.limited);
-  f.each('headroom_ratelimit_store_errors_total', 'counter', "Checks the rate limiter's store could not answer.", 'limiter', limiters, (l) => l.storeErrors);
+  const each = (name: string, help: string, value: (l: LimiterCounters) => number | undefined): void =>
+    f.each(name, 'counter', help, 'limiter', limiters, value);
+  each('headroom_ratelimit_allowed_total', 'Checks the rate limiter allowed.', (l) => l.allowed);
+  each('headroom_ratelimit_limited_total', 'Checks the rate limiter refused as over the limit.', (l) => l.limited);
+  each('headroom_ratelimit_degraded_total', "Checks answered by the limiter's fallback because its store failed.", (l) => l.degraded);
+  each('headroom_ratelimit_unavailable_total', 'Checks refused as unavailable (503) because the store failed.', (l) => l.unavailable);
+  each('headroom_ratelimit_store_errors_total', "Calls to the rate limiter's store that failed, timeouts included.", (l) => l.storeErrors);
+  each('headroom_ratelimit_store_timeouts_total', "Calls to the rate limiter's store that passed its timeout.", (l) => l.storeTimeouts);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { invalidArgument, objectArgument } from '../core/index.js';
+import { functionArgument, invalidArgument, objectArgument } from '../core/index.js';
 import type { CacheStats } from '../cache/index.js';
 import type { HealthReport } from '../health/index.js';
 import type { IdempotencyStats } from '../idempotency/index.js';
@@ -35,7 +35,8 @@ export interface HealthSource {
 
 /**
  * Counters a circuit breaker may report, each optional: only those present are shown and
- * exported. Counts since the breaker was made.
+ * exported. Counts since the breaker was made. The names are those of `headroom/resilience`'s
+ * `CircuitBreaker.stats()`.
  */
 export interface BreakerCounters {
   /** Times the breaker opened. */
@@ -49,35 +50,68 @@ export interface BreakerCounters {
 }
 
 /**
- * A circuit breaker as the dashboard reads it: a structural interface, so any breaker with a
- * `state` (and optionally `stats()`) plugs in with one line (`breakers: { payments: breaker }`).
+ * A circuit breaker as the dashboard reads it. `headroom/resilience`'s `CircuitBreaker` is one,
+ * as it is (`breakers: { payments: breaker }`); a breaker of another library plugs in through a
+ * few lines that give it a `state` (and, if it keeps counters, `stats()`).
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from 'headroom/resilience';
+ * import { dashboardHandler } from 'headroom/dashboard';
+ * import { toNode, type HttpExchange } from 'headroom/http';
+ *
+ * const payments = new CircuitBreaker({ name: 'payments', cooldown: '10s' });
+ * const authorize = (exchange: HttpExchange) => exchange.header('x-authenticated-role') === 'ops';
+ * app.get('/dashboard', toNode(dashboardHandler({ breakers: { payments }, authorize })));
+ * ```
  */
 export interface BreakerSource {
-  /** `'closed'`, `'open'` or `'half-open'` (another name is shown as it is). */
+  /**
+   * `'closed'`, `'open'`, `'half-open'` or `'isolated'` (held open by hand); another name is
+   * shown as it is.
+   */
   readonly state: string;
-  /** Its counters, when it keeps any. */
+  /** Its counters, when it keeps any; read on every frame and scrape, so keep it cheap. */
   stats?(): BreakerCounters;
 }
 
 /**
  * Counters a rate limiter may report, each optional: only those present are shown and
- * exported. Counts since the limiter was made.
+ * exported. Counts since the limiter was made. The names are those of `headroom/ratelimit`'s
+ * `RateLimiter.stats()`.
  */
 export interface LimiterCounters {
-  /** Requests let through. */
+  /** Checks allowed. */
   allowed?: number;
-  /** Requests refused as over the limit. */
+  /** Checks refused as over the limit. */
   limited?: number;
-  /** Checks the limiter's store could not answer. */
+  /** Checks answered by the limiter's fallback (`onStoreError: 'allow'` or `'local'`) instead of its store. */
+  degraded?: number;
+  /** Checks refused as unavailable (503) because the store failed (`onStoreError: 'deny'`). */
+  unavailable?: number;
+  /** Store calls that failed, timeouts included. */
   storeErrors?: number;
+  /** Store calls that passed the limiter's store timeout. */
+  storeTimeouts?: number;
 }
 
 /**
- * A rate limiter as the dashboard reads it: a structural interface, so any limiter with a
- * `stats()` plugs in with one line (`limiters: { api: limiter }`).
+ * A rate limiter as the dashboard reads it. `headroom/ratelimit`'s `RateLimiter` is one, as it is
+ * (`limiters: { 'per-ip': perIp }`); a limiter of another library plugs in through a `stats()`
+ * that returns the counters it keeps.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from 'headroom/ratelimit';
+ * import { metricsHandler } from 'headroom/dashboard';
+ * import { toNode } from 'headroom/http';
+ *
+ * const perIp = new RateLimiter({ name: 'per-ip', limit: 100, window: '1m' });
+ * app.get('/metrics', toNode(metricsHandler({ limiters: { 'per-ip': perIp } })));
+ * ```
  */
 export interface LimiterSource {
-  /** Its counters. */
+  /** Its counters; read on every frame and scrape, so keep it cheap. */
   stats(): LimiterCounters;
 }
 
@@ -123,16 +157,37 @@ function optionalSource<T>(value: unknown, name: string, method: string, expecte
   return value as T;
 }
 
-function named<T>(value: unknown, name: string, check: (item: unknown) => boolean, expected: string): [string, T][] {
+/**
+ * The named sources of `value` (`queues`, `breakers`, `limiters`), each checked by `check`, which
+ * throws `INVALID_ARGUMENT` naming the item (`breakers.payments`) or its member at fault.
+ */
+function named<T>(value: unknown, name: string, check: (item: unknown, itemName: string) => void): [string, T][] {
   if (value === undefined) return [];
   objectArgument(value, name);
   const out: [string, T][] = [];
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     if (key.length === 0) throw invalidArgument(name, 'an object whose keys are non-empty names', value);
-    if (!check(item)) throw invalidArgument(`${name}.${key}`, expected, item);
+    check(item, `${name}.${key}`);
     out.push([key, item as T]);
   }
   return out;
+}
+
+function checkQueue(queue: unknown, name: string): void {
+  if (!hasMethod(queue, 'stats')) throw invalidArgument(name, 'a TaskQueue (with stats())', queue);
+}
+
+function checkBreaker(breaker: unknown, name: string): void {
+  if (typeof breaker !== 'object' || breaker === null || typeof (breaker as BreakerSource).state !== 'string') {
+    throw invalidArgument(name, 'a circuit breaker with a string `state`', breaker);
+  }
+  const stats = (breaker as BreakerSource).stats;
+  if (stats !== undefined) functionArgument(stats, `${name}.stats`);
+}
+
+function checkLimiter(limiter: unknown, name: string): void {
+  if (typeof limiter !== 'object' || limiter === null) throw invalidArgument(name, 'a rate limiter with stats()', limiter);
+  functionArgument((limiter as LimiterSource).stats, `${name}.stats`);
 }
 
 /** Checks every source once, naming the option at fault. @internal */
@@ -140,16 +195,11 @@ export function resolveSources(options: DashboardSources): ResolvedSources {
   return {
     percentiles: optionalSource(options.percentiles, 'percentiles', 'summary', 'a PercentileTracker'),
     cache: optionalSource(options.cache, 'cache', 'stats', 'a cache (with stats())'),
-    queues: named(options.queues, 'queues', (q) => hasMethod(q, 'stats'), 'a TaskQueue (with stats())'),
+    queues: named(options.queues, 'queues', checkQueue),
     health: optionalSource(options.health, 'health', 'check', 'a HealthChecker'),
     idempotency: optionalSource(options.idempotency, 'idempotency', 'stats', 'an Idempotency (with stats())'),
-    breakers: named(
-      options.breakers,
-      'breakers',
-      (b) => typeof b === 'object' && b !== null && typeof (b as BreakerSource).state === 'string',
-      'a circuit breaker with a string `state`',
-    ),
-    limiters: named(options.limiters, 'limiters', (l) => hasMethod(l, 'stats'), 'a rate limiter with stats()'),
+    breakers: named(options.breakers, 'breakers', checkBreaker),
+    limiters: named(options.limiters, 'limiters', checkLimiter),
   };
 }
 
@@ -167,20 +217,14 @@ function presentCounters<K extends string>(counters: Partial<Record<K, unknown>>
 /** The breaker counters the dashboard shows and exports. @internal */
 export const BREAKER_COUNTERS = ['opened', 'rejected', 'successes', 'failures'] as const;
 /** The limiter counters the dashboard shows and exports. @internal */
-export const LIMITER_COUNTERS = ['allowed', 'limited', 'storeErrors'] as const;
+export const LIMITER_COUNTERS = ['allowed', 'limited', 'degraded', 'unavailable', 'storeErrors', 'storeTimeouts'] as const;
 
-/**
- * What one breaker reports. The one place that reads a breaker: when `headroom/resilience`'s
- * `CircuitBreaker` names its counters differently, map them here. @internal
- */
+/** What one breaker reports: its state and the counters it keeps. @internal */
 export function readBreaker(breaker: BreakerSource): { state: string; counters: BreakerCounters } {
   return { state: breaker.state, counters: presentCounters(breaker.stats?.(), BREAKER_COUNTERS) };
 }
 
-/**
- * What one limiter reports. The one place that reads a limiter: when `headroom/ratelimit`'s
- * `RateLimiter` names its counters differently, map them here. @internal
- */
+/** What one limiter reports: the counters it keeps. @internal */
 export function readLimiter(limiter: LimiterSource): LimiterCounters {
   return presentCounters(limiter.stats(), LIMITER_COUNTERS);
 }

@@ -82,6 +82,10 @@ suite(title, () => {
         String(parts.queue.stats().rejected),
       );
       await page.waitForSelector('#alert-list li[data-rule="slow-slow"]', { timeout: 3_000 });
+      // headroom's own breaker and limiter, passed as they are, with their counters.
+      expect(await page.getAttribute('#breakers tr[data-name="pricing"] td[data-field="state"] .badge', 'data-status')).toBe('closed');
+      expect(await text('#breakers tr[data-name="pricing"] td[data-field="counters"]')).toMatch(/successes [1-9]/);
+      expect(await text('#limiters tr[data-name="per-client"] td[data-field="counters"]')).toMatch(/allowed [1-9]\d*, limited 0/);
 
       const screenshot = join(tmpdir(), `headroom-dashboard-${process.pid}.png`);
       traffic.paused = false;

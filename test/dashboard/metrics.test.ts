@@ -199,6 +199,8 @@ describe('metricsHandler with every source', () => {
     const cases: [() => unknown, string][] = [
       [() => metricsHandler({ cache: {} as never }), 'cache'],
       [() => metricsHandler({ idempotency: { stats: 1 } as never }), 'idempotency'],
+      [() => metricsHandler({ breakers: { payments: { state: 'open', stats: 3 } as never } }), 'breakers.payments.stats'],
+      [() => metricsHandler({ limiters: { api: { stats: 'allowed' } as never } }), 'limiters.api.stats'],
       [() => metricsHandler({ path: 'metrics' }), 'path'],
       [() => metricsHandler({ percentiles: tracker, latency: { name: 'bad name' } }), 'options.name'],
       [() => metricsHandler({} as never, {} as never), 'options'],

@@ -3,10 +3,11 @@
  * /metrics, plus a bounded load generator. Routes:
  *
  * - `GET /fast`    -> 2-5 ms
- * - `GET /slow`    -> 20-40 ms
+ * - `GET /slow`    -> 20-40 ms, through a circuit breaker (`pricing`)
  * - `GET /report`  -> cached for 1 s (`getOrSet`, 30 ms factory)
  * - `POST /orders` -> idempotent (memory store), 10 ms
  *
+ * Every request first passes a generous rate limit (`per-client`, never reached by the load).
  * The health checker has a `db` check whose result the test sets (`service.db`).
  */
 import { once } from 'node:events';
@@ -21,6 +22,8 @@ import { compose, requestSignal, shed, toNode } from '../../src/http/index.js';
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from '../../src/idempotency/index.js';
 import { PercentileTracker, percentileMiddleware } from '../../src/percentiles/index.js';
 import { TaskQueue } from '../../src/queue/index.js';
+import { RateLimiter, rateLimitMiddleware } from '../../src/ratelimit/index.js';
+import { CircuitBreaker } from '../../src/resilience/index.js';
 
 /** The parts a test reads or changes. */
 export interface Parts {
@@ -31,6 +34,8 @@ export interface Parts {
   cache: Cache;
   idempotency: Idempotency;
   alerts: AlertRules;
+  breaker: CircuitBreaker;
+  limiter: RateLimiter;
   close(): Promise<void>;
 }
 
@@ -52,6 +57,8 @@ export function makeParts(redis?: Redis, prefix = 'dash:'): Parts {
   const queue = new TaskQueue({ concurrency: 8, maxSize: 16, name: 'http' });
   const cache = createCache({ l1: { maxEntries: 100 }, ...(redis === undefined ? {} : { redis, prefix }) });
   const idempotency = new Idempotency({ store: new MemoryIdempotencyStore({ maxEntries: 1_000 }) });
+  const breaker = new CircuitBreaker({ name: 'pricing' });
+  const limiter = new RateLimiter({ name: 'per-client', limit: 10_000, window: '1s' });
   const alerts = alertRules({
     percentiles: tracker,
     health,
@@ -68,8 +75,11 @@ export function makeParts(redis?: Redis, prefix = 'dash:'): Parts {
     cache,
     idempotency,
     alerts,
+    breaker,
+    limiter,
     close: async () => {
       await alerts.close();
+      await breaker.close();
       await queue.close({ drain: false });
       await cache.close();
       health.close();
@@ -80,12 +90,18 @@ export function makeParts(redis?: Redis, prefix = 'dash:'): Parts {
 
 /** Serves `parts` on `port` (0: a free one). */
 export async function listen(parts: Parts, port = 0): Promise<Listening> {
-  const { tracker, health, queue, cache, idempotency, alerts } = parts;
-  const dashboard = dashboardHandler({ percentiles: tracker, health, cache, idempotency, queues: { http: queue }, alerts, title: 'test service' });
-  const metrics = toNode(metricsHandler({ percentiles: tracker, health, cache, idempotency, queues: { http: queue } }));
+  const { tracker, health, queue, cache, idempotency, alerts, breaker, limiter } = parts;
+  const sources = { percentiles: tracker, health, cache, idempotency, queues: { http: queue }, breakers: { pricing: breaker }, limiters: { 'per-client': limiter } };
+  const dashboard = dashboardHandler({ ...sources, alerts, title: 'test service' });
+  const metrics = toNode(metricsHandler(sources));
   const page = toNode(dashboard);
   const guard = toNode(
-    compose(percentileMiddleware(tracker, { key: (e) => `${e.method} ${e.path}` }), shed(queue), idempotencyMiddleware(idempotency)),
+    compose(
+      rateLimitMiddleware(limiter, { key: (e) => e.header('x-client-id') ?? 'anonymous' }),
+      percentileMiddleware(tracker, { key: (e) => `${e.method} ${e.path}` }),
+      shed(queue),
+      idempotencyMiddleware(idempotency),
+    ),
   );
   const server: Server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -95,7 +111,7 @@ export async function listen(parts: Parts, port = 0): Promise<Listening> {
       const signal = requestSignal(req);
       const work = async (): Promise<void> => {
         if (path === '/fast') await sleep(2 + Math.random() * 3, undefined, { signal });
-        else if (path === '/slow') await sleep(20 + Math.random() * 20, undefined, { signal });
+        else if (path === '/slow') await breaker.execute(({ signal: s }) => sleep(20 + Math.random() * 20, undefined, { signal: s }), { signal });
         else if (path === '/report') await cache.getOrSet('report', ({ signal: s }) => sleep(30, { total: 42 }, { signal: s }), '1s');
         else if (path === '/orders') await sleep(10, undefined, { signal });
         else {
