@@ -343,6 +343,12 @@ describe('bounded L2 reads', () => {
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
   });
 
+  it('disarms a factory\'s soft and hard timeouts as soon as it answers', async () => {
+    const cache = make({ l1: false, bus: false, factoryTimeout: { soft: '5s', hard: '10s' } });
+    expect(await cache.getOrSet('k', () => sleep(20).then(() => 'v'))).toBe('v');
+    await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
+  });
+
   it('serves the L1 stale value to every caller of a get() whose shared read times out', async () => {
     const cache = make({ ttl: 30, grace: '1m', l2Timeout: 80, breaker: { threshold: 100, cooldown: 100 } });
     await cache.set('k', 'old');
