@@ -1,3 +1,5 @@
+// For contributors: docs/cache.md ends with "Where it lives", the file of this folder that holds
+// each behaviour of the guide.
 /**
  * A multi-level cache: an in-process L1 (lru-cache) in front of Redis (L2), kept coherent across
  * instances through Redis pub/sub. {@link createCache} builds it; `getOrSet` runs each factory
