@@ -1,11 +1,15 @@
 import { withTimeout } from '../timeout/index.js';
-import { Bus, type BusMessage } from './bus.js';
+import { Bus } from './bus.js';
+import { BusOp, clearMessage, parseMessage, type BusMessage } from './bus-message.js';
 import { BusOutbox } from './bus-outbox.js';
 import { BusPulse } from './bus-pulse.js';
+import { unreadableBus } from './cache-errors.js';
 import { InvalidationLog, type LogPage } from './invalidation-log.js';
-import { FAIL, type L2 } from './l2.js';
-import { LogCursor, parseMessage } from './log-cursor.js';
-import type { BusDownReason, CacheRedis } from './types.js';
+import type { L2 } from './l2.js';
+import { FAIL } from './l2-outcome.js';
+import { LogCursor } from './log-cursor.js';
+import type { BusDownReason } from './cache-events.js';
+import type { CacheRedis } from './cache-options.js';
 
 /** Settings of the bus, read once by the core. */
 export interface BusLinkConfig {
@@ -99,7 +103,8 @@ export class BusLink {
       this.log = new InvalidationLog(config.client, config.prefix, config.logEntries);
       this.cursor = new LogCursor(config.logEntries);
     }
-    this.outbox = new BusOutbox(OUTBOX_MAX, () => JSON.stringify(this.stamp({ i: config.instanceId, o: 'c', n: null })));
+    // Past its bound the outbox is replaced by one message that clears every instance's L1.
+    this.outbox = new BusOutbox(OUTBOX_MAX, () => JSON.stringify(this.stamp(clearMessage({ instanceId: config.instanceId, namespace: null }))));
     this.pulse = new BusPulse({
       intervalMs: config.heartbeatMs,
       silenceMs: config.heartbeatMs * SILENT_BEATS,
@@ -130,7 +135,7 @@ export class BusLink {
    */
   async publish(message: BusMessage): Promise<void> {
     const log = this.log;
-    if (log === undefined || message.o === 'r') {
+    if (log === undefined || message.o === BusOp.lockReleased) {
       const sent = await this.config.l2.publish(this.channel, JSON.stringify(message));
       if (sent !== FAIL) this.messagesOut++;
       return;
@@ -163,7 +168,7 @@ export class BusLink {
   private onMessage(text: string): void {
     const message = parseMessage(text);
     if (message === undefined) {
-      this.hooks.error(new Error(`headroom cache: unreadable bus message ${JSON.stringify(text.slice(0, 80))}`));
+      this.hooks.error(unreadableBus(`unreadable bus message ${JSON.stringify(text.slice(0, 80))}`));
       return;
     }
     const mine = message.i === this.config.instanceId;

@@ -1,30 +1,4 @@
-import type { CacheRedis } from './types.js';
-
-/**
- * One invalidation message. Messages carry keys, never values. `i` is the publishing instance
- * (each instance ignores its own), `o` the operation, `n` the namespace (`null` for the root).
- */
-export interface BusMessage {
-  /** Publisher's instance id. */
-  i: string;
-  /**
-   * `s` set (keys), `d` delete (keys), `t` tags invalidated at `at`, `p` glob pattern, `c` clear,
-   * `r` a lock holder finished (keys): wake the waiters.
-   */
-  o: 's' | 'd' | 't' | 'p' | 'c' | 'r';
-  /** Namespace, `null` for the root. */
-  n: string | null;
-  /** Keys (`s`, `d`, `r`) or tags (`t`). */
-  k?: string[];
-  /** Invalidation time (`t`). */
-  at?: number;
-  /** Glob (`p`). */
-  p?: string;
-  /** The publisher's message counter (invalidations sent through the catch-up log). */
-  u?: number;
-  /** The message's number in the catch-up log, added by Redis when it is published. */
-  q?: number;
-}
+import type { CacheRedis } from './cache-options.js';
 
 /** What the subscriber connection reports. */
 export interface BusHandlers {

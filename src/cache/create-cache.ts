@@ -7,9 +7,10 @@ import {
   stringOption,
 } from '../core/index.js';
 import { CacheCore } from './cache-core.js';
-import { resolveDefaults, resolveL1 } from './options.js';
+import { resolveDefaults, resolveL1 } from './entry-settings.js';
 import { cacheJsonSerializer } from './serializer.js';
-import type { Cache, CacheOptions, NamespaceOptions, CacheSerializer } from './types.js';
+import type { Cache } from './cache.js';
+import type { CacheOptions, CacheSerializer, NamespaceOptions } from './cache-options.js';
 
 /**
  * Creates a multi-level cache: an in-process L1 (lru-cache), an optional Redis L2 shared by every
@@ -51,8 +52,8 @@ export function createCache(options: CacheOptions = {}): Cache {
   }
   if (redis !== undefined) {
     // SCAN MATCH patterns are not prefixed by ioredis, so clear()/invalidatePattern() would miss keys.
-    const o = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
-    const keyPrefix = o?.keyPrefix ?? o?.redisOptions?.keyPrefix;
+    const clientOptions = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
+    const keyPrefix = clientOptions?.keyPrefix ?? clientOptions?.redisOptions?.keyPrefix;
     if (typeof keyPrefix === 'string' && keyPrefix.length > 0) {
       throw invalidArgument('redis', "a client without ioredis' keyPrefix (use the cache's prefix option)", `a client with keyPrefix ${JSON.stringify(keyPrefix)}`);
     }

@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { unreadableEntry } from './cache-errors.js';
+import type { CacheSerializer } from './cache-options.js';
 import { cacheJsonSerializer } from './serializer.js';
-import type { CacheSerializer } from './types.js';
 
 /**
  * How an entry is stored in Redis: one string, so that a read is one `GET`. The string is a JSON
@@ -33,18 +34,32 @@ export const VALUE = 5;
 export const SIZE = 6;
 
 /** The creation stamp (µs) of a decoded entry. */
-export function createdAtOf(e: Envelope): number {
-  return e[EXPIRES] * 1000 - e[AGE];
+export function createdAtOf(envelope: Envelope): number {
+  return envelope[EXPIRES] * 1000 - envelope[AGE];
 }
 
 /** The end of grace (epoch ms) of a decoded entry. */
-export function staleUntilOf(e: Envelope): number {
-  return e[EXPIRES] + e[GRACE];
+export function staleUntilOf(envelope: Envelope): number {
+  return envelope[EXPIRES] + envelope[GRACE];
 }
 
-/** Thrown for a stored payload that is not a valid envelope; the entry is then a miss. */
-export class EnvelopeError extends Error {
-  override readonly name = 'EnvelopeError';
+/** How values are encoded: the `serializer` and `compressAbove` options. */
+export interface EntryCodec {
+  readonly serializer: CacheSerializer;
+  /** Payloads longer than this are deflated (`Infinity`: never). */
+  readonly compressAbove: number;
+}
+
+/** What an entry holds, as it is written. */
+export interface EntryContent {
+  value: unknown;
+  /** Creation stamp, µs (see `stamp()`). */
+  createdAt: number;
+  /** End of freshness, epoch ms. */
+  expiresAt: number;
+  /** End of grace, epoch ms. */
+  staleUntil: number;
+  tags: readonly string[] | undefined;
 }
 
 /** The stored text, and the payload size used by `l1.maxBytes`. */
@@ -57,16 +72,10 @@ export interface Encoded {
 const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
 
 /** Encodes an entry; throws whatever the serializer throws. */
-export function encodeEnvelope(
-  serializer: CacheSerializer,
-  compressAbove: number,
-  value: unknown,
-  createdAt: number,
-  expiresAt: number,
-  staleUntil: number,
-  tags: readonly string[] | undefined,
-): Encoded {
-  const data = serializer.serialize(value);
+export function encodeEnvelope(codec: EntryCodec, entry: EntryContent): Encoded {
+  const { serializer, compressAbove } = codec;
+  const { createdAt, expiresAt, staleUntil, tags } = entry;
+  const data = serializer.serialize(entry.value);
   let kind: number;
   let payload: string;
   let size: number;
@@ -101,41 +110,53 @@ export function encodeEnvelope(
   return { text: `[${kind},${expiresAt},${staleUntil - expiresAt},${expiresAt * 1000 - createdAt},${tagsJson},${payload}]`, size };
 }
 
-/** Decodes a stored entry; throws {@link EnvelopeError} or the serializer's error. */
+/**
+ * Decodes a stored entry; throws `CACHE_ENTRY_UNREADABLE` for anything it cannot read (its
+ * `cause` is the underlying error: JSON's, zlib's, or the serializer's).
+ */
 export function decodeEnvelope(serializer: CacheSerializer, text: string): Envelope {
-  if (text.charCodeAt(0) !== 91) throw new EnvelopeError('not an envelope');
-  const e = JSON.parse(text) as Envelope;
+  if (text.charCodeAt(0) !== 91) throw unreadableEntry('not an envelope');
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(text) as Envelope;
+  } catch (error) {
+    throw unreadableEntry('not JSON', error);
+  }
   if (
-    e.length !== 6 ||
-    typeof e[EXPIRES] !== 'number' ||
-    typeof e[GRACE] !== 'number' ||
-    typeof e[AGE] !== 'number' ||
-    (e[TAGS] !== 0 && !Array.isArray(e[TAGS]))
+    envelope.length !== 6 ||
+    typeof envelope[EXPIRES] !== 'number' ||
+    typeof envelope[GRACE] !== 'number' ||
+    typeof envelope[AGE] !== 'number' ||
+    (envelope[TAGS] !== 0 && !Array.isArray(envelope[TAGS]))
   ) {
-    throw new EnvelopeError('malformed envelope');
+    throw unreadableEntry('malformed envelope');
   }
-  const kind = e[0];
+  const kind = envelope[0];
   if (kind === 1) {
-    if (serializer !== cacheJsonSerializer) throw new EnvelopeError('inline JSON payload, but a custom serializer is configured');
-    return e;
+    if (serializer !== cacheJsonSerializer) throw unreadableEntry('inline JSON payload, but a custom serializer is configured');
+    return envelope;
   }
-  const payload = e[VALUE];
-  if (typeof payload !== 'string') throw new EnvelopeError('malformed payload');
+  if (kind !== 2 && kind !== 3 && kind !== 4 && kind !== 5) throw unreadableEntry('unknown payload kind');
+  const payload = envelope[VALUE];
+  if (typeof payload !== 'string') throw unreadableEntry('malformed payload');
+  try {
+    envelope[VALUE] = decodePayload(serializer, kind, payload);
+  } catch (error) {
+    throw unreadableEntry(`payload of kind ${kind} could not be decoded`, error);
+  }
+  return envelope;
+}
+
+/** The value of a payload that is not inline JSON (kinds 2 to 5, see {@link Envelope}). */
+function decodePayload(serializer: CacheSerializer, kind: 2 | 3 | 4 | 5, payload: string): unknown {
   switch (kind) {
     case 2:
-      e[VALUE] = serializer.deserialize(payload);
-      break;
+      return serializer.deserialize(payload);
     case 3:
-      e[VALUE] = serializer.deserialize(new Uint8Array(Buffer.from(payload, 'base64')));
-      break;
+      return serializer.deserialize(new Uint8Array(Buffer.from(payload, 'base64')));
     case 4:
-      e[VALUE] = serializer.deserialize(inflateRawSync(Buffer.from(payload, 'base64')).toString('utf8'));
-      break;
+      return serializer.deserialize(inflateRawSync(Buffer.from(payload, 'base64')).toString('utf8'));
     case 5:
-      e[VALUE] = serializer.deserialize(new Uint8Array(inflateRawSync(Buffer.from(payload, 'base64'))));
-      break;
-    default:
-      throw new EnvelopeError('unknown payload kind');
+      return serializer.deserialize(new Uint8Array(inflateRawSync(Buffer.from(payload, 'base64'))));
   }
-  return e;
 }

@@ -1,6 +1,6 @@
-import { parseDuration, type Duration } from '../core/index.js';
-import { resolveTags } from './options.js';
-import type { FactoryContext } from './types.js';
+import { parseDuration, type Duration, type LazyAbortController } from '../core/index.js';
+import type { FactoryContext } from './cache.js';
+import { resolveTags } from './entry-settings.js';
 
 /** The context a factory receives; records what the factory asked for. */
 export class FactoryContextImpl<T> implements FactoryContext<T> {
@@ -10,9 +10,14 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
 
   constructor(
     readonly key: string,
-    readonly signal: AbortSignal,
+    /** The run's abort handle: its signal is made only if the factory reads it. */
+    private readonly abortHandle: LazyAbortController,
     readonly stale: T | undefined,
   ) {}
+
+  get signal(): AbortSignal {
+    return this.abortHandle.signal;
+  }
 
   setTtl(ttl: Duration): void {
     this.ttl = parseDuration(ttl, 'ttl', { positive: true });

@@ -1,6 +1,6 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import type { Redis } from 'ioredis';
-import type { CacheRedis } from './types.js';
+import type { CacheRedis } from './cache-options.js';
 
 /**
  * The receiver of a {@link GetCommandClass} command's outcome: the reply (`string` or `null`),

@@ -7,11 +7,11 @@ export function escapeGlob(text: string): string {
 export function globToRegExp(glob: string): RegExp {
   let out = '^';
   for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') out += '[\\s\\S]*';
-    else if (c === '?') out += '[\\s\\S]';
-    else if (c === '\\' && i + 1 < glob.length) out += escapeRegExp(glob[++i] as string);
-    else if (c === '[') {
+    const char = glob[i] as string;
+    if (char === '*') out += '[\\s\\S]*';
+    else if (char === '?') out += '[\\s\\S]';
+    else if (char === '\\' && i + 1 < glob.length) out += escapeRegExp(glob[++i] as string);
+    else if (char === '[') {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) {
         out += '\\[';
@@ -22,11 +22,11 @@ export function globToRegExp(glob: string): RegExp {
       if (negate) body = body.slice(1);
       out += `[${negate ? '^' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
       i = end;
-    } else out += escapeRegExp(c);
+    } else out += escapeRegExp(char);
   }
   return new RegExp(`${out}$`);
 }
 
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+function escapeRegExp(char: string): string {
+  return char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

@@ -1,3 +1,5 @@
+// For contributors: docs/cache.md ends with "Where it lives", the file of this folder that holds
+// each behaviour of the guide.
 /**
  * A multi-level cache: an in-process L1 (lru-cache) in front of Redis (L2), kept coherent across
  * instances through Redis pub/sub. {@link createCache} builds it; `getOrSet` runs each factory
@@ -23,28 +25,21 @@
  */
 export { createCache } from './create-cache.js';
 export { cacheJsonSerializer } from './serializer.js';
+export type { Cache, Factory, FactoryContext, WarmEntry, WarmSource } from './cache.js';
 export type {
-  Cache,
-  CacheEvents,
-  CacheLayer,
+  BreakerOptions,
   CacheOptions,
   CacheRedis,
-  CacheStats,
-  BreakerOptions,
-  BreakerState,
-  BusDownReason,
+  CacheSerializer,
   EntryDefaults,
-  Factory,
-  FactoryContext,
   FactoryTimeoutOptions,
   GetOrSetOptions,
   L1Options,
   LockOptions,
   NamespaceOptions,
-  CacheSerializer,
   SetOptions,
-  WarmEntry,
-  WarmSource,
-} from './types.js';
+} from './cache-options.js';
+export type { BreakerState, CacheStats } from './cache-stats.js';
+export type { BusDownReason, CacheEvents, CacheLayer } from './cache-events.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
 export { TimeoutError } from '../timeout/index.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { CacheRedis } from './types.js';
+import { unreadableBus } from './cache-errors.js';
+import type { CacheRedis } from './cache-options.js';
 
 /**
  * The catch-up log of the invalidation bus, as it lives in Redis: a capped stream (one key, so
@@ -107,7 +108,7 @@ export class InvalidationLog {
 
 /** Parses `{ top, [[id, [field, value, ...]], ...] }` as the read script returns it. */
 function parsePage(reply: unknown): LogPage {
-  if (!Array.isArray(reply)) throw new Error('headroom cache: unexpected reply to the bus log read');
+  if (!Array.isArray(reply)) throw unreadableBus('unexpected reply to the bus log read');
   const top = Number(reply[0]);
   const rows: unknown = reply[1];
   const entries: LogEntry[] = [];
@@ -124,6 +125,6 @@ function parsePage(reply: unknown): LogPage {
       if (Number.isSafeInteger(seq) && text !== undefined) entries.push({ seq, text });
     }
   }
-  if (!Number.isSafeInteger(top)) throw new Error('headroom cache: unexpected top in the bus log read');
+  if (!Number.isSafeInteger(top)) throw unreadableBus('unexpected top in the bus log read');
   return { top, entries };
 }

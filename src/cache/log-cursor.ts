@@ -1,4 +1,4 @@
-import type { BusMessage } from './bus.js';
+import { parseMessage, type BusMessage } from './bus-message.js';
 import type { LogPage } from './invalidation-log.js';
 
 /** What a catch-up needs: reading the log, applying one entry, forgetting everything. */
@@ -125,16 +125,4 @@ export class LogCursor {
     const message = parseMessage(text);
     return message !== undefined && message.i === this.lastFrom && message.u === this.lastCount;
   }
-}
-
-/** A message text as a {@link BusMessage}, or `undefined` when it is not a JSON object with an `i`. */
-export function parseMessage(text: string): BusMessage | undefined {
-  let message: unknown;
-  try {
-    message = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (message === null || typeof message !== 'object' || typeof (message as BusMessage).i !== 'string') return undefined;
-  return message as BusMessage;
 }

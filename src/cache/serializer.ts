@@ -1,4 +1,4 @@
-import type { CacheSerializer } from './types.js';
+import type { CacheSerializer } from './cache-options.js';
 
 /**
  * The default {@link CacheSerializer}: `JSON.stringify` / `JSON.parse`.

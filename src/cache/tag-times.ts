@@ -18,8 +18,8 @@ export class TagTimes {
 
   /** For L1 entries: the known time, else the horizon. */
   timeOrHorizon(tag: string): number {
-    const t = this.times.get(tag);
-    return t === undefined ? this.horizon : t;
+    const time = this.times.get(tag);
+    return time === undefined ? this.horizon : time;
   }
 
   /**
@@ -39,10 +39,10 @@ export class TagTimes {
     if (time > 0) this.epoch++;
     if (this.times.size > this.max) {
       const oldest = this.times.keys().next().value as string;
-      const t = this.times.get(oldest) as number;
+      const evicted = this.times.get(oldest) as number;
       this.times.delete(oldest);
-      if (t > this.horizon) {
-        this.horizon = t;
+      if (evicted > this.horizon) {
+        this.horizon = evicted;
         this.epoch++;
       }
     }

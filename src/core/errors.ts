@@ -24,8 +24,21 @@ export const ErrorCode = {
   CACHE_INVALID_VALUE: 'CACHE_INVALID_VALUE',
   /** A cache key is not a non-empty string within the cache's `maxKeyLength`. HTTP 400. */
   CACHE_KEY_INVALID: 'CACHE_KEY_INVALID',
-  /** A cache factory failed and no stale value could be served. */
-  CACHE_FACTORY_FAILED: 'CACHE_FACTORY_FAILED',
+  /**
+   * An entry read from Redis is not in the format the cache writes (corrupt, foreign, or written
+   * with another serializer setting). Reported by the cache's `error` event; the read is a miss.
+   */
+  CACHE_ENTRY_UNREADABLE: 'CACHE_ENTRY_UNREADABLE',
+  /**
+   * A bus message or a catch-up log reply is not in the format the cache writes. Reported by the
+   * cache's `error` event (operation `bus`); the message is ignored.
+   */
+  CACHE_BUS_UNREADABLE: 'CACHE_BUS_UNREADABLE',
+  /**
+   * `clear()` or `invalidatePattern()` could not delete every matching key in Redis (a `SCAN` or
+   * `UNLINK` failed or timed out). Reported by the cache's `error` event, never thrown.
+   */
+  CACHE_INVALIDATION_INCOMPLETE: 'CACHE_INVALIDATION_INCOMPLETE',
   /** A rate limit refused the request; `retryAfterMs` says when to come back. HTTP 429. */
   RATE_LIMITED: 'RATE_LIMITED',
   /** A service is shutting down or unhealthy and refused the request. HTTP 503. */

@@ -48,6 +48,7 @@ describe('close()', () => {
     await waitFor(() => signal !== undefined, 'the factory to start');
     await cache.close();
     expect(signal!.aborted).toBe(true);
+    expect(signal!.reason).toMatchObject({ code: 'CLOSED' });
     await pending.catch(() => undefined);
   });
 

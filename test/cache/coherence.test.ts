@@ -183,4 +183,17 @@ describe('coherence across instances', () => {
     expect(await pending2).toBe('computed-before-delete');
     expect(await c.get('k2')).toBeUndefined();
   });
+
+  it('reports a bus message it cannot read as CACHE_BUS_UNREADABLE, and goes on', async () => {
+    const [a, b] = await pair();
+    const errors: Array<{ operation: string; code: unknown }> = [];
+    b.on('error', (e) => errors.push({ operation: e.operation, code: (e.error as { code?: unknown }).code }));
+    await redis.publish(`${suite.lastPrefix}bus`, 'not a message');
+    await waitFor(() => errors.length === 1, 'the error event');
+    expect(errors).toEqual([{ operation: 'bus', code: 'CACHE_BUS_UNREADABLE' }]);
+    await a.set('k', 'v1');
+    expect(await b.get('k')).toBe('v1');
+    await a.set('k', 'v2');
+    await waitFor(async () => (await b.get('k')) === 'v2', 'b to see v2');
+  });
 });

@@ -55,7 +55,7 @@ describe('cache entry envelope (properties)', () => {
   it('gives back every entry it encodes: value, creation stamp, expiry, grace and tags', () => {
     fc.assert(
       fc.property(serializers, compressAbove, fc.jsonValue(), times, tags, ({ serializer }, above, value, t, entryTags) => {
-        const { text, size } = encodeEnvelope(serializer, above, value, t.createdAt, t.expiresAt, t.staleUntil, entryTags);
+        const { text, size } = encodeEnvelope({ serializer, compressAbove: above }, { value, ...t, tags: entryTags });
         expect(size).toBeGreaterThan(0);
         const e = decodeEnvelope(serializer, text);
         expect(e[VALUE]).toEqual(asJson(value));
@@ -72,7 +72,7 @@ describe('cache entry envelope (properties)', () => {
     const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'a', '"', '\\', '\u0000'), maxLength: 80 }));
     fc.assert(
       fc.property(compressAbove, anyText, times, (above, value, t) => {
-        const { text } = encodeEnvelope(rawStringSerializer, above, value, t.createdAt, t.expiresAt, t.staleUntil, undefined);
+        const { text } = encodeEnvelope({ serializer: rawStringSerializer, compressAbove: above }, { value, ...t, tags: undefined });
         expect(decodeEnvelope(rawStringSerializer, text)[VALUE]).toBe(value);
       }),
       { numRuns: 150 },

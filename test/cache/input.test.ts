@@ -84,11 +84,11 @@ describe('unreadable stored values', () => {
     ['a corrupt compressed payload', '[4,9999999999999,0,0,0,"bm90IGRlZmxhdGU="]'],
   ])('treats %s as a miss and deletes it', async (_label, stored) => {
     const cache = make({ l1: false });
-    const errors: string[] = [];
-    cache.on('error', (e) => errors.push(e.operation));
+    const errors: Array<{ operation: string; code: unknown }> = [];
+    cache.on('error', (e) => errors.push({ operation: e.operation, code: (e.error as { code?: unknown }).code }));
     await redis.set(`${suite.lastPrefix}_:e:k`, stored);
     expect(await cache.get('k')).toBeUndefined();
-    expect(errors).toEqual(['deserialize']);
+    expect(errors).toEqual([{ operation: 'deserialize', code: 'CACHE_ENTRY_UNREADABLE' }]);
     expect(await redis.exists(`${suite.lastPrefix}_:e:k`)).toBe(0);
     expect(await cache.getOrSet('k', () => 'recomputed')).toBe('recomputed');
   });

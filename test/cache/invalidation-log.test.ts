@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import type { BusMessage } from '../../src/cache/bus.js';
+import type { BusMessage } from '../../src/cache/bus-message.js';
 import { InvalidationLog, logKey } from '../../src/cache/invalidation-log.js';
 import { LogCursor } from '../../src/cache/log-cursor.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';

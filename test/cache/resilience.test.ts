@@ -117,6 +117,24 @@ describe('factoryTimeout', () => {
     expect(await b.getOrSet('k', () => sleep(1_000).then(() => 'new'))).toBe('old');
   });
 
+  it('past soft, serves a stale value that L2 yields only after soft passed, and reports it', async () => {
+    const a = make({ ttl: 40, grace: '1m' });
+    await a.getOrSet('k', () => 'old');
+    await sleep(60);
+    const b = make({ prefix: suite.lastPrefix, ttl: 40, grace: '1m', l2Timeout: 2_000, factoryTimeout: { soft: 30 } });
+    const events: string[] = [];
+    b.on('stale', (e) => events.push(`stale:${e.reason}`));
+    b.on('refresh', () => events.push('refresh'));
+    server.pause();
+    const pending = b.getOrSet('k', () => sleep(1_000).then(() => 'new'));
+    await sleep(150); // soft passes while the GET waits for a paused Redis
+    expect(events).toEqual([]);
+    server.resume();
+    expect(await pending).toBe('old');
+    expect(events).toEqual(['stale:soft-timeout', 'refresh']);
+    expect(b.stats().staleServed).toBe(1);
+  });
+
   it('past soft without a stale value, keeps waiting for the factory', async () => {
     const cache = make({ factoryTimeout: { soft: 20 } });
     expect(await cache.getOrSet('k', () => sleep(80).then(() => 'slow'))).toBe('slow');
@@ -198,6 +216,32 @@ describe('fail-open when Redis is paused or killed', () => {
     }, 'L2 to be used again', 10_000);
     const checker = server.client();
     await waitFor(async () => (await checker.exists(`${suite.lastPrefix}_:e:after-restart`)) === 1, 'the write to reach Redis', 5_000);
+  });
+});
+
+describe('errors reported, never thrown', () => {
+  it('reports an L2 call past l2Timeout as OPERATION_TIMEOUT', async () => {
+    const cache = make({ l2Timeout: 50, bus: false });
+    const errors: unknown[] = [];
+    cache.on('error', (e) => errors.push(e.error));
+    server.pause();
+    expect(await cache.get('k')).toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TimeoutError);
+    expect(errors[0]).toMatchObject({ code: 'OPERATION_TIMEOUT', operation: 'cache L2 get', timeoutMs: 50 });
+  });
+
+  it('reports a SCAN that failed part way as CACHE_INVALIDATION_INCOMPLETE', async () => {
+    const cache = make({ l2Timeout: 50, bus: false });
+    await cache.set('report:1', 1);
+    const errors: Array<{ operation: string; code: unknown }> = [];
+    cache.on('error', (e) => errors.push({ operation: e.operation, code: (e.error as { code?: unknown }).code }));
+    server.pause();
+    expect(await cache.invalidatePattern('report:*')).toBe(0);
+    await cache.clear();
+    expect(errors).toContainEqual({ operation: 'invalidate-pattern', code: 'CACHE_INVALIDATION_INCOMPLETE' });
+    expect(errors).toContainEqual({ operation: 'clear', code: 'CACHE_INVALIDATION_INCOMPLETE' });
+    expect(errors).toContainEqual({ operation: 'l2-scan', code: 'OPERATION_TIMEOUT' });
   });
 });
 
@@ -296,6 +340,12 @@ describe('bounded L2 reads', () => {
     expect(deadlineTimerState().armed).toBe(0);
     await Promise.all([cache.get('a'), cache.get('b'), cache.getOrSet('a', () => 0), cache.getOrSet('c', () => 3), cache.has('a')]);
     // getOrSet('c') answered before its SET's reply; that reply disarms it well before the 2 s deadline.
+    await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
+  });
+
+  it('disarms a factory\'s soft and hard timeouts as soon as it answers', async () => {
+    const cache = make({ l1: false, bus: false, factoryTimeout: { soft: '5s', hard: '10s' } });
+    expect(await cache.getOrSet('k', () => sleep(20).then(() => 'v'))).toBe('v');
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
   });
 

@@ -69,6 +69,17 @@ describe('tags', () => {
     expect(await suite.commandCalls('mget')).toBe(before + 1); // known (kept current by the bus): none
   });
 
+  it('gives each key its own value when the tag times of several L2 reads must be fetched at once', async () => {
+    // The replies of one tick's reads are decoded together; each read must carry its own entry
+    // to the tag check (they once shared one field, and every key got the last key's value).
+    const writer = make();
+    for (let i = 0; i < 20; i++) await writer.set(`k${i}`, `v${i}`, { tags: [`t${i}`] });
+    const reader = make({ l1: false, bus: false });
+    const got = await Promise.all(Array.from({ length: 20 }, (_, i) => reader.getOrSet(`k${i}`, () => `computed ${i}`)));
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`));
+    expect(reader.stats().factory.calls).toBe(0);
+  });
+
   it('treats a value computed while its tag was invalidated as stale', async () => {
     const cache = make();
     const gate = deferred<string>();

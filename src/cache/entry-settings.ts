@@ -1,16 +1,19 @@
 import { integerOption, invalidArgument, numberOption, objectArgument, parseDuration } from '../core/index.js';
-import type { EntryDefaults, GetOrSetOptions, L1Options, LockOptions, SetOptions } from './types.js';
+import type { EntryDefaults, GetOrSetOptions, L1Options, LockOptions, SetOptions } from './cache-options.js';
 
-/** Entry settings in milliseconds, read once per key space (and per call only when options are given). */
-export interface Resolved {
+/**
+ * The entry options of a key space or of one call, checked and in milliseconds: read once per
+ * key space, and per call only when the call passes options.
+ */
+export interface EntrySettings {
   ttl: number;
   grace: number;
   jitter: number;
   earlyRefresh: number;
-  /** 0: none. */
-  soft: number;
-  /** 0: none. */
-  hard: number;
+  /** `factoryTimeout.soft`; 0: none. */
+  softTimeout: number;
+  /** `factoryTimeout.hard`; 0: none. */
+  hardTimeout: number;
   lock: { ttl: number; wait: number } | undefined;
   tags: readonly string[] | undefined;
 }
@@ -20,12 +23,12 @@ const DEFAULT_LOCK_TTL = 10_000;
 const DEFAULT_LOCK_WAIT = 5_000;
 
 function fraction(value: unknown, name: string, fallback: number, openUpper: boolean): number {
-  const n = numberOption(value, name, fallback, { min: 0, max: 1 });
-  if (openUpper && n === 1) throw invalidArgument(name, 'a number from 0 (off) to below 1', value);
-  return n;
+  const share = numberOption(value, name, fallback, { min: 0, max: 1 });
+  if (openUpper && share === 1) throw invalidArgument(name, 'a number from 0 (off) to below 1', value);
+  return share;
 }
 
-function resolveLock(value: unknown, name: string, fallback: Resolved['lock']): Resolved['lock'] {
+function resolveLock(value: unknown, name: string, fallback: EntrySettings['lock']): EntrySettings['lock'] {
   if (value === undefined) return fallback;
   if (value === false) return undefined;
   if (value === true) return { ttl: DEFAULT_LOCK_TTL, wait: DEFAULT_LOCK_WAIT };
@@ -38,14 +41,14 @@ function resolveLock(value: unknown, name: string, fallback: Resolved['lock']): 
   };
 }
 
-function resolveFactoryTimeout(value: unknown, name: string, base: Resolved): { soft: number; hard: number } {
-  if (value === undefined) return { soft: base.soft, hard: base.hard };
+function resolveFactoryTimeout(value: unknown, name: string, base: EntrySettings): { soft: number; hard: number } {
+  if (value === undefined) return { soft: base.softTimeout, hard: base.hardTimeout };
   objectArgument(value, name);
   if (value === null) throw invalidArgument(name, 'an object { soft?, hard? }', value);
-  const ft = value as { soft?: unknown; hard?: unknown };
-  const soft = ft.soft === undefined ? 0 : parseDuration(ft.soft, `${name}.soft`, { positive: true });
-  const hard = ft.hard === undefined ? 0 : parseDuration(ft.hard, `${name}.hard`, { positive: true });
-  if (soft > 0 && hard > 0 && hard < soft) throw invalidArgument(`${name}.hard`, `a duration >= ${name}.soft`, ft.hard);
+  const given = value as { soft?: unknown; hard?: unknown };
+  const soft = given.soft === undefined ? 0 : parseDuration(given.soft, `${name}.soft`, { positive: true });
+  const hard = given.hard === undefined ? 0 : parseDuration(given.hard, `${name}.hard`, { positive: true });
+  if (soft > 0 && hard > 0 && hard < soft) throw invalidArgument(`${name}.hard`, `a duration >= ${name}.soft`, given.hard);
   return { soft, hard };
 }
 
@@ -59,42 +62,42 @@ export function resolveTags(value: unknown, name: string): readonly string[] | u
 }
 
 /** Reads a key space's defaults over `base` (the root's, for a namespace). */
-export function resolveDefaults(options: EntryDefaults, prefix: string, base?: Resolved): Resolved {
+export function resolveDefaults(options: EntryDefaults, prefix: string, base?: EntrySettings): EntrySettings {
   const ttl = options.ttl === undefined ? (base?.ttl ?? DEFAULT_TTL) : parseDuration(options.ttl, `${prefix}ttl`, { positive: true });
   const grace = options.grace === undefined ? (base?.grace ?? 0) : parseDuration(options.grace, `${prefix}grace`);
   const jitter = fraction(options.jitter, `${prefix}jitter`, base?.jitter ?? 0, false);
   const earlyRefresh = fraction(options.earlyRefresh, `${prefix}earlyRefresh`, base?.earlyRefresh ?? 0, true);
-  const seed: Resolved = base ?? { ttl, grace, jitter, earlyRefresh, soft: 0, hard: 0, lock: undefined, tags: undefined };
+  const seed: EntrySettings = base ?? { ttl, grace, jitter, earlyRefresh, softTimeout: 0, hardTimeout: 0, lock: undefined, tags: undefined };
   const { soft, hard } = resolveFactoryTimeout(options.factoryTimeout, `${prefix}factoryTimeout`, seed);
   const lock = resolveLock(options.lock, `${prefix}lock`, base?.lock);
-  return { ttl, grace, jitter, earlyRefresh, soft, hard, lock, tags: undefined };
+  return { ttl, grace, jitter, earlyRefresh, softTimeout: soft, hardTimeout: hard, lock, tags: undefined };
 }
 
 /** Reads the options of one call over the key space's defaults. */
-export function resolveCall(options: unknown, defaults: Resolved, forSet: boolean): Resolved {
+export function resolveCall(options: unknown, defaults: EntrySettings, forSet: boolean): EntrySettings {
   if (typeof options === 'number' || typeof options === 'string') {
     return { ...defaults, ttl: parseDuration(options, 'options', { positive: true }) };
   }
   if (options === undefined) return defaults;
   objectArgument(options, 'options');
   if (options === null) throw invalidArgument('options', 'a ttl or an options object', options);
-  const o = options as GetOrSetOptions & SetOptions;
-  const resolved: Resolved = {
-    ttl: o.ttl === undefined ? defaults.ttl : parseDuration(o.ttl, 'options.ttl', { positive: true }),
-    grace: o.grace === undefined ? defaults.grace : parseDuration(o.grace, 'options.grace'),
-    jitter: fraction(o.jitter, 'options.jitter', defaults.jitter, false),
+  const given = options as GetOrSetOptions & SetOptions;
+  const resolved: EntrySettings = {
+    ttl: given.ttl === undefined ? defaults.ttl : parseDuration(given.ttl, 'options.ttl', { positive: true }),
+    grace: given.grace === undefined ? defaults.grace : parseDuration(given.grace, 'options.grace'),
+    jitter: fraction(given.jitter, 'options.jitter', defaults.jitter, false),
     earlyRefresh: defaults.earlyRefresh,
-    soft: defaults.soft,
-    hard: defaults.hard,
+    softTimeout: defaults.softTimeout,
+    hardTimeout: defaults.hardTimeout,
     lock: defaults.lock,
-    tags: resolveTags(o.tags, 'options.tags'),
+    tags: resolveTags(given.tags, 'options.tags'),
   };
   if (!forSet) {
-    resolved.earlyRefresh = fraction(o.earlyRefresh, 'options.earlyRefresh', defaults.earlyRefresh, true);
-    const ft = resolveFactoryTimeout(o.factoryTimeout, 'options.factoryTimeout', defaults);
-    resolved.soft = ft.soft;
-    resolved.hard = ft.hard;
-    resolved.lock = resolveLock(o.lock, 'options.lock', defaults.lock);
+    resolved.earlyRefresh = fraction(given.earlyRefresh, 'options.earlyRefresh', defaults.earlyRefresh, true);
+    const timeouts = resolveFactoryTimeout(given.factoryTimeout, 'options.factoryTimeout', defaults);
+    resolved.softTimeout = timeouts.soft;
+    resolved.hardTimeout = timeouts.hard;
+    resolved.lock = resolveLock(given.lock, 'options.lock', defaults.lock);
   }
   return resolved;
 }
