@@ -45,16 +45,6 @@ export interface HttpResult {
   clientGone?: boolean;
 }
 
-/**
- * The captured body as the one string the handler wrote it in (UTF-8), when an adapter has it:
- * a middleware that keeps the response in memory reads it instead of decoding
- * {@link HttpResult.body}, whose bytes are then never made. Read with
- * `(result as { [RESULT_TEXT]?: string })[RESULT_TEXT]`; absent means "use `body`".
- *
- * @internal
- */
-export const RESULT_TEXT: unique symbol = Symbol('headroom.resultText');
-
 /** Options of `next()`. */
 export interface NextOptions {
   /** Record the bytes the downstream handler sends, returned as {@link HttpResult.body}. */

@@ -17,7 +17,6 @@ export { parseDuration, optionalDuration, type Duration, type DurationUnit, type
 export { integerOption, numberOption, stringOption, functionArgument, objectArgument } from './validate.js';
 export { Emitter, type Listener, type Disposer } from './emitter.js';
 export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
-export { RESULT_TEXT } from './http.js';
 export { problemResponse, problemType, setProblemTypeBase, type ProblemDetails } from './problem.js';
 export {
   armDeadline,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { RESULT_TEXT, type HeaderMap, type HttpResponse, type HttpResult } from '../core/index.js';
+import { type HeaderMap, type HttpResponse, type HttpResult } from '../core/index.js';
 
 /** A node response header map (`res.getHeaders()`) as a {@link HeaderMap}. */
 export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
@@ -92,11 +92,10 @@ export function webHeaderMap(headers: Headers): HeaderMap {
 
 /**
  * An {@link HttpResult} whose headers are only copied out when someone reads them. A body the
- * handler wrote as one UTF-8 string is kept as that string ({@link RESULT_TEXT}) and encoded
- * only if `body` is read.
+ * handler wrote as one UTF-8 string is kept as that string and encoded only if `body` is read.
  */
 export class NodeResult implements HttpResult {
-  readonly [RESULT_TEXT]: string | undefined;
+  private readonly text: string | undefined;
   code: string | undefined = undefined;
   clientGone: boolean | undefined = undefined;
   private copied: HeaderMap | undefined = undefined;
@@ -109,15 +108,15 @@ export class NodeResult implements HttpResult {
     private readonly headHeaders: OutgoingHttpHeaders | readonly unknown[] | undefined = undefined,
   ) {
     if (typeof body === 'string') {
-      this[RESULT_TEXT] = body;
+      this.text = body;
       this.bytes = undefined;
     } else {
-      this[RESULT_TEXT] = undefined;
+      this.text = undefined;
       this.bytes = body;
     }
   }
   get body(): Uint8Array | undefined {
-    const text = this[RESULT_TEXT];
+    const text = this.text;
     return this.bytes === undefined && text !== undefined ? (this.bytes = Buffer.from(text)) : this.bytes;
   }
   get headers(): HeaderMap {

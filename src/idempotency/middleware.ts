@@ -8,7 +8,6 @@ import {
   objectArgument,
   parseDuration,
   problemResponse,
-  RESULT_TEXT,
   type Duration,
   type HeaderMap,
   type HttpExchange,
@@ -298,9 +297,6 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       if (value !== undefined) headers[name] = value;
     }
     headers['idempotent-replayed'] = 'true';
-    // A body the handler wrote as one string is kept as that string, never encoded (see RESULT_TEXT).
-    const text = (result as { [RESULT_TEXT]?: string })[RESULT_TEXT];
-    if (text !== undefined) return new KeptResponse(result.status, headers, text.length === 0 ? undefined : text);
     const body = result.body;
     let kept: string | Uint8Array | undefined;
     if (body !== undefined && body.byteLength > 0) {
