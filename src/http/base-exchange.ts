@@ -1,4 +1,5 @@
 import type { HeaderMap, HttpExchange, HttpResponse, HttpResult, Next, NextOptions } from '../core/index.js';
+import { CHAIN_HOOKS, type ChainHooks } from './chain-hooks.js';
 import { HandlerWatch } from './handler-watch.js';
 
 /**
@@ -49,7 +50,7 @@ interface AnswerInPlace {
  *
  * @internal
  */
-export abstract class BaseExchange implements HttpExchange {
+export abstract class BaseExchange implements HttpExchange, ChainHooks {
   /** Runs the rest of the chain; handed to the middleware as its `next`. */
   readonly next: Next;
   /** The request's first exchange, when this one is not it: signal and abort go there. */
@@ -79,6 +80,11 @@ export abstract class BaseExchange implements HttpExchange {
     else root.innermost = this;
     this.root = root;
     this.next = (options?: NextOptions) => this.nextPromise ?? (this.nextPromise = this.runNext(options));
+  }
+
+  /** What `compose` reads to find this exchange's {@link ChainHooks}: the exchange itself. */
+  get [CHAIN_HOOKS](): ChainHooks {
+    return this;
   }
 
   abstract readonly method: string;

@@ -1,5 +1,5 @@
 import { functionArgument, type HttpExchange, type HttpResult, type Middleware, type Next, type NextOptions } from '../core/index.js';
-import { BaseExchange } from './base-exchange.js';
+import { chainHooksOf } from './chain-hooks.js';
 
 const passThrough: Middleware = async (_exchange, next) => {
   await next();
@@ -24,9 +24,9 @@ class Chain {
 
   private step(index: number, options: NextOptions | undefined): Promise<HttpResult> {
     if (options?.captureBody === true) this.capture = true;
-    const exchange = this.exchange;
+    const hooks = chainHooksOf(this.exchange);
     // Watched from before the rest of the chain runs, so that the handler's end is seen.
-    const untilHandler = exchange instanceof BaseExchange && exchange.applyNextOptions(options);
+    const untilHandler = hooks !== undefined && hooks.applyNextOptions(options);
     return this.dispatch(index).then(() => this.outcome(untilHandler));
   }
 
@@ -36,12 +36,12 @@ class Chain {
   }
 
   private outcome(untilHandler: boolean): Promise<HttpResult> {
-    const exchange = this.exchange;
-    if (exchange instanceof BaseExchange) {
+    const hooks = chainHooksOf(this.exchange);
+    if (hooks !== undefined) {
       // The handler's own outcome, when it was reached; else the answer of whoever gave it.
-      if (untilHandler && this.reached !== undefined) return exchange.handlerOutcome();
-      // A headroom exchange knows the response whoever wrote it (a 504 from a timeout included).
-      return exchange.settle();
+      if (untilHandler && this.reached !== undefined) return hooks.handlerOutcome();
+      // An adapter's exchange knows the response whoever wrote it (a 504 from a timeout included).
+      return hooks.settle();
     }
     return this.reached ?? Promise.resolve({ status: 0, headers: {} });
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { hasBody, headerText, isStreamBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
+import { NOT_FOUND, hasBody, headerText, isStreamBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
 import { LateResponse } from './late-response.js';
 import { NodeExchange } from './node-exchange.js';
 
@@ -50,7 +50,6 @@ export interface FastifyReplyLike {
 type HookDone = (err?: Error) => void;
 type PayloadDone = (err: Error | null, payload?: unknown) => void;
 
-const NOT_FOUND: HttpResponse = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Not Found' };
 
 /**
  * Fastify's exchange. The middleware runs in `onRequest`; `next()` lets the hook finish;

@@ -1,8 +1,8 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { WebResult, responseBytes, toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
+import { NOT_FOUND, WebResult, responseBytes, toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
 
-const NOT_FOUND = (): Response => new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+const notFound = (): Response => toWebResponse(NOT_FOUND, undefined);
 
 /** The path and query of an absolute URL (no fragment), without building a `URL`. */
 export function targetOf(url: string): string {
@@ -191,7 +191,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
 
   settle(): Promise<HttpResult> {
     if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
-    return this.sentResult((this.response ??= NOT_FOUND()), this.capturing);
+    return this.sentResult((this.response ??= notFound()), this.capturing);
   }
 
   /** Runs the middleware and returns the response to send. */
@@ -205,7 +205,7 @@ export class FetchExchange<A extends unknown[]> extends WebExchange {
       }
     }
     if (!this.nextCalled) this.chainEndedWithoutHandler();
-    let response = (this.response ??= NOT_FOUND());
+    let response = (this.response ??= notFound());
     const pending = this.pending;
     if (pending !== undefined) {
       this.pending = undefined;

@@ -1,6 +1,6 @@
 import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
 import { WebExchange } from './fetch-exchange.js';
-import { toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
+import { NOT_FOUND, toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './internal.js';
 
 /** The parts of a Hono context the adapter uses. */
 export interface HonoContextLike {
@@ -29,7 +29,7 @@ export interface HonoContextLike {
   header(name: string, value: string, options?: { append?: boolean }): void;
 }
 
-const NOT_FOUND = (): Response => new Response('404 Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=UTF-8' } });
+const notFound = (): Response => toWebResponse(NOT_FOUND, undefined);
 
 /**
  * Hono's exchange: the middleware runs inside Hono's own chain; `next()` resolves once the
@@ -140,7 +140,7 @@ export class HonoExchange extends WebExchange {
   /** The response the handler returned, once its downstream returned. */
   private handlerResult(withBody: boolean): Promise<HttpResult> | HttpResult {
     const late = this.lateResponse;
-    if (late === undefined) return webResultOf(this.c.finalized ? this.c.res : NOT_FOUND(), withBody);
+    if (late === undefined) return webResultOf(this.c.finalized ? this.c.res : notFound(), withBody);
     const response = late.handlerResponse;
     if (response === undefined) {
       return Promise.reject(new Error('headroom: the handler finished after its request was answered in its place, but its response could not be read'));
@@ -150,7 +150,7 @@ export class HonoExchange extends WebExchange {
 
   settle(): Promise<HttpResult> {
     if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), this.request.signal.aborted));
-    return this.sentResult(this.c.finalized ? this.c.res : NOT_FOUND(), this.capturing);
+    return this.sentResult(this.c.finalized ? this.c.res : notFound(), this.capturing);
   }
 
   /**
@@ -180,7 +180,7 @@ export class HonoExchange extends WebExchange {
       // Reading c here would hand the answer over before app.fetch took it.
       this.fireBeforeSend(this.inPlaceResult(false).status);
     } else {
-      if (!this.c.finalized) this.c.res = NOT_FOUND();
+      if (!this.c.finalized) this.c.res = notFound();
       this.fireBeforeSend(this.c.res.status);
     }
     this.release();

@@ -2,6 +2,16 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Readable } from 'node:stream';
 import { type HeaderMap, type HttpResponse, type HttpResult } from '../core/index.js';
 
+/**
+ * The answer when a request's chain ends without reaching a handler: every adapter sends this
+ * one (node and Fastify write it, Koa sets it on ctx, Hono and fetch turn it into a `Response`).
+ */
+export const NOT_FOUND: HttpResponse = Object.freeze({
+  status: 404,
+  headers: Object.freeze({ 'content-type': 'text/plain; charset=utf-8' }) as HeaderMap,
+  body: 'Not Found',
+});
+
 /** A node response header map (`res.getHeaders()`) as a {@link HeaderMap}. */
 export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
   const map: HeaderMap = {};

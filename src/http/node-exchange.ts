@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { HeadroomError, problemResponse, type HttpResponse, type HttpResult, type Middleware, type NextOptions } from '../core/index.js';
 import { BaseExchange, disconnectReason } from './base-exchange.js';
-import { NodeResult, hasBody, headerText, nodeClientGone, nodeHeaderMap, readRequestBody, reportLateError, withAppended, writeNodeResponse } from './internal.js';
+import { NOT_FOUND, NodeResult, hasBody, headerText, nodeClientGone, nodeHeaderMap, readRequestBody, reportLateError, withAppended, writeNodeResponse } from './internal.js';
 import { LateResponse } from './late-response.js';
 
 /** A node request as Express and body parsers decorate it. */
@@ -15,7 +15,6 @@ export type NodeRequest = IncomingMessage & {
 /** The framework's `next` of Connect and Express. */
 export type NodeNext = (err?: unknown) => void;
 
-const NOT_FOUND: HttpResponse = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Not Found' };
 
 /**
  * The exchange of node:http, Connect and Express. `next()` resolves on the response's `close`

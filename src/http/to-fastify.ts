@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { functionArgument, type Middleware } from '../core/index.js';
+import { NOT_FOUND } from './internal.js';
 import { FastifyExchange, type FastifyReplyLike, type FastifyRequestLike } from './fastify-exchange.js';
 
 /** The parts of a Fastify instance the plugin uses. */
@@ -143,9 +144,9 @@ export function toFastifyHandler(middleware: Middleware): (request: FastifyReque
     const exchange = new FastifyExchange(request, reply, (err) => {
       if (err !== undefined) reply.send(err);
       else if (!reply.sent) {
-        reply.code(404);
-        reply.header('content-type', 'text/plain; charset=utf-8');
-        reply.send('Not Found');
+        reply.code(NOT_FOUND.status);
+        for (const name in NOT_FOUND.headers) reply.header(name, NOT_FOUND.headers[name]!);
+        reply.send(NOT_FOUND.body);
       }
     });
     exchange.enterHandler();
