@@ -37,6 +37,7 @@ export {
   type ParseDurationOptions,
   type Disposer,
   type Listener,
+  type Clock,
 } from './core/index.js';
 // The framework-neutral HTTP shapes are documented in `headroom/http`, which uses them.
 export {

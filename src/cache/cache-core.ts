@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Emitter, invalidArgument, type LazyAbortController } from '../core/index.js';
+import { Emitter, invalidArgument, type AbortHandle } from '../core/index.js';
 import { BusLink } from './bus-link.js';
 import { BusOp, keysOf, type BusMessage } from './bus-message.js';
 import { cacheClosed } from './cache-errors.js';
@@ -51,7 +51,7 @@ export class CacheCore implements SpaceContext, CacheState {
   readonly hasBus: boolean;
   readonly root: KeySpace;
   readonly counters = new CoreCounters();
-  readonly factories = new Set<LazyAbortController>();
+  readonly factories = new Set<AbortHandle>();
   /** True while a bus exists and is not connected: L1 entries are trusted for `busDownL1Ttl` only. */
   busDown: boolean;
   closed = false;

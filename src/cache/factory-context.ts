@@ -1,4 +1,4 @@
-import { parseDuration, type Duration, type LazyAbortController } from '../core/index.js';
+import { parseDuration, type Duration, type AbortHandle } from '../core/index.js';
 import type { FactoryContext } from './cache.js';
 import { resolveTags } from './entry-settings.js';
 
@@ -11,7 +11,7 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
   constructor(
     readonly key: string,
     /** The run's abort handle: its signal is made only if the factory reads it. */
-    private readonly abortHandle: LazyAbortController,
+    private readonly abortHandle: AbortHandle,
     readonly stale: T | undefined,
   ) {}
 

@@ -1,4 +1,4 @@
-import { closureFreePromise, DeadlineCall, type LazyAbortController } from '../core/index.js';
+import { closureFreePromise, DeadlineCall, type AbortHandle } from '../core/index.js';
 import type { TimeoutError } from '../timeout/index.js';
 import { factoryTimeout } from './cache-errors.js';
 import { stamp } from './clock.js';
@@ -39,7 +39,7 @@ export interface FactoryRunnerParts {
   readonly counters: SpaceCounters;
   readonly events: SpaceEvents;
   /** The cache's running factories: `close()` aborts them. */
-  readonly running: Set<LazyAbortController>;
+  readonly running: Set<AbortHandle>;
   readonly writer: EntryWriter;
 }
 

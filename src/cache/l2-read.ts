@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { disarmDeadline, type DeadlineList, type DeadlineNode, closureFreePromise, settlers, type Settle } from '../core/index.js';
+import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
 import { FAIL, type Fail } from './l2-outcome.js';
 
 /** What a read reports its outcome to: the L2 it was sent through (its breaker and hooks). */
@@ -30,11 +30,7 @@ export function settlerOf(read: L2Read): Settle {
  *
  * @internal
  */
-export class ReadBatch implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+export class ReadBatch extends Deadline {
   /** The reads of the batch; a settled read's slot is emptied. */
   readonly reads: Array<L2Read | undefined> = [];
   /** How many of them are still pending. */
@@ -42,7 +38,9 @@ export class ReadBatch implements DeadlineNode {
   /** The socket corked while the batch's GETs are written (uncorked when the batch is armed). */
   corked: Redis['stream'] | undefined = undefined;
 
-  constructor(readonly l2: ReadOwner) {}
+  constructor(readonly l2: ReadOwner) {
+    super();
+  }
 
   /** Deadline timer callback: every read still pending passed `l2Timeout`. */
   onDeadline(): void {
@@ -102,7 +100,7 @@ export abstract class L2Read {
     }
     this.batch = undefined;
     batch.reads[this.slot] = undefined;
-    if (--batch.pending === 0) disarmDeadline(batch);
+    if (--batch.pending === 0) batch.disarmDeadline();
     const l2 = batch.l2;
     if (typeof value === 'string' || value === null) {
       l2.succeeded();

@@ -1,10 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
-  armDeadline,
-  disarmDeadline,
-  type DeadlineList,
-  type DeadlineNode,
   closureFreePromise,
+  Deadline,
   settlers,
   type Settle,
 } from '../core/index.js';
@@ -34,11 +31,7 @@ export interface L2Hooks {
 export type Unsure = () => void;
 
 /** A bounded call other than a read: resolves its promise with the value, or FAIL. */
-class BoundCall implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+class BoundCall extends Deadline {
   readonly promise: Promise<unknown>;
   private readonly resolve: Settle;
   private done = false;
@@ -51,6 +44,7 @@ class BoundCall implements DeadlineNode {
     /** See {@link Unsure}; cleared once called. */
     private unsure: Unsure | undefined,
   ) {
+    super();
     this.promise = closureFreePromise();
     this.resolve = settlers.resolve;
     this.onValue = (value) => this.settle(value, false);
@@ -64,7 +58,7 @@ class BoundCall implements DeadlineNode {
       return;
     }
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     if (failed) {
       this.l2.failed(outcome, this.operation, false);
       this.callUnsure();
@@ -110,7 +104,7 @@ export class L2 implements ReadOwner {
       batch.corked = undefined;
       corked.uncork();
     }
-    if (batch.pending > 0) armDeadline(batch, this.timeoutMs);
+    if (batch.pending > 0) batch.armDeadline(this.timeoutMs);
   };
   /** The direct GET command class (standalone clients), see `get-command.ts`. */
   private readonly GetCommand: GetCommandClass | undefined;
@@ -192,7 +186,7 @@ export class L2 implements ReadOwner {
   /** Resolves with `promise`'s value, or {@link FAIL} when it rejects or passes `l2Timeout`. */
   private bound<T>(promise: Promise<T>, operation: string, unsure?: Unsure): Promise<T | Fail> {
     const call = new BoundCall(this, operation, unsure);
-    armDeadline(call, this.timeoutMs);
+    call.armDeadline(this.timeoutMs);
     promise.then(call.onValue, call.onError);
     return call.promise as Promise<T | Fail>;
   }

@@ -1,4 +1,4 @@
-import { armDeadline, closureFreePromise, disarmDeadline, settlers, type DeadlineList, type DeadlineNode, type Settle } from '../core/index.js';
+import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
 import type { SpaceCounters } from './counters.js';
 import type { Flight, StaleListener } from './flights.js';
 import type { SpaceEvents } from './space-events.js';
@@ -9,11 +9,7 @@ import type { SpaceEvents } from './space-events.js';
  * in L2 later): then it resolves with that value, and the flight goes on in the background to
  * refresh the entry. Without a stale value the callers keep waiting for the flight.
  */
-export class SoftTimeout implements DeadlineNode, StaleListener {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+export class SoftTimeout extends Deadline implements StaleListener {
   /** What the flight's callers get. */
   readonly promise: Promise<unknown>;
   private readonly resolve: Settle;
@@ -28,6 +24,7 @@ export class SoftTimeout implements DeadlineNode, StaleListener {
     private readonly counters: SpaceCounters,
     private readonly events: SpaceEvents,
   ) {
+    super();
     this.promise = closureFreePromise();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
@@ -36,7 +33,7 @@ export class SoftTimeout implements DeadlineNode, StaleListener {
   /** Starts watching: arms the deadline and follows the flight's own promise. */
   start(timeoutMs: number): Promise<unknown> {
     this.flight.staleListener = this;
-    armDeadline(this, timeoutMs);
+    this.armDeadline(timeoutMs);
     this.flight.promise.then(
       (value) => this.settle(this.resolve, value),
       (error: unknown) => this.settle(this.reject, error),
@@ -70,7 +67,7 @@ export class SoftTimeout implements DeadlineNode, StaleListener {
   private settle(settle: Settle, outcome: unknown): void {
     if (this.done) return;
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     settle(outcome);
   }
 }

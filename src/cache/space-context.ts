@@ -1,4 +1,4 @@
-import type { Emitter, LazyAbortController } from '../core/index.js';
+import type { Emitter, AbortHandle } from '../core/index.js';
 import type { BusMessage } from './bus-message.js';
 import type { Cache } from './cache.js';
 import type { CacheEvents } from './cache-events.js';
@@ -47,7 +47,7 @@ export interface SpaceContext {
   readonly l2: L2 | undefined;
   readonly counters: CoreCounters;
   /** The running factories' abort handles: `close()` aborts them. */
-  readonly factories: Set<LazyAbortController>;
+  readonly factories: Set<AbortHandle>;
   /** Publishes on the bus (a no-op without one); never rejects. */
   publish(message: BusMessage): Promise<void>;
   /** `cache.namespace(name)`. */

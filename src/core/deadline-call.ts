@@ -1,5 +1,38 @@
-import { armDeadline, disarmDeadline, type DeadlineList, type DeadlineNode } from './deadline-timer.js';
+import { Deadline } from './deadline.js';
 import { settlers, type Settle } from './settlers.js';
+
+/** Something whose work can be aborted, with the signal that work listens to. @internal */
+export interface AbortHandle {
+  /** The signal the work listens to. */
+  readonly signal: AbortSignal;
+  /** True once {@link AbortHandle.abort} was called. */
+  readonly aborted: boolean;
+  /** Aborts the signal with `reason` (once). */
+  abort(reason: unknown): void;
+}
+
+/** The fields of a lazily made `AbortController` (see {@link LazyAbortController}). */
+interface LazyAbortState {
+  abortController: AbortController | undefined;
+  abortReason: unknown;
+  aborted: boolean;
+}
+
+function lazySignal(state: LazyAbortState): AbortSignal {
+  let controller = state.abortController;
+  if (controller === undefined) {
+    controller = state.abortController = new AbortController();
+    if (state.aborted) controller.abort(state.abortReason);
+  }
+  return controller.signal;
+}
+
+function lazyAbort(state: LazyAbortState, reason: unknown): void {
+  if (state.aborted) return;
+  state.aborted = true;
+  state.abortReason = reason;
+  state.abortController?.abort(reason);
+}
 
 /**
  * An `AbortController` made only when its signal is read. Until then `abort(reason)` only records
@@ -8,34 +41,25 @@ import { settlers, type Settle } from './settlers.js';
  *
  * @internal
  */
-export class LazyAbortController {
-  private controller: AbortController | undefined = undefined;
-  private reason: unknown = undefined;
-  /** True once {@link LazyAbortController.abort} was called. */
+export class LazyAbortController implements AbortHandle, LazyAbortState {
+  abortController: AbortController | undefined = undefined;
+  abortReason: unknown = undefined;
   aborted = false;
 
   /** The signal; made on first read. */
   get signal(): AbortSignal {
-    let controller = this.controller;
-    if (controller === undefined) {
-      controller = this.controller = new AbortController();
-      if (this.aborted) controller.abort(this.reason);
-    }
-    return controller.signal;
+    return lazySignal(this);
   }
 
   /** Aborts the signal with `reason` (once). Its listeners run now: settle what they may observe first. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
+    lazyAbort(this, reason);
   }
 }
 
 /**
  * One call bounded by a deadline on the shared timer and by an optional parent signal, with a
- * lazy signal for the work: the common core of `withTimeout` and the resilience module's
+ * lazy signal for the work (as {@link LazyAbortController}'s): the common core of `withTimeout` and the resilience module's
  * `TimeoutPolicy`. The call is its own deadline node and its own `abort` listener
  * (`handleEvent`), so bounding work allocates this object, the promise it settles and the two
  * callbacks attached to the work.
@@ -45,11 +69,10 @@ export class LazyAbortController {
  *
  * @internal
  */
-export abstract class DeadlineCall extends LazyAbortController implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+export abstract class DeadlineCall extends Deadline implements AbortHandle, LazyAbortState {
+  abortController: AbortController | undefined = undefined;
+  abortReason: unknown = undefined;
+  aborted = false;
   /** Settled, one way or another. */
   done = false;
   readonly resolve: Settle;
@@ -66,9 +89,19 @@ export abstract class DeadlineCall extends LazyAbortController implements Deadli
     this.reject = settlers.reject;
   }
 
+  /** The work's signal; made on first read. */
+  get signal(): AbortSignal {
+    return lazySignal(this);
+  }
+
+  /** Aborts the work's signal with `reason` (once). Its listeners run now: settle what they may observe first. */
+  abort(reason: unknown): void {
+    lazyAbort(this, reason);
+  }
+
   /** Arms the deadline and listens to the parent; call once, before the work starts. */
   arm(): void {
-    armDeadline(this, this.timeoutMs);
+    this.armDeadline(this.timeoutMs);
     if (this.parent !== undefined) this.parent.addEventListener('abort', this);
   }
 
@@ -123,7 +156,7 @@ export abstract class DeadlineCall extends LazyAbortController implements Deadli
 
   private finish(): void {
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     if (this.parent !== undefined) this.parent.removeEventListener('abort', this);
   }
 }

@@ -53,8 +53,16 @@ let armedCount = 0;
 /** The earliest deadline armed while firing, scheduled once the sweep is over. */
 let armedWhileFiring = Infinity;
 
-/** The shared timer's clock, in milliseconds (`performance.now()`). @internal */
-export const now: () => number = performance.now.bind(performance);
+const performanceNow: () => number = performance.now.bind(performance);
+/** The clock read by {@link now}: `performance.now()`, or a test clock's while one drives the timer. */
+let readClock: () => number = performanceNow;
+/** A test clock drives the timer: no Node timer is set, {@link fireDueDeadlines} sweeps instead. */
+let manual = false;
+
+/** The shared timer's clock, in milliseconds (`performance.now()` unless a test drives it). @internal */
+export function now(): number {
+  return readClock();
+}
 
 /**
  * Arms `node` to be told when `timeoutMs` have passed since `from` (default: now, on the
@@ -116,6 +124,11 @@ export function disarmDeadline(node: DeadlineNode): void {
 
 function schedule(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
+  if (manual) {
+    timer = undefined;
+    timerAt = at;
+    return;
+  }
   // Node's timers count whole milliseconds from a loop time that may lag performance.now() by up
   // to 1 ms; the extra millisecond saves a second, empty wake-up just before the deadline.
   const delay = Math.min(MAX_DELAY, Math.max(1, Math.ceil(at - now()) + 1));
@@ -168,15 +181,56 @@ function onTimer(): void {
 }
 
 /**
- * How many deadline lists and whether the shared timer is armed; for tests.
+ * Hands the shared timer to `clock` (a test's), or gives it back to `performance.now()` when
+ * `clock` is `undefined`. While a clock drives it, the timer sets no Node timer: deadlines fire
+ * only when the test calls {@link fireDueDeadlines} after moving its clock. Deadlines armed at the
+ * switch keep the time they had left, counted on the new clock.
  *
  * @internal
  */
-export function deadlineTimerState(): { lists: number; armed: number; timerArmed: boolean; timerRefed: boolean } {
+export function driveDeadlinesWith(clock: { now(): number } | undefined): void {
+  const before = now();
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  timerAt = Infinity;
+  manual = clock !== undefined;
+  readClock = clock === undefined ? performanceNow : () => clock.now();
+  const shift = now() - before;
+  let next = Infinity;
+  for (const list of lists.values()) {
+    for (let node = list.head; node !== null; node = node.deadlineNext) {
+      node.deadlineAt += shift;
+      if (node.deadlineAt < next) next = node.deadlineAt;
+    }
+  }
+  if (next !== Infinity) schedule(next);
+}
+
+/**
+ * While a test clock drives the timer ({@link driveDeadlinesWith}): if a deadline is due at the
+ * clock's current time, makes one sweep, as the Node timer would, and returns `true`. The caller
+ * then lets the promises run and calls again (a deadline may have been armed already due).
+ *
+ * @internal
+ */
+export function fireDueDeadlines(): boolean {
+  if (!manual) throw new Error('headroom: fireDueDeadlines() needs a test clock driving the timer');
+  if (timerAt > now()) return false;
+  onTimer();
+  return true;
+}
+
+/**
+ * How many deadline lists and nodes, whether the shared timer is armed, and when it next sweeps
+ * (`Infinity`: never); for tests.
+ *
+ * @internal
+ */
+export function deadlineTimerState(): { lists: number; armed: number; timerArmed: boolean; timerRefed: boolean; nextDueAt: number } {
   let armed = 0;
   for (const list of lists.values()) {
     for (let node = list.head; node !== null; node = node.deadlineNext) armed++;
   }
   if (armed !== armedCount) throw new Error(`headroom: deadline count drifted (${armed} listed, ${armedCount} counted)`);
-  return { lists: lists.size, armed, timerArmed: timer !== undefined, timerRefed: timer?.hasRef() === true };
+  return { lists: lists.size, armed, timerArmed: timer !== undefined, timerRefed: timer?.hasRef() === true, nextDueAt: timerAt };
 }

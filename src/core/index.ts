@@ -1,6 +1,6 @@
 /**
- * What every headroom module shares: the error model, duration parsing, option checks and a
- * typed event emitter.
+ * What every headroom module shares: the error model, duration parsing, option checks, a typed
+ * event emitter, the clock and the shared deadline timer.
  *
  * @packageDocumentation
  */
@@ -22,12 +22,16 @@ export {
   armDeadline,
   disarmDeadline,
   deadlineTimerState,
+  driveDeadlinesWith,
+  fireDueDeadlines,
   now as deadlineNow,
   type DeadlineNode,
   type DeadlineList,
 } from './deadline-timer.js';
+export { Deadline } from './deadline.js';
+export { clockOption, performanceClock, wallClock, type Clock } from './clock.js';
 export { closureFreePromise, settlers, type Settle } from './settlers.js';
-export { DeadlineCall, LazyAbortController } from './deadline-call.js';
+export { DeadlineCall, LazyAbortController, type AbortHandle } from './deadline-call.js';
 export {
   escapeLabelValue,
   escapeHelp,

@@ -1,16 +1,13 @@
 import {
-  armDeadline,
-  disarmDeadline,
   objectArgument,
   parseDuration,
   problemResponse,
   stringOption,
-  type DeadlineList,
-  type DeadlineNode,
   type Duration,
   type HttpExchange,
   type Middleware,
   closureFreePromise,
+  Deadline,
   settlers,
   type Settle,
 } from '../core/index.js';
@@ -27,11 +24,7 @@ export interface TimeoutMiddlewareOptions {
  * no `withTimeout` race of its own), settling the middleware's promise at the deadline or when
  * the rest of the chain settles, whichever comes first.
  */
-class RequestDeadline implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+class RequestDeadline extends Deadline {
   done = false;
   readonly resolve: Settle = settlers.resolve;
   readonly reject: Settle = settlers.reject;
@@ -40,7 +33,9 @@ class RequestDeadline implements DeadlineNode {
     readonly exchange: HttpExchange,
     readonly timeoutMs: number,
     readonly name: string | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
   onDeadline(): void {
     if (this.done) return;
@@ -51,14 +46,14 @@ class RequestDeadline implements DeadlineNode {
   fulfil(): void {
     if (this.done) return;
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     this.resolve(undefined);
   }
 
   fail(err: unknown): void {
     if (this.done) return;
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     // A TimeoutError from further down (a queue's, a handler's) is answered like our own.
     if (err instanceof TimeoutError) this.expire(err);
     else this.reject(err);
@@ -108,7 +103,7 @@ export function timeout(duration: Duration, options: TimeoutMiddlewareOptions = 
   return function timeoutMiddleware(exchange, next) {
     const promise = closureFreePromise<void>();
     const deadline = new RequestDeadline(exchange, timeoutMs, name);
-    armDeadline(deadline, timeoutMs);
+    deadline.armDeadline(timeoutMs);
     let pending;
     try {
       pending = next();

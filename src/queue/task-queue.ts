@@ -12,8 +12,7 @@ import {
   armDeadline,
   disarmDeadline,
   deadlineNow as now,
-  type DeadlineList,
-  type DeadlineNode,
+  Deadline,
   closureFreePromise,
   settlers,
   type Settle,
@@ -173,11 +172,7 @@ class Bucket {
  * its own deadline node on the shared timer, and its own `abort` listener (`handleEvent`), so a
  * task costs this object, the caller's promise and two callbacks on the task's promise.
  */
-class Entry implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+class Entry extends Deadline {
   prev: Entry | null = null;
   next: Entry | null = null;
   bucket: Bucket | null = null;
@@ -193,7 +188,9 @@ class Entry implements DeadlineNode {
     readonly task: Task<unknown>,
     readonly signal: AbortSignal | undefined,
     readonly timeoutMs: number,
-  ) {}
+  ) {
+    super();
+  }
 
   onDeadline(): void {
     this.core.expire(this);

@@ -1,14 +1,14 @@
-import { performance } from 'node:perf_hooks';
-import { integerOption, invalidArgument, objectArgument } from '../core/index.js';
+import { clockOption, integerOption, objectArgument, performanceClock, type Clock } from '../core/index.js';
 import { KeyGenerations } from './key-generations.js';
 import { asPeeks, gcraStep, type RateLimitPolicy, type StoreReply } from './policy.js';
 import type { RateLimitCheck, RateLimitStore } from './store.js';
 
-/** A source of milliseconds that never goes backwards: `performance` by default. */
-export interface RateLimitClock {
-  /** The current time in milliseconds. */
-  now(): number;
-}
+/**
+ * The rate limiter's clock: core's `Clock` (milliseconds that never go backwards; any origin).
+ *
+ * @deprecated Use `Clock`, the one clock type every headroom module takes.
+ */
+export type RateLimitClock = Clock;
 
 /** Options for {@link MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions {
@@ -21,8 +21,8 @@ export interface MemoryRateLimitStoreOptions {
    * 20 characters).
    */
   maxKeys?: number;
-  /** The clock, in milliseconds. Default `performance` (monotonic). Inject one in tests. */
-  clock?: RateLimitClock;
+  /** The clock, in milliseconds. Default `performance.now()` (monotonic). Inject one in tests. */
+  clock?: Clock;
 }
 
 /** Figures of a {@link MemoryRateLimitStore}. */
@@ -56,7 +56,7 @@ interface Slot {
 
 export class MemoryRateLimitStore implements RateLimitStore {
   private readonly spaces = new Map<string, KeyGenerations<Slot>>();
-  private readonly clock: RateLimitClock;
+  private readonly clock: Clock;
   private readonly maxKeys: number;
   /** The last name looked up and its keys: a store serving one limiter skips the map. */
   private lastName: string | undefined = undefined;
@@ -68,11 +68,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
   constructor(options: MemoryRateLimitStoreOptions = {}) {
     objectArgument(options, 'options');
     this.maxKeys = integerOption(options.maxKeys, 'maxKeys', 100_000, { min: 2, max: 2 ** 30 });
-    const clock = options.clock ?? performance;
-    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-      throw invalidArgument('clock', 'an object with a now() method', clock);
-    }
-    this.clock = clock;
+    this.clock = clockOption(options.clock, performanceClock);
   }
 
   /** {@inheritDoc RateLimitStore.take} */

@@ -1,12 +1,4 @@
-import {
-  armDeadline,
-  closureFreePromise,
-  disarmDeadline,
-  settlers,
-  type DeadlineList,
-  type DeadlineNode,
-  type Settle,
-} from '../core/index.js';
+import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import type { LimiterCore } from './limiter-core.js';
 import type { StoreReply } from './policy.js';
@@ -22,11 +14,7 @@ export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
  * with what the store answered or, past `timeoutMs`, as a failure with a `TimeoutError`. An
  * answer arriving after the deadline is dropped. Subclasses say what each outcome resolves to.
  */
-abstract class BoundCall<T> implements DeadlineNode {
-  deadlineAt = 0;
-  deadlinePrev: DeadlineNode | null = null;
-  deadlineNext: DeadlineNode | null = null;
-  deadlineList: DeadlineList | null = null;
+abstract class BoundCall<T> extends Deadline {
   readonly promise: Promise<T>;
   protected readonly resolve: Settle;
   protected readonly reject: Settle;
@@ -37,10 +25,11 @@ abstract class BoundCall<T> implements DeadlineNode {
     private readonly timeoutMs: number,
     private readonly operation: string,
   ) {
+    super();
     this.promise = closureFreePromise();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
-    armDeadline(this, timeoutMs);
+    this.armDeadline(timeoutMs);
     pending.then(
       (value) => {
         if (this.finish()) this.answered(value);
@@ -65,7 +54,7 @@ abstract class BoundCall<T> implements DeadlineNode {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    disarmDeadline(this);
+    this.disarmDeadline();
     return true;
   }
 }

@@ -1,5 +1,4 @@
-import type { Duration } from '../core/index.js';
-import type { RateLimitClock } from './memory-store.js';
+import type { Clock, Duration } from '../core/index.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RateLimitStore } from './store.js';
 
@@ -44,9 +43,9 @@ export interface RateLimiterOptions {
   maxKeyLength?: number;
   /**
    * The clock of the default memory store and of the `'local'` fallback, in milliseconds.
-   * Default `performance`. A Redis store always uses Redis' clock.
+   * Default `performance.now()`. A Redis store always uses Redis' clock.
    */
-  clock?: RateLimitClock;
+  clock?: Clock;
 }
 
 /** Options of {@link RateLimiter.take} and {@link RateLimiter.peek}. */

@@ -1,5 +1,3 @@
-import { invalidArgument } from '../core/index.js';
-
 /** What every attempt receives: the signal to pass on to the work, and which attempt this is. */
 export interface ExecuteContext {
   /**
@@ -49,32 +47,5 @@ export interface Policy<Extra = never> {
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T | Extra>;
 }
 
-/**
- * A clock for the policies' own bookkeeping (cooldowns, windows, deadlines): milliseconds from
- * any fixed origin. The default reads `performance.now()`; tests pass their own to move time by
- * hand, as with lru-cache's `perf` option.
- *
- * @example
- * ```ts
- * let now = 0;
- * const clock: Clock = { now: () => now };
- * const breaker = new CircuitBreaker({ name: 'db', cooldown: '5s', clock });
- * now += 5_000; // the cooldown is over
- * ```
- */
-export interface Clock {
-  /** The current time in milliseconds. */
-  now(): number;
-}
-
-/** The default {@link Clock}; reads the global `performance` each time, so fake timers apply. @internal */
-export const performanceClock: Clock = { now: () => performance.now() };
-
-/** Reads a `clock` option: an object with a `now()` method, or the default. @internal */
-export function clockOption(value: unknown): Clock {
-  if (value === undefined) return performanceClock;
-  if (typeof value !== 'object' || value === null || typeof (value as Clock).now !== 'function') {
-    throw invalidArgument('clock', 'an object with a now() method returning milliseconds', value);
-  }
-  return value as Clock;
-}
+// The policies' clock is core's (milliseconds from any fixed origin; default `performance.now()`).
+export { clockOption, type Clock } from '../core/index.js';
