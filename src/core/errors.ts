@@ -20,6 +20,14 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_INVALID: 'IDEMPOTENCY_KEY_INVALID',
   /** The lease on an idempotency key lapsed or was taken over while the operation still ran. HTTP 409. */
   IDEMPOTENCY_LEASE_LOST: 'IDEMPOTENCY_LEASE_LOST',
+  /**
+   * An idempotent operation ran but its result could not be stored before its lease would lapse
+   * (the store failed or stayed out of reach), so it is not answered: a retry may run it again.
+   * HTTP 503.
+   */
+  IDEMPOTENCY_NOT_STORED: 'IDEMPOTENCY_NOT_STORED',
+  /** A request body was larger than the idempotency middleware's `maxBodyBytes`. HTTP 413. */
+  IDEMPOTENCY_BODY_TOO_LARGE: 'IDEMPOTENCY_BODY_TOO_LARGE',
   /** A cache key or value could not be stored (bad key, value the serializer cannot encode). */
   CACHE_INVALID_VALUE: 'CACHE_INVALID_VALUE',
   /** A cache key is not a non-empty string within the cache's `maxKeyLength`. HTTP 400. */

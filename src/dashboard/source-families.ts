@@ -99,6 +99,14 @@ function idempotencyFamilies(f: Families, s: IdempotencyStats): void {
   f.one('headroom_idempotency_key_reused_total', 'counter', 'Calls refused with 422: same key, another payload.', s.keyReused);
   f.one('headroom_idempotency_store_unavailable_total', 'counter', 'Calls refused with 503: the store could not be reached.', s.storeUnavailable);
   f.one('headroom_idempotency_running', 'gauge', 'Idempotent operations running now under a lease of this instance.', s.running);
+  f.one('headroom_idempotency_completion_retries_total', 'counter', 'Tries of storing a result after one failed or timed out.', s.completionRetries);
+  f.one('headroom_idempotency_not_stored_total', 'counter', 'Results that could not be stored before their lease would lapse.', s.notStored);
+  f.one(
+    'headroom_idempotency_compensating_releases_total',
+    'counter',
+    'Releases sent after a failed or timed-out acquire, so that a late acquire leaves no orphan lease.',
+    s.compensatingReleases,
+  );
 }
 
 function healthFamilies(f: Families, report: HealthReport): void {

@@ -79,3 +79,61 @@ export class IdempotencyLeaseLostError extends HeadroomError {
     this.key = key;
   }
 }
+
+/**
+ * The operation ran, but its result could not be stored before its lease would lapse: every
+ * `complete` failed or timed out (the store was out of reach), or another holder had taken the
+ * key. With `holdUntilStored` (the default) the result is then not handed out, so that no two
+ * callers ever get two different successful answers for one key. `code` is
+ * `IDEMPOTENCY_NOT_STORED`, `status` 503, `retryAfterMs` 1000; the HTTP middleware answers 503
+ * problem+json with `Retry-After` where the response has not gone out yet.
+ *
+ * The operation's effects happened: a retry after this may run it again (once the lease lapses),
+ * and its answer is the only successful one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await idempotency.run(key, () => payments.charge(order));
+ * } catch (err) {
+ *   if (err instanceof IdempotencyNotStoredError) log.error({ key: err.key }, 'charged, result not stored');
+ * }
+ * ```
+ */
+export class IdempotencyNotStoredError extends HeadroomError {
+  /** The idempotency key (without its scope). */
+  readonly key: string;
+
+  constructor(key: string, cause?: unknown) {
+    super(
+      ErrorCode.IDEMPOTENCY_NOT_STORED,
+      `headroom: the result for idempotency key ${describe(key)} could not be stored; it is not answered, retry later`,
+      { status: 503, retryAfterMs: 1000, cause },
+    );
+    this.name = 'IdempotencyNotStoredError';
+    this.key = key;
+  }
+}
+
+/**
+ * A request carrying an `Idempotency-Key` had a body larger than the middleware's
+ * `maxBodyBytes`: it is answered 413 problem+json without being hashed, run or stored. `code` is
+ * `IDEMPOTENCY_BODY_TOO_LARGE`, `status` 413.
+ *
+ * @example
+ * ```ts
+ * if (isHeadroomError(err, 'IDEMPOTENCY_BODY_TOO_LARGE')) res.status(413).end();
+ * ```
+ */
+export class IdempotencyBodyTooLargeError extends HeadroomError {
+  /** The limit that was passed, in bytes. */
+  readonly maxBodyBytes: number;
+
+  constructor(maxBodyBytes: number) {
+    super(ErrorCode.IDEMPOTENCY_BODY_TOO_LARGE, `headroom: the request body is larger than ${maxBodyBytes} bytes, the most an idempotent request may carry`, {
+      status: 413,
+    });
+    this.name = 'IdempotencyBodyTooLargeError';
+    this.maxBodyBytes = maxBodyBytes;
+  }
+}

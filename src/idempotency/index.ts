@@ -35,7 +35,13 @@ export {
 export type { IdempotencyStore, AcquireResult, AcquiredRecord, InProgressRecord, CompletedRecord } from './store.js';
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './memory-store.js';
 export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './redis-store.js';
-export { IdempotencyInProgressError, IdempotencyKeyReusedError, IdempotencyLeaseLostError } from './errors.js';
+export {
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+  IdempotencyLeaseLostError,
+  IdempotencyNotStoredError,
+  IdempotencyBodyTooLargeError,
+} from './errors.js';
 export { fingerprint, canonicalJson } from './fingerprint.js';
 export { jsonSerializer, type IdempotencySerializer } from './outcome.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';

@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import { integerOption, objectArgument } from '../core/index.js';
-import { KEEPS_VALUES, SYNC_STORE, type SyncStore } from './internal.js';
 import type { AcquireResult, AcquiredRecord, CompletedRecord, IdempotencyStore } from './store.js';
 
 /** Options for {@link MemoryIdempotencyStore}. */
@@ -25,8 +24,8 @@ class Entry {
   constructor(
     public status: 'in-progress' | 'completed',
     readonly fingerprint: string,
-    /** The lease holder's token; `undefined` once completed. */
-    public token: string | undefined,
+    /** The lease holder's token; once completed, the token of the holder that completed it. */
+    public token: string,
     /** The stored value once completed. */
     public value: string,
     /**
@@ -51,7 +50,8 @@ const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
  * several processes behind a load balancer, duplicates reaching different processes are not
  * deduplicated - use `RedisIdempotencyStore` there. `acquire` answers a completed key with the
  * record itself (the contract's fields and two of its own), so treat what it returns as
- * read-only.
+ * read-only. Its speed matters less than being a faithful store: it goes through the same
+ * {@link IdempotencyStore} interface as any other.
  *
  * @example
  * ```ts
@@ -61,8 +61,6 @@ const ACQUIRED: AcquiredRecord = Object.freeze({ status: 'acquired' });
 export class MemoryIdempotencyStore implements IdempotencyStore {
   /** The bound given as `maxEntries`. */
   readonly maxEntries: number;
-  /** Values are held as given, in this process: the HTTP middleware stores its responses unencoded. @internal */
-  readonly [KEEPS_VALUES] = true;
   /**
    * lru-cache, not a Map used in insertion order: a Map's delete leaves a hole that iteration
    * (finding the oldest key) and re-insertion (touching a key) pay for until the next rehash,
@@ -99,53 +97,35 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.acquire} */
   acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {
-    return Promise.resolve(this.sync.acquireNow(key, token, fingerprint, lockTtlMs));
+    const now = clock();
+    const entry = this.live(key, now);
+    if (entry === undefined) {
+      this.entries.set(key, new Entry('in-progress', fingerprint, token, '', now + Math.ceil(lockTtlMs)));
+      return Promise.resolve(ACQUIRED);
+    }
+    if (entry.status === 'completed') return Promise.resolve(entry as CompletedRecord);
+    return Promise.resolve({ status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs: Math.max(1, entry.expiresAt - now) });
   }
 
   /** {@inheritDoc IdempotencyStore.complete} */
   complete(key: string, token: string, fingerprint: string, value: string, ttlMs: number): Promise<boolean> {
-    return Promise.resolve(this.sync.completeNow(key, token, fingerprint, value, ttlMs));
-  }
-
-  /**
-   * The synchronous core of `acquire` and `complete`, handed to `Idempotency` through
-   * {@link SYNC_STORE} unless a subclass overrides either method (its override then runs).
-   */
-  private readonly sync: SyncStore = {
-    acquireNow: (key, token, fingerprint, lockTtlMs) => {
-      const now = clock();
-      const entry = this.live(key, now);
-      if (entry === undefined) {
-        this.entries.set(key, new Entry('in-progress', fingerprint, token, '', now + Math.ceil(lockTtlMs)));
-        return ACQUIRED;
-      }
-      if (entry.status === 'completed') return entry as CompletedRecord;
-      return { status: 'in-progress', fingerprint: entry.fingerprint, leaseRemainingMs: Math.max(1, entry.expiresAt - now) };
-    },
-    completeNow: (key, token, fingerprint, value, ttlMs) => {
-      const now = clock();
-      const entry = this.peekLive(key, now);
-      // A live record that is not our lease (completed, or leased by another) is never
-      // overwritten; a vanished one (expired, or pushed out) is stored again.
-      if (entry !== undefined && (entry.status === 'completed' || entry.token !== token)) return false;
-      const expiresAt = now + Math.ceil(ttlMs);
-      if (entry === undefined || entry.fingerprint !== fingerprint) {
-        this.entries.set(key, new Entry('completed', fingerprint, undefined, value, expiresAt));
-        return true;
-      }
-      // Our own lease, completed in place (acquire made it the most recently used record).
-      entry.status = 'completed';
-      entry.token = undefined;
-      entry.value = value;
-      entry.expiresAt = expiresAt;
-      return true;
-    },
-  };
-
-  /** @internal See {@link SYNC_STORE}. */
-  get [SYNC_STORE](): SyncStore | undefined {
-    const own = MemoryIdempotencyStore.prototype;
-    return this.acquire === own.acquire && this.complete === own.complete ? this.sync : undefined;
+    const now = clock();
+    const entry = this.peekLive(key, now);
+    if (entry !== undefined && entry.token !== token) return Promise.resolve(false);
+    // A live record of another token (leased or completed) is never overwritten (the fence of a
+    // stale holder); this token's own completed record is a retry that already landed.
+    if (entry !== undefined && entry.status === 'completed') return Promise.resolve(true);
+    const expiresAt = now + Math.ceil(ttlMs);
+    if (entry === undefined || entry.fingerprint !== fingerprint) {
+      // Vanished (expired, or pushed out): stored again.
+      this.entries.set(key, new Entry('completed', fingerprint, token, value, expiresAt));
+      return Promise.resolve(true);
+    }
+    // Our own lease, completed in place (acquire made it the most recently used record).
+    entry.status = 'completed';
+    entry.value = value;
+    entry.expiresAt = expiresAt;
+    return Promise.resolve(true);
   }
 
   /** {@inheritDoc IdempotencyStore.renew} */

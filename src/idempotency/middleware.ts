@@ -19,7 +19,8 @@ import {
 import { canonicalJson, canonicalParsedJson, isCanonicalJsonBytes, sha256 } from './fingerprint.js';
 import { Idempotency } from './idempotency.js';
 import { KeyProblem, parseIdempotencyKey } from './idempotency-key.js';
-import { KEEPS_VALUES, RUN_KEPT, ReleaseWithoutStoring } from './internal.js';
+import { IdempotencyBodyTooLargeError, IdempotencyNotStoredError } from './errors.js';
+import { ReleaseWithoutStoring } from './internal.js';
 
 /** The response headers stored and replayed unless {@link IdempotencyMiddlewareOptions.headers} says otherwise. */
 export const DEFAULT_REPLAYED_HEADERS: readonly string[] = Object.freeze([
@@ -68,27 +69,24 @@ export interface IdempotencyMiddlewareOptions {
    * response instead of answering 409 at once. Default: answer 409 at once.
    */
   wait?: Duration;
+  /**
+   * The largest request body, in bytes, of a request carrying an `Idempotency-Key`. Default
+   * 1 MiB (1,048,576). A larger one is answered 413 problem+json `IDEMPOTENCY_BODY_TOO_LARGE`
+   * and is neither hashed, run nor stored: when its `Content-Length` says so, before the body is
+   * read; otherwise once the adapter has read it (a body parser's own limit applies first). A
+   * body the framework parsed is measured by its canonical JSON text.
+   */
+  maxBodyBytes?: number;
 }
+
+/** The default of {@link IdempotencyMiddlewareOptions.maxBodyBytes}: 1 MiB. */
+const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** A response as stored: status, chosen headers, body in base64. @internal */
 interface StoredResponse {
   s: number;
   h: HeaderMap;
   b: string;
-}
-
-/**
- * A response as a store that keeps values in memory holds it (`MemoryIdempotencyStore`): the
- * replayed response itself, built once when the first response is stored and handed to
- * `respond()` by every replay, so that a replay encodes, decodes and allocates nothing. Never
- * mutated (the adapters only read a response).
- */
-class KeptResponse implements HttpResponse {
-  constructor(
-    readonly status: number,
-    readonly headers: HeaderMap,
-    readonly body: string | Uint8Array | undefined,
-  ) {}
 }
 
 const METHOD = /^[A-Z]+$/;
@@ -103,22 +101,6 @@ function keyInvalid(detail: string): HttpResponse {
   return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
 }
 
-/**
- * The fingerprint digest for a store that keeps records in this process: a short canonical text
- * is its own fingerprint (compared as a string, never leaves the process), which saves hashing
- * it on every request; a longer one is hashed so that a record does not hold a copy of a large
- * body. Deterministic in the text, so a request and its retry always get the same form, and a
- * text (it starts with the method and a newline) never equals a base64url digest.
- */
-const SHORT_TEXT = 1024;
-function textOrSha256(text: string): string {
-  if (text.length > SHORT_TEXT) return sha256(text);
-  // The text was built by concatenation, a tree of V8 cons strings that a kept record would hold
-  // for `ttl`; reading a character flattens it into one string (the GC then drops the tree).
-  text.charCodeAt(0);
-  return text;
-}
-
 function isJson(contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.includes('json');
 }
@@ -126,31 +108,37 @@ function isJson(contentType: string | undefined): boolean {
 /**
  * A digest of method, target (path and query) and body. JSON bodies (parsed by the framework, or raw with a JSON
  * content type) are canonicalised so that key order and whitespace do not matter; anything else
- * is hashed as bytes.
- *
- * With `raw` (a store that keeps records in this process), a short raw JSON body is not
- * canonicalised here: the fingerprint is the text as received (marker `r`), which is what a
- * retry sends again, and {@link sameRequest} canonicalises two such fingerprints only when they
- * differ. That takes the canonical check off every first request and replay.
+ * is hashed as bytes. `undefined` when the body is larger than `maxBodyBytes` (then nothing was
+ * hashed).
  */
-function requestFingerprint(exchange: HttpExchange, body: unknown, digest: (text: string) => string, raw: boolean): string {
+function requestFingerprint(exchange: HttpExchange, body: unknown, maxBodyBytes: number): string | undefined {
   const head = exchange.method + '\n' + exchange.url + '\n';
   if (body instanceof Uint8Array || typeof body === 'string') {
+    if ((typeof body === 'string' ? textBytesOver(body, maxBodyBytes) : body.byteLength > maxBodyBytes)) return undefined;
     if (body.length > 0 && isJson(exchange.header('content-type'))) {
-      if (typeof body !== 'string') {
-        if (raw && head.length + body.byteLength < SHORT_TEXT) return textOrSha256(head + 'r' + latin1(body));
-        return jsonBytesFingerprint(head, body, digest);
-      }
+      if (typeof body !== 'string') return jsonBytesFingerprint(head, body);
       try {
-        return digest(head + 'j' + canonicalParsedJson(JSON.parse(body)));
+        return sha256(head + 'j' + canonicalParsedJson(JSON.parse(body)));
       } catch {
         // not JSON after all: hash the bytes
       }
     }
     return createHash('sha256').update(head + 'b').update(body).digest('base64url');
   }
-  if (body !== undefined && body !== null) return digest(head + 'j' + canonicalJson(body));
-  return digest(head);
+  if (body !== undefined && body !== null) {
+    // Parsed by the framework, which read it whole: its canonical text is what gets hashed.
+    const text = canonicalJson(body);
+    if (textBytesOver(text, maxBodyBytes)) return undefined;
+    return sha256(head + 'j' + text);
+  }
+  return sha256(head);
+}
+
+/** Whether `text` takes more than `max` bytes in UTF-8, counted only when its length leaves a doubt. */
+function textBytesOver(text: string, max: number): boolean {
+  if (text.length > max) return true; // at least one byte per UTF-16 unit
+  if (text.length * 3 <= max) return false; // at most three per unit
+  return Buffer.byteLength(text, 'utf8') > max;
 }
 
 /** `bytes` as a Buffer over the same memory (no copy), for Buffer's decoders. */
@@ -163,34 +151,20 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** The canonical fingerprint of a raw JSON body (or of its bytes, when it is not JSON after all). */
-function jsonBytesFingerprint(head: string, body: Uint8Array, digest: (text: string) => string): string {
+function jsonBytesFingerprint(head: string, body: Uint8Array): string {
   // Already canonical (the common case for a client that serialises sorted, compact JSON):
   // the bytes are the canonical text, ASCII, so no UTF-8 decoding, parsing or re-writing.
-  if (isCanonicalJsonBytes(body)) return digest(head + 'j' + latin1(body));
+  if (isCanonicalJsonBytes(body)) return sha256(head + 'j' + latin1(body));
   // JSON text is UTF-8 (RFC 8259). Other bytes (a client writing Latin-1) would decode with U+FFFD
   // in place of whatever differs, and two different bodies would look the same: hash them as bytes.
   if (isUtf8(body)) {
     try {
-      return digest(head + 'j' + canonicalParsedJson(JSON.parse(bufferOf(body).toString('utf8'))));
+      return sha256(head + 'j' + canonicalParsedJson(JSON.parse(bufferOf(body).toString('utf8'))));
     } catch {
       // not JSON after all
     }
   }
   return createHash('sha256').update(head + 'b').update(body).digest('base64url');
-}
-
-/** A fingerprint in canonical form: a raw one (marker `r`, see requestFingerprint) canonicalised. */
-function canonicalFingerprint(fingerprint: string): string {
-  const first = fingerprint.indexOf('\n');
-  const second = first === -1 ? -1 : fingerprint.indexOf('\n', first + 1);
-  if (second === -1 || fingerprint.charCodeAt(second + 1) !== 0x72 /* r */) return fingerprint;
-  const body = Buffer.from(fingerprint.slice(second + 2), 'latin1');
-  return jsonBytesFingerprint(fingerprint.slice(0, second + 1), body, textOrSha256);
-}
-
-/** Two fingerprints that differ as strings still name one request when their canonical forms match. */
-function sameRequest(stored: string, given: string): boolean {
-  return canonicalFingerprint(stored) === canonicalFingerprint(given);
 }
 
 /**
@@ -206,8 +180,14 @@ function sameRequest(stored: string, given: string): boolean {
  * - 409 `IDEMPOTENCY_IN_PROGRESS` (with `Retry-After`): the first request is still running;
  * - 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another method, path, query, content type
  *   or body;
+ * - 413 `IDEMPOTENCY_BODY_TOO_LARGE`: the body is larger than `maxBodyBytes` (not hashed, run
+ *   or stored);
  * - 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the store is unreachable or did not answer
- *   within the instance's `storeTimeout` (the handler did not run).
+ *   within the instance's `storeTimeout` (the handler did not run);
+ * - 503 `IDEMPOTENCY_NOT_STORED` with `Retry-After` (with `holdUntilStored`, the default): the
+ *   handler ran but its response could not be stored before the lease would lapse, on adapters
+ *   whose response goes out after the middleware returns (Koa, Hono, fetch). On node:http,
+ *   Express and Fastify the handler writes its response itself, and it has gone out by then.
  *
  * A key stays in progress until the handler it admitted has really settled, whatever answered
  * the client first (an outer `timeout()`'s 504, a client that left): duplicates meanwhile get
@@ -269,9 +249,8 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
   }
   const storeServerErrors = options.storeServerErrors === true;
   const wait = options.wait === undefined ? undefined : parseDuration(options.wait, 'wait');
-  // Stores that hold values in this process get the response object itself (see KeptResponse).
-  const keep = (idempotency.store as { [KEEPS_VALUES]?: unknown })[KEEPS_VALUES] === true;
-  const digest = keep ? textOrSha256 : sha256;
+  const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, { min: 0, max: 2 ** 40 });
+  const bodyTooLarge = problemResponse(new IdempotencyBodyTooLargeError(maxBodyBytes));
   const tooLong = new KeyProblem(`The Idempotency-Key header is longer than ${maxKeyLength} characters.`);
 
   function toStored(result: HttpResult): StoredResponse {
@@ -287,33 +266,6 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       h: headers,
       b: body === undefined || body.byteLength === 0 ? '' : bufferOf(body).toString('base64'),
     };
-  }
-
-  function toKept(result: HttpResult): KeptResponse {
-    const headers: HeaderMap = {};
-    for (let i = 0; i < stored.length; i++) {
-      const name = stored[i]!;
-      const value = result.headers[name];
-      if (value !== undefined) headers[name] = value;
-    }
-    headers['idempotent-replayed'] = 'true';
-    const body = result.body;
-    let kept: string | Uint8Array | undefined;
-    if (body !== undefined && body.byteLength > 0) {
-      const bytes = bufferOf(body);
-      if (isUtf8(bytes)) {
-        // UTF-8 text (JSON, HTML...) is kept as a string: one compact heap object with no
-        // backing store for the GC to track, and node sends a string body in the same write
-        // as the head.
-        kept = bytes.toString('utf8');
-      } else {
-        // An exact copy: the captured bytes may be a slice of node's shared 8 KiB pool (which a
-        // kept record would pin) or a buffer the handler reuses.
-        kept = Buffer.allocUnsafeSlow(body.byteLength);
-        kept.set(body);
-      }
-    }
-    return new KeptResponse(result.status, headers, kept);
   }
 
   function replay(response: StoredResponse): HttpResponse {
@@ -337,42 +289,58 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       exchange.respond(keyInvalid(key.detail));
       return;
     }
+    // A declared length over the limit is refused before the body is read at all.
+    const declared = exchange.header('content-length');
+    if (declared !== undefined && Number(declared) > maxBodyBytes) {
+      exchange.respond(bodyTooLarge);
+      return;
+    }
     const scope = scopeOf === undefined ? undefined : scopeOf(exchange);
     // The body is awaited here and hashed synchronously: one promise and one hop fewer per request.
-    const fingerprint = requestFingerprint(exchange, await exchange.body(), digest, keep);
+    const fingerprint = requestFingerprint(exchange, await exchange.body(), maxBodyBytes);
     // Answered while the body was read (an outer timeout): the key is not even taken.
     if (exchange.responded) return;
+    if (fingerprint === undefined) {
+      exchange.respond(bodyTooLarge);
+      return;
+    }
     let ran = false;
     let acquiring = true;
-    let response: StoredResponse | KeptResponse;
+    let response: StoredResponse;
     try {
-      const running = idempotency[RUN_KEPT]<StoredResponse | KeptResponse>(
+      const running = idempotency.run<StoredResponse>(
         key,
         async () => {
           // A handler never starts after its request was answered or its client left: an
-          // acquire that landed late (a slow store) gives the key back and stores nothing. A
-          // synchronous acquire (memory store) leaves no gap to check.
+          // acquire that landed late (a slow store) gives the key back and stores nothing.
           if (exchange.responded || (!acquiring && exchange.aborted)) throw new ReleaseWithoutStoring();
           ran = true;
           // The handler's own response once it has settled: a key stays in progress until then,
           // whoever answered the client first, and what it really did is what gets stored.
           const result = await next(HANDLER_OUTCOME);
           if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
-          return keep ? toKept(result) : toStored(result);
+          return toStored(result);
         },
         { fingerprint, scope, wait },
-        keep ? sameRequest : undefined,
       );
       acquiring = false;
       response = await running;
     } catch (err) {
       if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again
+      if (err instanceof IdempotencyNotStoredError) {
+        // The handler ran but its response could not be stored (holdUntilStored). Where the
+        // adapter has not sent it yet, a 503 goes out instead, so that this response and a
+        // retry's can never be two different successes; where it went out, the error events
+        // have told.
+        if (!exchange.responded) exchange.respond(problemResponse(err));
+        return;
+      }
       if (!ran && isHeadroomError(err) && !exchange.responded) {
         exchange.respond(problemResponse(err));
         return;
       }
       throw err;
     }
-    if (!ran) exchange.respond(response instanceof KeptResponse ? response : replay(response));
+    if (!ran) exchange.respond(replay(response));
   };
 }

@@ -14,8 +14,8 @@ export interface RedisIdempotencyStoreOptions {
 }
 
 /*
- * A record is one hash: s = 'p' (in progress) or 'd' (done), t = the lease holder's token (in
- * progress only), f = fingerprint, v = stored value (done only). The key's own TTL is the lease
+ * A record is one hash: s = 'p' (in progress) or 'd' (done), t = the lease holder's token (the
+ * token that completed it, once done), f = fingerprint, v = stored value (done only). The key's own TTL is the lease
  * while in progress and the result's ttl once done, so an expired record is simply absent.
  * Every script touches KEYS[1] only, so it runs on a Cluster too.
  */
@@ -32,11 +32,14 @@ if r[1] == 'p' then return {r[2], redis.call('PTTL', KEYS[1])} end
 return {r[2], false, r[3]}
 `;
 
+// Fenced by the token: a record held or completed by another token is never overwritten. A
+// record this token already completed answers 1 (a retry of a complete that landed).
 const COMPLETE = `
 local r = redis.call('HMGET', KEYS[1], 's', 't')
-if r[1] and (r[1] ~= 'p' or r[2] ~= ARGV[1]) then return 0 end
+if r[1] and r[2] ~= ARGV[1] then return 0 end
+if r[1] == 'd' then return 1 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'v', ARGV[3])
+redis.call('HSET', KEYS[1], 's', 'd', 't', ARGV[1], 'f', ARGV[2], 'v', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;

@@ -25,7 +25,10 @@ export interface CompletedRecord {
   readonly status: 'completed';
   /** The fingerprint the record was completed with (`''` when none was given). */
   readonly fingerprint: string;
-  /** The stored result, exactly as it was passed to {@link IdempotencyStore.complete}. */
+  /**
+   * The stored result, the string exactly as it was passed to {@link IdempotencyStore.complete}
+   * (an encoded outcome: the store never interprets it).
+   */
   readonly value: string;
 }
 
@@ -69,8 +72,9 @@ export type AcquireResult = AcquiredRecord | InProgressRecord | CompletedRecord;
  *       ? { status: 'in-progress', fingerprint: r.fingerprint, leaseRemainingMs: Number(r.left_ms) }
  *       : { status: 'completed', fingerprint: r.fingerprint, value: r.value };
  *   }
- *   // complete: UPDATE idem SET state = 'd', token = NULL, value = $3, expires_at = now() + ttl
- *   //           WHERE key = $1 AND token = $2 (or INSERT when the row is gone)
+ *   // complete: UPDATE idem SET state = 'd', value = $3, expires_at = now() + ttl
+ *   //           WHERE key = $1 AND token = $2 (true also when already 'd' with this token;
+ *   //           INSERT when the row is gone)
  *   // renew:    UPDATE idem SET expires_at = now() + lockTtl WHERE key = $1 AND token = $2 AND state = 'p'
  *   // release:  DELETE FROM idem WHERE key = $1 AND token = $2 AND state = 'p'
  * }
@@ -90,7 +94,11 @@ export interface IdempotencyStore {
    * Stores `value` as the completed result of `key` for `ttlMs`, when `token` still holds the lease
    * or the record is gone (it expired or the store lost it: storing the result is still right).
    * Resolves `false`, changing nothing, when another token now holds the key or it was completed
-   * by someone else.
+   * by another token: this fence is what keeps a stale holder (whose lease lapsed while another
+   * caller took the key) from overwriting the newer holder's result. Resolves `true`, changing
+   * nothing, when the record was already completed by `token`: `Idempotency` retries a `complete`
+   * that failed or timed out, and the first try may have landed. So a completed record keeps the
+   * token that completed it.
    */
   complete(key: string, token: string, fingerprint: string, value: string, ttlMs: number): Promise<boolean>;
 

@@ -9,7 +9,7 @@ import { isHeadroomError } from '../../src/core/index.js';
 import { metricsHandler, type ServiceMetricsOptions } from '../../src/dashboard/index.js';
 import { HealthChecker } from '../../src/health/index.js';
 import { toNode } from '../../src/http/index.js';
-import { Idempotency, IdempotencyInProgressError, MemoryIdempotencyStore } from '../../src/idempotency/index.js';
+import { Idempotency, IdempotencyInProgressError, MemoryIdempotencyStore, type IdempotencyStore } from '../../src/idempotency/index.js';
 import { PercentileTracker, metricsHandler as trackerMetricsHandler } from '../../src/percentiles/index.js';
 import { TaskQueue } from '../../src/queue/index.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
@@ -122,6 +122,31 @@ async function scrape(options: ServiceMetricsOptions): Promise<string> {
     server.close();
   }
 }
+
+describe('metricsHandler with an idempotency store that failed', () => {
+  it('exports the completion retries, results not stored and compensating releases of Idempotency.stats()', async () => {
+    const inner = new MemoryIdempotencyStore();
+    let acquireFailures = 1;
+    let completeFailures = 1;
+    // A real store whose first acquire and first complete fail, as a store does in a failover.
+    const store: IdempotencyStore = {
+      acquire: (...args) => (acquireFailures-- > 0 ? Promise.reject(new Error('store down')) : inner.acquire(...args)),
+      complete: (...args) => (completeFailures-- > 0 ? Promise.reject(new Error('store down')) : inner.complete(...args)),
+      renew: (...args) => inner.renew(...args),
+      release: (...args) => inner.release(...args),
+    };
+    const failing = new Idempotency({ store });
+    await expect(failing.run('k', () => 'once')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(await failing.run('k', () => 'once')).toBe('once');
+    const { samples, types } = parse(await scrape({ idempotency: failing }));
+    const value = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
+    expect(value('headroom_idempotency_completion_retries_total')).toBe(1);
+    expect(value('headroom_idempotency_compensating_releases_total')).toBe(1);
+    expect(value('headroom_idempotency_not_stored_total')).toBe(0);
+    expect(types.get('headroom_idempotency_completion_retries_total')).toBe('counter');
+    expect(failing.stats()).toMatchObject({ completionRetries: 1, compensatingReleases: 1, executions: 1 });
+  });
+});
 
 describe('metricsHandler with every source', () => {
   it('exports each source as counters and gauges next to the latency summaries', async () => {

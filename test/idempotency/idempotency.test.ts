@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   HeadroomError,
   Idempotency,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
   IdempotencyLeaseLostError,
+  IdempotencyNotStoredError,
   MemoryIdempotencyStore,
   fingerprint,
   isHeadroomError,
@@ -38,6 +39,10 @@ class SpyStore implements IdempotencyStore {
   calls = { acquire: 0, complete: 0, renew: 0, release: 0 };
   fail: Partial<Record<keyof SpyStore['calls'], boolean>> = {};
   renewAnswer: boolean | undefined;
+  /** The next this many `complete` calls fail. */
+  completeFailures = 0;
+  /** The next `complete` lands in the store, but its answer never comes back. */
+  loseCompleteAnswer = false;
 
   async acquire(...args: Parameters<IdempotencyStore['acquire']>) {
     this.calls.acquire++;
@@ -47,6 +52,15 @@ class SpyStore implements IdempotencyStore {
   async complete(...args: Parameters<IdempotencyStore['complete']>) {
     this.calls.complete++;
     if (this.fail.complete === true) throw new Error('store down');
+    if (this.completeFailures > 0) {
+      this.completeFailures--;
+      throw new Error('MOVED 1234 127.0.0.1:1');
+    }
+    if (this.loseCompleteAnswer) {
+      this.loseCompleteAnswer = false;
+      await this.inner.complete(...args);
+      return new Promise<boolean>(() => {});
+    }
     return this.inner.complete(...args);
   }
   async renew(...args: Parameters<IdempotencyStore['renew']>) {
@@ -304,15 +318,80 @@ describe('Idempotency.run', () => {
     expect(runs).toBe(0);
   });
 
-  it('still answers with the result and emits error when storing it fails', async () => {
+  it('tries a failed complete again and answers once the result is stored: one execution per key', async () => {
     const store = new SpyStore();
-    store.fail.complete = true;
+    store.completeFailures = 2;
     const idem = new Idempotency({ store });
     const errors: Array<{ phase: string }> = [];
     idem.on('error', (e) => errors.push(e));
+    let runs = 0;
+    expect(await idem.run('k', async () => `order #${++runs}`)).toBe('order #1');
+    expect(errors.map((e) => e.phase)).toEqual(['complete', 'complete']);
+    expect(store.calls.complete).toBe(3);
+    // A client's retry replays; it does not run the operation a second time.
+    expect(await idem.run('k', async () => `order #${++runs}`)).toBe('order #1');
+    expect(runs).toBe(1);
+    expect(idem.stats()).toMatchObject({ executions: 1, replays: 1, completionRetries: 2, notStored: 0 });
+  });
+
+  it('takes a retried complete whose first try landed unanswered as stored (same token)', async () => {
+    const store = new SpyStore();
+    store.loseCompleteAnswer = true;
+    const idem = new Idempotency({ store, storeTimeout: 30 });
+    let runs = 0;
+    expect(await idem.run('k', async () => `order #${++runs}`)).toBe('order #1');
+    expect(store.calls.complete).toBe(2);
+    expect(await idem.run('k', async () => `order #${++runs}`)).toBe('order #1');
+    expect(runs).toBe(1);
+  });
+
+  it('keeps renewing the lease while the complete is retried, so duplicates get 409 and never run', async () => {
+    const store = new SpyStore();
+    store.fail.complete = true;
+    const idem = new Idempotency({ store, lockTtl: 150, storeTimeout: 20 });
+    let runs = 0;
+    const first = idem.run('k', async () => `order #${++runs}`);
+    // Well past lockTtl: without renewals during the retries the lease would have lapsed.
+    for (let i = 0; i < 5; i++) {
+      await sleep(80);
+      await expect(idem.run('k', async () => `order #${++runs}`)).rejects.toBeInstanceOf(IdempotencyInProgressError);
+    }
+    expect(store.calls.renew).toBeGreaterThan(0);
+    store.fail.complete = false;
+    expect(await first).toBe('order #1');
+    expect(await idem.run('k', async () => `order #${++runs}`)).toBe('order #1');
+    expect(runs).toBe(1);
+  });
+
+  it('rejects IDEMPOTENCY_NOT_STORED (503) when the result cannot be stored before the lease would lapse', async () => {
+    const store = new SpyStore();
+    store.fail.complete = true;
+    store.fail.renew = true; // the store is out of reach: nothing extends the lease
+    const idem = new Idempotency({ store, lockTtl: 300, storeTimeout: 20 });
+    const phases: string[] = [];
+    idem.on('error', (e) => phases.push(e.phase));
+    const started = Date.now();
+    const err = await caught(idem.run('k', async () => 'charged'));
+    expect(err).toBeInstanceOf(IdempotencyNotStoredError);
+    expect(err).toMatchObject({ code: 'IDEMPOTENCY_NOT_STORED', status: 503, retryAfterMs: 1000, key: 'k' });
+    // Given up before the lease lapsed (300 ms after it was taken), not after it.
+    expect(Date.now() - started).toBeLessThan(300);
+    expect(phases.filter((p) => p === 'complete').length).toBeGreaterThanOrEqual(2);
+    expect(idem.stats()).toMatchObject({ notStored: 1, running: 0 });
+    expect(idem.stats().completionRetries).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers with the result at once and stores it in the background with holdUntilStored: false', async () => {
+    const store = new SpyStore();
+    store.completeFailures = 1;
+    const idem = new Idempotency({ store, holdUntilStored: false });
+    const errors: Array<{ phase: string }> = [];
+    idem.on('error', (e) => errors.push(e));
     expect(await idem.run('k', async () => 'charged')).toBe('charged');
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ phase: 'complete', key: 'k' });
+    expect(store.calls.complete).toBe(1); // the retry comes later, after its backoff
+    await vi.waitFor(() => expect(idem.stats().running).toBe(0));
+    expect(errors).toMatchObject([{ phase: 'complete', key: 'k' }]);
+    expect(await idem.run('k', async () => 'again')).toBe('charged');
   });
 
   it('rejects with the operation error even when releasing the key fails', async () => {
@@ -373,6 +452,7 @@ describe('Idempotency.run', () => {
       ['lockTtl', { store, lockTtl: 1 }],
       ['storeErrors', { store, storeErrors: true }],
       ['serializer', { store, serializer: {} }],
+      ['holdUntilStored', { store, holdUntilStored: 'yes' }],
     ])('rejects a bad %s with INVALID_ARGUMENT naming it', (name, options) => {
       let err: unknown;
       try {

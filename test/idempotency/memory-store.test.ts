@@ -5,7 +5,7 @@ import { storeContract } from './store-contract.js';
 storeContract('MemoryIdempotencyStore', () => new MemoryIdempotencyStore({ maxEntries: 10_000 }));
 
 describe('MemoryIdempotencyStore', () => {
-  it("runs a subclass's own acquire and complete (Idempotency's synchronous fast path steps aside)", async () => {
+  it("calls a subclass's own acquire and complete: Idempotency uses only the store interface", async () => {
     const calls: string[] = [];
     class AuditedStore extends MemoryIdempotencyStore {
       override acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {

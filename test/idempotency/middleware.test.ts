@@ -11,6 +11,7 @@ import {
   type IdempotencyMiddlewareOptions,
 } from '../../src/idempotency/index.js';
 import { toNode } from '../../src/http/index.js';
+import { sha256 } from '../../src/idempotency/fingerprint.js';
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { startPaymentApp, type Kind, type PaymentApp } from './payment-apps.js';
 
@@ -285,7 +286,7 @@ describe('idempotencyMiddleware under 200 concurrent duplicates', () => {
   });
 });
 
-describe('idempotencyMiddleware with the memory store (responses kept unencoded)', () => {
+describe('idempotencyMiddleware on node:http with the memory store: bodies and fingerprints', () => {
   const servers: Server[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
@@ -417,9 +418,9 @@ describe('idempotencyMiddleware with the memory store (responses kept unencoded)
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await (await send(url, 'shared', '{}')).text();
-    // The middleware's fingerprint with an in-process store: method, target, then the short JSON body as received.
-    const fp = 'POST\n/p\nr{}';
+    // The middleware's fingerprint, the same whatever the store: method, target, canonical JSON body, hashed.
+    const fp = sha256('POST\n/p\nj{}');
     const stored = await idempotency.run('shared', () => 'not run', { fingerprint: fp });
-    expect(stored).toMatchObject({ status: 201, body: '{"id":1}' });
+    expect(stored).toMatchObject({ s: 201, b: Buffer.from('{"id":1}').toString('base64') });
   });
 });

@@ -147,7 +147,9 @@ describe('RedisIdempotencyStore', () => {
     const store = new RedisIdempotencyStore(redis, { prefix: 'layout:' });
     const idem = new Idempotency({ store, ttl: '1h' });
     await idem.run('order-7', async () => ({ ok: true }), { scope: 'acme', fingerprint: 'fp1' });
-    expect(await redis.hgetall('layout:4:acme:order-7')).toEqual({ s: 'd', f: 'fp1', v: 'v{"ok":true}' });
+    const record = await redis.hgetall('layout:4:acme:order-7');
+    // t: the token that completed it (a retried complete that already landed is answered 1).
+    expect(record).toEqual({ s: 'd', t: expect.any(String), f: 'fp1', v: 'v{"ok":true}' });
     const ttl = await redis.pttl('layout:4:acme:order-7');
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);

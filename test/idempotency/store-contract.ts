@@ -54,8 +54,33 @@ export function storeContract(name: string, getStore: () => IdempotencyStore): v
       const store = getStore();
       const key = k();
       expect(await store.complete(key, 't1', 'fp', 'v1', 60_000)).toBe(true);
-      expect(await store.complete(key, 't1', 'fp', 'v2', 60_000)).toBe(false);
+      expect(await store.complete(key, 't2', 'fp', 'v2', 60_000)).toBe(false);
       expect(await store.acquire(key, 't3', 'fp', 5_000)).toMatchObject({ status: 'completed', fingerprint: 'fp', value: 'v1' });
+    });
+
+    it('answers true to a repeated complete by the token that completed the record, changing nothing', async () => {
+      const store = getStore();
+      const key = k();
+      await store.acquire(key, 't1', 'fp', 5_000);
+      expect(await store.complete(key, 't1', 'fp', 'v1', 60_000)).toBe(true);
+      // A retry of a complete whose first try landed although its answer was lost.
+      expect(await store.complete(key, 't1', 'fp', 'v1', 60_000)).toBe(true);
+      expect(await store.acquire(key, 't2', 'fp', 5_000)).toMatchObject({ status: 'completed', fingerprint: 'fp', value: 'v1' });
+    });
+
+    it("fences a stale holder: A's lease lapses, B acquires, A's late complete is refused and B's result stands", async () => {
+      const store = getStore();
+      const key = k();
+      expect(await store.acquire(key, 'A', 'fp', 100)).toEqual({ status: 'acquired' });
+      await sleep(250);
+      expect(await store.acquire(key, 'B', 'fp', 5_000)).toEqual({ status: 'acquired' });
+      // A comes back while B runs, and again once B has completed: refused both times.
+      expect(await store.complete(key, 'A', 'fp', 'vA', 60_000)).toBe(false);
+      expect(await store.complete(key, 'B', 'fp', 'vB', 60_000)).toBe(true);
+      expect(await store.complete(key, 'A', 'fp', 'vA', 60_000)).toBe(false);
+      expect(await store.renew(key, 'A', 5_000)).toBe(false);
+      expect(await store.release(key, 'A')).toBe(false);
+      expect(await store.acquire(key, 'C', 'fp', 5_000)).toMatchObject({ status: 'completed', fingerprint: 'fp', value: 'vB' });
     });
 
     it('renews only for the holder token (compare-and-set)', async () => {
