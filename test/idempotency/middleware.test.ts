@@ -199,6 +199,38 @@ describe.each(['node', 'express', 'fastify', 'koa', 'hono'] as const)('idempoten
     expect(lenient.runs).toBe(2);
   });
 
+  it('answers 413 problem+json IDEMPOTENCY_BODY_TOO_LARGE to a body over maxBodyBytes, declared or not, and takes no key', async () => {
+    const app = await start(kind, { maxBodyBytes: 1_000 });
+    const big = JSON.stringify({ amount: 1999, note: 'x'.repeat(2_000) });
+    const declared = await post(app, '/payments', { key: 'big', body: big });
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('content-type')).toBe('application/problem+json');
+    expect(declared.json).toMatchObject({ status: 413, code: 'IDEMPOTENCY_BODY_TOO_LARGE' });
+    // Streamed without a Content-Length: measured once read.
+    const bytes = new TextEncoder().encode(big);
+    const streamed = await fetch(app.url + '/payments', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'big' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(bytes.subarray(0, 1_000));
+          controller.enqueue(bytes.subarray(1_000));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { code: string }).code).toBe('IDEMPOTENCY_BODY_TOO_LARGE');
+    expect(app.runs).toBe(0);
+    // Nothing was stored or held under the key: a request within the limit runs.
+    const small = await post(app, '/payments', { key: 'big' });
+    expect(small.status).toBe(201);
+    expect(app.runs).toBe(1);
+    // A body within the limit, and requests without a key, are not affected.
+    expect((await post(app, '/payments', { body: big })).status).toBe(201);
+  });
+
   it('lets other methods through untouched', async () => {
     const app = await start(kind, { required: true });
     const get = (): Promise<Response> => fetch(`${app.url}/payments`, { headers: { 'idempotency-key': 'k1' } });
@@ -222,6 +254,20 @@ describe('idempotencyMiddleware options', () => {
     const replay = await post(app, '/payments', { key: 'k' });
     expect(replay.headers.get('x-request-id')).toBe('req-1');
     expect(replay.headers.get('location')).toBeNull();
+  });
+
+  it('rejects a bad maxBodyBytes with INVALID_ARGUMENT naming it', () => {
+    const idem = new Idempotency({ store: new MemoryIdempotencyStore() });
+    for (const bad of [-1, 1.5, '1mb']) {
+      let err: unknown;
+      try {
+        idempotencyMiddleware(idem, { maxBodyBytes: bad as number });
+      } catch (e) {
+        err = e;
+      }
+      expect(isHeadroomError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect((err as Error).message).toContain('maxBodyBytes');
+    }
   });
 
   it('honours maxKeyLength and methods', async () => {
