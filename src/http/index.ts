@@ -21,14 +21,14 @@
  * @packageDocumentation
  */
 export { toNode, type NodeHandler } from './to-node.js';
-export type { NodeNext } from './node-exchange.js';
+export type { NodeNext } from './node-driver.js';
 export { toFastify, toFastifyHooks, toFastifyHandler, type FastifyPlugin, type FastifyInstanceLike, type FastifyRouteHooks } from './to-fastify.js';
-export type { FastifyRequestLike, FastifyReplyLike } from './fastify-exchange.js';
+export type { FastifyRequestLike, FastifyReplyLike } from './fastify-driver.js';
 export { toKoa, type KoaMiddleware } from './to-koa.js';
-export type { KoaContextLike } from './koa-exchange.js';
+export type { KoaContextLike } from './koa-driver.js';
 export { toFetch, type ToFetchOptions } from './to-fetch.js';
 export { toHono, type HonoMiddleware } from './to-hono.js';
-export type { HonoContextLike } from './hono-exchange.js';
+export type { HonoContextLike } from './hono-context.js';
 export { compose } from './compose.js';
 export { requestSignal } from './request-signal.js';
 export { timeout, type TimeoutMiddlewareOptions } from './timeout.js';

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../core/index.js';
-import { registeredExchange, type BaseExchange } from './base-exchange.js';
+import { registeredExchange, type Exchange } from './exchange.js';
 
 const NEVER = new AbortController().signal;
 
@@ -8,7 +8,7 @@ function field(target: object, name: string): object | undefined {
   return typeof value === 'object' && value !== null ? value : undefined;
 }
 
-function find(target: object): BaseExchange | undefined {
+function find(target: object): Exchange<unknown> | undefined {
   const direct = registeredExchange(target);
   if (direct !== undefined) return direct;
   // Fastify request and HonoRequest hold the request as `raw`; Koa ctx and Hono c as `req`.

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { functionArgument, type Middleware } from '../core/index.js';
+import { Exchange } from './exchange.js';
+import { FastifyDriver, type FastifyReplyLike, type FastifyRequestLike } from './fastify-driver.js';
 import { NOT_FOUND } from './internal.js';
-import { FastifyExchange, type FastifyReplyLike, type FastifyRequestLike } from './fastify-exchange.js';
 
 /** The parts of a Fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
@@ -19,7 +20,7 @@ export interface FastifyInstanceLike {
  */
 export type FastifyPlugin = (instance: FastifyInstanceLike, options: Record<never, never>, done: (err?: Error) => void) => void;
 
-type Decorated = FastifyRequestLike & Record<symbol, FastifyExchange | null>;
+type Decorated = FastifyRequestLike & Record<symbol, FastifyDriver | null>;
 
 /**
  * Adapts a headroom {@link Middleware} to Fastify 5, as a plugin built on hooks (no
@@ -78,27 +79,28 @@ export interface FastifyRouteHooks {
 const EXCHANGE_KEY: unique symbol = Symbol('headroom.fastify.exchangeKey');
 
 function routeHooks(middleware: Middleware): FastifyRouteHooks & { [EXCHANGE_KEY]: symbol } {
-  // The exchange lives on the request under a symbol of this middleware's own.
+  // The driver lives on the request under a symbol of this middleware's own: the later hooks
+  // find it there.
   const key = Symbol('headroom.exchange');
   return {
     [EXCHANGE_KEY]: key,
     onRequest: ((request: Decorated, reply: FastifyReplyLike, hookDone: (err?: Error) => void) => {
-      const exchange = new FastifyExchange(request, reply, hookDone);
-      request[key] = exchange;
-      void exchange.run(middleware);
+      const driver = new FastifyDriver(request, reply, hookDone);
+      request[key] = driver;
+      void new Exchange(request.raw, driver).run(middleware);
     }) as FastifyRouteHooks['onRequest'],
     preParsing: ((request: Decorated, _reply: unknown, payload: Readable, hookDone: (err: Error | null, payload?: Readable) => void) => {
-      const exchange = request[key];
-      hookDone(null, exchange == null ? payload : exchange.parsingPayload(payload));
+      const driver = request[key];
+      hookDone(null, driver == null ? payload : driver.parsingPayload(payload));
     }) as FastifyRouteHooks['preParsing'],
     preHandler: ((request: Decorated, _reply: unknown, hookDone: (err?: Error) => void) => {
       request[key]?.enterHandler();
       hookDone();
     }) as FastifyRouteHooks['preHandler'],
     onSend: ((request: Decorated, _reply: unknown, payload: unknown, hookDone: (err: Error | null, payload?: unknown) => void) => {
-      const exchange = request[key];
-      if (exchange == null) hookDone(null, payload);
-      else exchange.sending(payload, hookDone);
+      const driver = request[key];
+      if (driver == null) hookDone(null, payload);
+      else driver.sending(payload, hookDone);
     }) as FastifyRouteHooks['onSend'],
   };
 }
@@ -141,15 +143,12 @@ export function toFastifyHooks(middleware: Middleware): FastifyRouteHooks {
 export function toFastifyHandler(middleware: Middleware): (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void> {
   functionArgument(middleware, 'middleware');
   return (request, reply) => {
-    const exchange = new FastifyExchange(request, reply, (err) => {
+    const driver: FastifyDriver = new FastifyDriver(request, reply, (err) => {
+      // next() was called: the route has nothing further to run.
       if (err !== undefined) reply.send(err);
-      else if (!reply.sent) {
-        reply.code(NOT_FOUND.status);
-        for (const name in NOT_FOUND.headers) reply.header(name, NOT_FOUND.headers[name]!);
-        reply.send(NOT_FOUND.body);
-      }
+      else if (!reply.sent) driver.sendAnswer(NOT_FOUND);
     });
-    exchange.enterHandler();
-    return exchange.run(middleware);
+    driver.enterHandler();
+    return new Exchange(request.raw, driver).run(middleware);
   };
 }

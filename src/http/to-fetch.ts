@@ -1,5 +1,6 @@
 import { functionArgument, objectArgument, stringOption, type Middleware } from '../core/index.js';
-import { FetchExchange } from './fetch-exchange.js';
+import { Exchange } from './exchange.js';
+import { FetchDriver } from './fetch-driver.js';
 
 /** Options of {@link toFetch}. */
 export interface ToFetchOptions {
@@ -49,6 +50,6 @@ export function toFetch<A extends unknown[]>(
   objectArgument(options, 'options');
   const route = options.route === undefined ? undefined : stringOption(options.route, 'options.route', '');
   return function headroomFetch(request: Request, ...args: A): Promise<Response> {
-    return new FetchExchange(request, args, handler, route).run(middleware);
+    return new Exchange(request, new FetchDriver(request, args, handler, route)).run(middleware);
   };
 }

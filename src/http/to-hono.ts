@@ -1,5 +1,6 @@
 import { functionArgument, type Middleware } from '../core/index.js';
-import { HonoExchange, type HonoContextLike } from './hono-exchange.js';
+import { Exchange } from './exchange.js';
+import { HonoDriver, type HonoContextLike } from './hono-driver.js';
 
 /** A Hono middleware, `(c, next) => Promise<void>`. */
 export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => Promise<Response | undefined>;
@@ -29,6 +30,6 @@ export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => 
 export function toHono(middleware: Middleware): HonoMiddleware {
   functionArgument(middleware, 'middleware');
   return function headroomHono(c: HonoContextLike, next: () => Promise<void>): Promise<Response | undefined> {
-    return new HonoExchange(c, next).run(middleware);
+    return new Exchange(c.req.raw, new HonoDriver(c, next)).run(middleware);
   };
 }

@@ -1,5 +1,6 @@
 import { functionArgument, type Middleware } from '../core/index.js';
-import { KoaExchange, type KoaContextLike } from './koa-exchange.js';
+import { Exchange } from './exchange.js';
+import { KoaDriver, type KoaContextLike } from './koa-driver.js';
 
 /** A Koa middleware, `(ctx, next) => Promise<void>`. */
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
@@ -32,6 +33,6 @@ export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) 
 export function toKoa(middleware: Middleware): KoaMiddleware {
   functionArgument(middleware, 'middleware');
   return function headroomKoa(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
-    return new KoaExchange(ctx, next).run(middleware);
+    return new Exchange(ctx.req, new KoaDriver(ctx, next)).run(middleware);
   };
 }

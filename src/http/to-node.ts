@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { functionArgument, type Middleware } from '../core/index.js';
-import { NodeExchange, type NodeNext } from './node-exchange.js';
+import { Exchange } from './exchange.js';
+import { NodeDriver, type NodeNext } from './node-driver.js';
 
 /**
  * A node:http / Connect / Express handler: `(req, res, next?)`. With a `next` (Connect,
@@ -40,6 +41,6 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: Nod
 export function toNode(middleware: Middleware): NodeHandler {
   functionArgument(middleware, 'middleware');
   return function headroomNode(req: IncomingMessage, res: ServerResponse, next?: NodeNext): void {
-    void new NodeExchange(req, res, next).run(middleware);
+    void new Exchange(req, new NodeDriver(req, res, next)).run(middleware);
   };
 }

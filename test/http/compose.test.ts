@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isHeadroomError } from '../../src/core/index.js';
-import { pathOf, targetOf } from '../../src/http/fetch-exchange.js';
+import { pathOf, targetOf } from '../../src/http/web-io.js';
 import { compose, requestSignal, timeout, toFetch, toNode, type Middleware } from '../../src/http/index.js';
 import { TimeoutError } from '../../src/timeout/index.js';
 

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NodeResult, hasBody, headerText, isStreamBody, nodeClientGone, nodeHeaderMap, readAll, toBuffer, writeNodeResponse } from './internal.js';
-import { LateResponse } from './late-response.js';
-import { NodeExchange } from './node-exchange.js';
+import type { HttpResponse, HttpResult } from '../core/index.js';
+import type { Exchange, ExchangeDriver } from './exchange.js';
+import { isStreamBody, reportLateError, toBuffer } from './internal.js';
+import { NodeResult, hasBody, headerText, nodeHeaderMap, readAll, writeNodeResponse } from './node-io.js';
+import { LateResponse } from './node-response.js';
+import { ResponseTap, type TapOwner } from './response-tap.js';
 
 /** The parts of a Koa context the adapter uses. */
 export interface KoaContextLike {
@@ -47,52 +49,91 @@ const EMPTY = Buffer.alloc(0);
 const EMPTY_STATUS = new Set([204, 205, 304]);
 
 /**
- * Koa's exchange. Koa writes the response after the whole middleware chain returned, so
- * `next()` resolves when the downstream middleware returned, with the status, headers and body
- * they set; `respond()` sets them and takes effect when this middleware returns.
+ * Koa's driver. Koa writes the response after the whole middleware chain returned, so `next()`
+ * resolves when the downstream middleware returned, with the status, headers and body they set;
+ * `respond()` sets them and takes effect when this middleware returns. The node response is
+ * watched (disconnect, head) through a {@link ResponseTap}.
  *
  * @internal
  */
-export class KoaExchange extends NodeExchange {
+export class KoaDriver implements ExchangeDriver<void>, TapOwner {
+  exchange!: Exchange<void>;
+  private readonly tap: ResponseTap;
   private captured: Uint8Array | undefined = undefined;
 
   constructor(
     private readonly ctx: KoaContextLike,
     private readonly koaNext: () => Promise<unknown>,
   ) {
-    super(ctx.req, ctx.res, undefined);
+    this.tap = new ResponseTap(ctx.res, this);
   }
 
-  override get method(): string {
+  get method(): string {
     return this.ctx.method;
   }
 
-  override get path(): string {
+  get path(): string {
     return this.ctx.path;
   }
 
-  override get url(): string {
+  get url(): string {
     return this.ctx.originalUrl;
   }
 
-  override get route(): string | undefined {
+  get route(): string | undefined {
     // Set by @koa/router when it matched a layer, downstream of this middleware.
     const matched = (this.ctx as RoutedContext)._matchedRoute;
     return matched === undefined || matched === null ? undefined : String(matched);
   }
 
-  override appendHeader(name: string, value: string): void {
-    if (this.res.headersSent) return;
-    const current = this.res.getHeader(name);
+  header(name: string): string | undefined {
+    const value = this.ctx.req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  readBody(): Promise<unknown> {
+    const request = this.ctx.request;
+    if (request.body !== undefined) return Promise.resolve(request.body);
+    const req = this.ctx.req;
+    if (!hasBody(req) || req.readableEnded) return Promise.resolve(undefined);
+    // No parser ran: buffer the stream and leave the bytes where koa body parsers put a body.
+    return readAll(req).then((bytes) => {
+      request.body = bytes;
+      return bytes;
+    });
+  }
+
+  get clientLeft(): boolean {
+    return this.tap.clientGone;
+  }
+
+  watchDisconnect(): void {
+    this.tap.watchDisconnect();
+  }
+
+  get answered(): boolean {
+    return this.ctx.res.headersSent;
+  }
+
+  get headSent(): boolean {
+    return this.ctx.res.headersSent;
+  }
+
+  setHeader(name: string, value: string): void {
+    const res = this.ctx.res;
+    if (!res.headersSent) res.setHeader(name, value);
+  }
+
+  appendHeader(name: string, value: string): void {
+    const res = this.ctx.res;
+    if (res.headersSent) return;
+    const current = res.getHeader(name);
     this.ctx.set(name, current === undefined ? value : `${headerText(current)}, ${value}`);
   }
 
-  override respond(response: HttpResponse): void {
-    if (this.respondedHere || this.answeredInPlace || this.res.headersSent) return;
-    this.respondedHere = true;
-    this.noteAnswer(response);
+  respond(response: HttpResponse): void {
     const ctx = this.ctx;
-    if (this.nextCalled) {
+    if (this.exchange.nextCalled) {
       this.respondInPlace(response);
       return;
     }
@@ -110,8 +151,7 @@ export class KoaExchange extends NodeExchange {
     } else if (isStreamBody(response.body)) {
       // Streamed now, chunk by chunk, instead of through Koa's body handling.
       ctx.respond = false;
-      writeNodeResponse(this.res, response);
-      return;
+      writeNodeResponse(ctx.res, response);
     } else {
       ctx.body = typeof response.body === 'string' ? response.body : toBuffer(response.body);
     }
@@ -123,59 +163,61 @@ export class KoaExchange extends NodeExchange {
    * headers; its body stays in ctx.body), read when its downstream returns.
    */
   private respondInPlace(response: HttpResponse): void {
+    const res = this.ctx.res;
     this.ctx.respond = false;
-    const late = new LateResponse(this.res, false, noop);
-    this.writeAnswer(response);
-    this.noteAnswerInPlace(response, nodeHeaderMap(this.res.getHeaders()));
-    late.install(this.res);
+    const late = new LateResponse(res, false, noop);
+    this.tap.writeAnswer(response);
+    this.exchange.noteAnswerInPlace(response, nodeHeaderMap(res.getHeaders()));
+    late.install(res);
   }
 
-  override async run(middleware: Middleware): Promise<void> {
-    try {
-      await middleware(this, this.next);
-    } catch (err) {
-      // A handler that fails after we answered in its place (timeout) has nobody to tell.
-      if (this.respondedHere && this.nextCalled) return;
-      throw err;
-    }
-    // Without next() or respond(), Koa answers its default 404.
-    if (!this.nextCalled) this.chainEndedWithoutHandler();
+  hookBeforeSend(): void {
+    this.tap.hookBeforeSend();
   }
 
-  protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
-    this.nextCalled = true;
-    const untilHandler = this.applyNextOptions(options);
+  startCapture(): void {
+    // Read from ctx when the downstream returned (captureBody).
+  }
+
+  proceed(untilHandler: boolean): Promise<HttpResult> {
+    const exchange = this.exchange;
     const downstream = this.koaNext();
     // Koa calls the next middleware at once: if it was another headroom adapter, that exchange
     // is the innermost now, and it watches the handler.
-    const watch = this.pendingWatch;
-    if (watch !== undefined && this.innermostHere) {
+    const watch = exchange.pendingWatch;
+    if (watch !== undefined && exchange.innermostHere) {
       downstream.then(
-        () => watch.settle(this.downstreamResult(this.capturing || watch.wantsBody)),
+        () => watch.settle(this.downstreamResult(exchange.capturing || watch.wantsBody)),
         (err: unknown) => watch.fail(err),
       );
     }
-    if (untilHandler) return this.handlerOutcome();
+    if (untilHandler) return exchange.handlerOutcome();
     return downstream.then(() => this.settle());
   }
 
-  protected override observeHandler(): void {
-    // Seen from the downstream promise (runNext), not from the response.
+  settle(): Promise<HttpResult> {
+    const exchange = this.exchange;
+    if (exchange.answeredInPlace) return Promise.resolve(exchange.describe(exchange.inPlaceResult(exchange.capturing), this.tap.clientGone));
+    return Promise.resolve(this.downstreamResult(exchange.capturing)).then((result) => exchange.describe(result, this.tap.clientGone));
+  }
+
+  observeHandler(): void {
+    // Seen from the downstream promise (proceed), not from the response.
+  }
+
+  ownResult(): HttpResult {
+    return this.tap.recordedResult();
+  }
+
+  handlerResult(): HttpResult {
+    return this.tap.recordedResult();
   }
 
   /** What the downstream middleware left in ctx when they returned: status, headers, body. */
   private downstreamResult(withBody: boolean): Promise<HttpResult> | HttpResult {
-    if (!withBody) return new NodeResult(this.res, this.ctx.status, undefined);
-    return this.captureBody().then((body) => new NodeResult(this.res, this.ctx.status, body));
-  }
-
-  override startCapture(): void {
-    this.capturing = true;
-  }
-
-  override settle(): Promise<HttpResult> {
-    if (this.answeredInPlace) return Promise.resolve(this.describe(this.inPlaceResult(this.capturing), nodeClientGone(this.res)));
-    return Promise.resolve(this.downstreamResult(this.capturing)).then((result) => this.describe(result, nodeClientGone(this.res)));
+    const res = this.ctx.res;
+    if (!withBody) return new NodeResult(res, this.ctx.status, undefined);
+    return this.captureBody().then((body) => new NodeResult(res, this.ctx.status, body));
   }
 
   /** The bytes Koa will send for `ctx.body`; stream bodies are buffered and put back. */
@@ -200,17 +242,20 @@ export class KoaExchange extends NodeExchange {
     return bytes;
   }
 
-  protected override readBody(): Promise<unknown> {
-    const request = this.ctx.request;
-    if (request.body !== undefined) return Promise.resolve(request.body);
-    const req = this.ctx.req;
-    if (!hasBody(req) || req.readableEnded) return Promise.resolve(undefined);
-    // No parser ran: buffer the stream and leave the bytes where koa body parsers put a body.
-    return readAll(req).then((bytes) => {
-      request.body = bytes;
-      return bytes;
-    });
+  get takesErrors(): boolean {
+    return !this.ctx.res.headersSent;
   }
+
+  /** Rethrown: Koa's error handling answers with it. */
+  raise(err: unknown): void {
+    throw err;
+  }
+
+  report(err: unknown): void {
+    reportLateError(err);
+  }
+
+  finish(): void {}
 }
 
 function noop(): void {}

@@ -1,9 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import type { HeaderMap, HttpResponse, HttpResult, Middleware, NextOptions } from '../core/index.js';
-import { NOT_FOUND, hasBody, headerText, isStreamBody, nodeHeaderMap, readAll, toBuffer } from './internal.js';
-import { LateResponse } from './late-response.js';
-import { NodeExchange } from './node-exchange.js';
+import type { HeaderMap, HttpResponse, HttpResult } from '../core/index.js';
+import type { Exchange, ExchangeDriver } from './exchange.js';
+import { isStreamBody, toBuffer } from './internal.js';
+import { hasBody, headerText, nodeHeaderMap, readAll } from './node-io.js';
+import { LateResponse, setAnswerUnderWay } from './node-response.js';
+import { ResponseTap, type TapOwner } from './response-tap.js';
 
 /** The parts of a Fastify request the adapter uses. */
 export interface FastifyRequestLike {
@@ -47,146 +49,61 @@ export interface FastifyReplyLike {
   };
 }
 
-type HookDone = (err?: Error) => void;
+/** The `done` of a Fastify hook. */
+export type HookDone = (err?: Error) => void;
 type PayloadDone = (err: Error | null, payload?: unknown) => void;
 
-
 /**
- * Fastify's exchange. The middleware runs in `onRequest`; `next()` lets the hook finish;
- * `onSend` fires `onBeforeSend` listeners and captures the payload; `next()` resolves on the
- * raw response's `close`, as for node.
+ * Fastify's driver. The middleware runs in `onRequest`; `next()` lets the hook finish
+ * (`hookDone`); `onSend` fires `onBeforeSend` listeners and captures the payload; `next()`
+ * resolves on the raw response's `close`, as for node (see {@link ResponseTap}).
  *
  * @internal
  */
-export class FastifyExchange extends NodeExchange {
+export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
+  exchange!: Exchange<void>;
+  /** Body bytes read during `onRequest`, fed back to Fastify's parser in `preParsing`. */
+  rawBody: Buffer | undefined = undefined;
+  private readonly tap: ResponseTap;
   /** The `onRequest` hook has finished (Fastify moved on to parsing and the handler). */
   private released = false;
   /** The `preHandler` hook ran: the route's handler may be running. */
   private handling = false;
   private payload: Uint8Array | undefined = undefined;
-  /** Body bytes read during `onRequest`, fed back to Fastify's parser in `preParsing`. */
-  rawBody: Buffer | undefined = undefined;
 
   constructor(
     private readonly request: FastifyRequestLike,
     private readonly reply: FastifyReplyLike,
     private readonly hookDone: HookDone,
   ) {
-    super(request.raw, reply.raw, undefined);
+    this.tap = new ResponseTap(reply.raw, this);
   }
 
-  override get route(): string | undefined {
+  get method(): string {
+    return this.request.raw.method ?? 'GET';
+  }
+
+  get url(): string {
+    const raw = this.request.raw as IncomingMessage & { originalUrl?: string };
+    return raw.originalUrl ?? raw.url ?? '/';
+  }
+
+  get path(): string {
+    const url = this.url;
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
+  }
+
+  get route(): string | undefined {
     return this.request.routeOptions.url;
   }
 
-  override setHeader(name: string, value: string): void {
-    if (!this.reply.raw.headersSent) this.reply.header(name, value);
+  header(name: string): string | undefined {
+    const value = this.request.raw.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
-  override appendHeader(name: string, value: string): void {
-    const reply = this.reply;
-    if (reply.raw.headersSent) return;
-    const current = reply.getHeader(name) as number | string | string[] | undefined;
-    reply.header(name, current === undefined ? value : `${headerText(current)}, ${value}`);
-  }
-
-  override respond(response: HttpResponse): void {
-    if (this.respondedHere || this.answeredInPlace || this.reply.sent || this.res.headersSent) return;
-    this.respondedHere = true;
-    this.noteAnswer(response);
-    if (!this.released) {
-      this.sendAnswer(response);
-      return;
-    }
-    if (!this.handling) {
-      // Fastify is between hooks: it sees the reply sent and never calls the handler, so whoever
-      // waits for the handler gets this answer.
-      this.sendAnswer(response);
-      this.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
-      this.pendingWatch?.settle(this.settle());
-      return;
-    }
-    // The handler is running: it goes on against a recording of its own (status, headers, the
-    // payload it sends), which settles whoever waits for it.
-    const late = new LateResponse(this.res, this.pendingWatch?.wantsBody === true, (result) => this.pendingWatch?.settle(result));
-    const handlerHeaders = this.reply.getHeaders() as OutgoingHttpHeaders;
-    for (const name in handlerHeaders) {
-      const value = handlerHeaders[name];
-      if (value !== undefined) late.setHeader(name, value);
-    }
-    // Fastify writes the answer once its onSend hooks are done: at once, unless one is async.
-    // Until it is written, what reaches the response is the answer, not the handler's end.
-    this.answerUnderWay = true;
-    this.sendAnswer(response);
-    this.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
-    recordReply(this.reply, late);
-    const res = this.res;
-    const handOver = (): void => {
-      this.answerUnderWay = false;
-      late.install(res);
-    };
-    if (res.writableEnded) handOver();
-    else res.once('finish', handOver);
-  }
-
-  private sendAnswer(response: HttpResponse): void {
-    const reply = this.reply;
-    reply.removeHeader('content-length');
-    reply.code(response.status);
-    const headers = response.headers;
-    if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
-    const body = response.body;
-    // Fastify streams a ReadableStream itself and cancels it when the client goes away.
-    reply.send(body === undefined || isStreamBody(body) ? body : toBuffer(body));
-  }
-
-  /** preHandler: the route's handler is about to run, unless the request was answered already. */
-  enterHandler(): void {
-    this.handling = true;
-  }
-
-  override async run(middleware: Middleware): Promise<void> {
-    try {
-      await middleware(this, this.next);
-    } catch (err) {
-      if (!this.released) {
-        this.released = true;
-        this.hookDone(err instanceof Error ? err : new Error(String(err)));
-      } else {
-        this.reply.log.error({ err }, 'headroom: middleware failed after the response was handed on');
-      }
-      return;
-    }
-    if (!this.nextCalled) {
-      if (!this.responded) this.respond(NOT_FOUND);
-      this.chainEndedWithoutHandler();
-    }
-  }
-
-  protected override runNext(options: NextOptions | undefined): Promise<HttpResult> {
-    this.nextCalled = true;
-    const untilHandler = this.applyNextOptions(options);
-    const settled = untilHandler ? this.handlerOutcome() : this.settle();
-    if (!this.released && !this.responded) {
-      this.released = true;
-      this.hookDone();
-    }
-    return settled;
-  }
-
-  override startCapture(): void {
-    this.capturing = true;
-  }
-
-  protected override handlerResult(): HttpResult {
-    return new FastifyResult(this.reply, this.res.statusCode, this.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
-  }
-
-  protected override installBeforeSend(): void {
-    // Fired from onSend, where reply.header() still reaches the head Fastify writes.
-  }
-
-  protected override readBody(): Promise<unknown> {
+  readBody(): Promise<unknown> {
     const request = this.request;
     if (request.body !== undefined) return Promise.resolve(request.body);
     if (this.released || !hasBody(request.raw)) return Promise.resolve(this.rawBody);
@@ -197,6 +114,136 @@ export class FastifyExchange extends NodeExchange {
       return bytes;
     });
   }
+
+  get clientLeft(): boolean {
+    return this.tap.clientGone;
+  }
+
+  watchDisconnect(): void {
+    this.tap.watchDisconnect();
+  }
+
+  get answered(): boolean {
+    return this.reply.raw.headersSent;
+  }
+
+  get headSent(): boolean {
+    return this.reply.sent || this.reply.raw.headersSent;
+  }
+
+  setHeader(name: string, value: string): void {
+    if (!this.reply.raw.headersSent) this.reply.header(name, value);
+  }
+
+  appendHeader(name: string, value: string): void {
+    const reply = this.reply;
+    if (reply.raw.headersSent) return;
+    const current = reply.getHeader(name) as number | string | string[] | undefined;
+    reply.header(name, current === undefined ? value : `${headerText(current)}, ${value}`);
+  }
+
+  respond(response: HttpResponse): void {
+    const exchange = this.exchange;
+    if (!this.released) {
+      this.sendAnswer(response);
+      return;
+    }
+    if (!this.handling) {
+      // Fastify is between hooks: it sees the reply sent and never calls the handler, so whoever
+      // waits for the handler gets this answer.
+      this.sendAnswer(response);
+      exchange.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
+      exchange.pendingWatch?.settle(this.tap.settle());
+      return;
+    }
+    // The handler is running: it goes on against a recording of its own (status, headers, the
+    // payload it sends), which settles whoever waits for it.
+    const res = this.reply.raw;
+    const late = new LateResponse(res, exchange.pendingWatch?.wantsBody === true, (result) => exchange.pendingWatch?.settle(result));
+    const handlerHeaders = this.reply.getHeaders() as OutgoingHttpHeaders;
+    for (const name in handlerHeaders) {
+      const value = handlerHeaders[name];
+      if (value !== undefined) late.setHeader(name, value);
+    }
+    // Fastify writes the answer once its onSend hooks are done: at once, unless one is async.
+    // Until it is written, what reaches the response is the answer, not the handler's end.
+    setAnswerUnderWay(res, true);
+    this.sendAnswer(response);
+    exchange.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
+    recordReply(this.reply, late);
+    const handOver = (): void => {
+      setAnswerUnderWay(res, false);
+      late.install(res);
+    };
+    if (res.writableEnded) handOver();
+    else res.once('finish', handOver);
+  }
+
+  /** Sends `response` with the reply (Fastify's hooks and serialisation apply). */
+  sendAnswer(response: HttpResponse): void {
+    const reply = this.reply;
+    reply.removeHeader('content-length');
+    reply.code(response.status);
+    const headers = response.headers;
+    if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
+    const body = response.body;
+    // Fastify streams a ReadableStream itself and cancels it when the client goes away.
+    reply.send(body === undefined || isStreamBody(body) ? body : toBuffer(body));
+  }
+
+  hookBeforeSend(): void {
+    // Fired from onSend, where reply.header() still reaches the head Fastify writes.
+  }
+
+  startCapture(): void {
+    // The payload is captured in onSend.
+  }
+
+  /** preHandler: the route's handler is about to run, unless the request was answered already. */
+  enterHandler(): void {
+    this.handling = true;
+  }
+
+  proceed(untilHandler: boolean): Promise<HttpResult> {
+    const settled = untilHandler ? this.exchange.handlerOutcome() : this.tap.settle();
+    if (!this.released && !this.exchange.responded) {
+      this.released = true;
+      this.hookDone();
+    }
+    return settled;
+  }
+
+  settle(): Promise<HttpResult> {
+    return this.tap.settle();
+  }
+
+  observeHandler(): void {
+    this.tap.observeHandler();
+  }
+
+  ownResult(): HttpResult {
+    return this.handlerResult();
+  }
+
+  handlerResult(): HttpResult {
+    return new FastifyResult(this.reply, this.reply.raw.statusCode, this.exchange.capturing ? (this.payload ?? new Uint8Array(0)) : undefined);
+  }
+
+  get takesErrors(): boolean {
+    return !this.released;
+  }
+
+  /** To Fastify's error handling, from the `onRequest` hook. */
+  raise(err: unknown): void {
+    this.released = true;
+    this.hookDone(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  report(err: unknown): void {
+    this.reply.log.error({ err }, 'headroom: middleware failed after the response was handed on');
+  }
+
+  finish(): void {}
 
   /** preParsing: the stream Fastify should parse. */
   parsingPayload(payload: Readable): Readable {
@@ -209,8 +256,8 @@ export class FastifyExchange extends NodeExchange {
 
   /** onSend: late headers, then the payload as sent (captured when asked). */
   sending(payload: unknown, done: PayloadDone): void {
-    this.fireBeforeSend(this.reply.statusCode);
-    if (!this.capturing) {
+    this.exchange.fireBeforeSend(this.reply.statusCode);
+    if (!this.exchange.capturing) {
       done(null, payload);
     } else if (payload === null || payload === undefined) {
       this.payload = new Uint8Array(0);
