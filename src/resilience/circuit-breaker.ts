@@ -1,136 +1,10 @@
-import {
-  Emitter,
-  integerOption,
-  invalidArgument,
-  numberOption,
-  objectArgument,
-  parseDuration,
-  type Disposer,
-  type Duration,
-  type Listener,
-} from '../core/index.js';
+import { Emitter, integerOption, invalidArgument, objectArgument, parseDuration, type Disposer, type Listener } from '../core/index.js';
 import { BrokenCircuitError } from './broken-circuit-error.js';
-import { joinShare, type BreakerShare, type BreakerShareOptions } from './breaker-share.js';
+import { notAnAbort, tripRule, type CircuitBreakerEvents, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './breaker-options.js';
+import { joinShare, type BreakerShare } from './breaker-share.js';
 import { isThenable, linkFor, type Link } from './link.js';
 import { clockOption, type Attempt, type Clock, type ExecuteOptions, type Policy } from './policy.js';
-import { RollingWindow } from './rolling-window.js';
-
-/**
- * A breaker's state: `'closed'` (calls go through), `'open'` (refused until the cooldown is
- * over), `'half-open'` (`halfOpenProbes` trial calls decide) or `'isolated'` (held open by
- * `isolate()` until `reset()`).
- */
-export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
-
-/** Opens after this many failures in a row (a success resets the count). */
-export interface ConsecutiveTrip {
-  /** Failures in a row that open the breaker, at least 1. */
-  consecutive: number;
-}
-
-/** Opens when the failure rate over a sliding window reaches `ratio`, once there are enough calls to judge. */
-export interface RatioTrip {
-  /** The failure rate that opens the breaker, above 0 and at most 1, e.g. `0.5`. */
-  ratio: number;
-  /** Calls in the window below which the rate is not judged. Default `20`. */
-  minThroughput?: number;
-  /** How far back calls are counted. Default `'30s'`. */
-  window?: Duration;
-}
-
-/** Options of {@link CircuitBreaker}. */
-export interface CircuitBreakerOptions {
-  /** The breaker's name: in errors, events, stats, and the key its instances share it under. */
-  name: string;
-  /** When to open. Default `{ consecutive: 5 }`. */
-  trip?: ConsecutiveTrip | RatioTrip;
-  /** How long the breaker stays open before trial calls are let through. Default `'5s'`. */
-  cooldown?: Duration;
-  /**
-   * Trial calls let through in half-open; all must succeed for the breaker to close, any failure
-   * opens it again, and every other call is refused meanwhile. Default `1`.
-   */
-  halfOpenProbes?: number;
-  /**
-   * Which errors count as failures of the dependency. Default: every error but an abort
-   * (`name === 'AbortError'`: the caller gave up, the dependency did not fail).
-   */
-  isFailure?: (error: unknown) => boolean;
-  /**
-   * Share openings and closings with the other instances over Redis pub/sub, so that a fleet
-   * stops calling a failing dependency once the first instances trip, not once each has tripped
-   * alone. A message only ever hastens a transition each instance would make on its own, so a
-   * lost message delays, never wedges. Call {@link CircuitBreaker.close} on shutdown.
-   */
-  share?: BreakerShareOptions;
-  /** The clock cooldowns and windows are measured on. Default `performance.now()`. */
-  clock?: Clock;
-}
-
-/** A snapshot of a {@link CircuitBreaker}, from {@link CircuitBreaker.stats}. */
-export interface CircuitBreakerStats {
-  /** The breaker's name. */
-  name: string;
-  /** Its state now. */
-  state: CircuitState;
-  /** How many times it opened (on its own failures or told by another instance). */
-  opened: number;
-  /** Calls that succeeded, since it was made. */
-  successes: number;
-  /** Calls that failed (as `isFailure` counts them), since it was made. */
-  failures: number;
-  /** Calls refused without being tried, since it was made. */
-  rejected: number;
-  /** Milliseconds left before trial calls are let through; 0 unless open or half-open. */
-  retryAfterMs: number;
-  /** Calls and failures in the window (`trip: { ratio }` only). */
-  window?: {
-    /** Calls counted in the window. */
-    calls: number;
-    /** Of which failed. */
-    failures: number;
-  };
-  /** The shared channel and whether its subscription is up (`share` only). */
-  shared?: {
-    /** The pub/sub channel. */
-    channel: string;
-    /** Whether messages from the other instances reach this one now. */
-    connected: boolean;
-  };
-}
-
-/** The events of a {@link CircuitBreaker}. */
-export interface CircuitBreakerEvents {
-  /** It opened: on its own failures, or told by another instance. */
-  open: {
-    /** The breaker's name. */
-    name: string;
-    /** The failure that opened it; `undefined` when another instance did. */
-    error: unknown;
-    /** True when another instance's message opened it. */
-    remote: boolean;
-  };
-  /** The cooldown is over (or another instance's probes passed): trial calls go through. */
-  'half-open': {
-    /** The breaker's name. */
-    name: string;
-  };
-  /** Its trial calls passed, or `reset()` was called: calls go through again. */
-  close: {
-    /** The breaker's name. */
-    name: string;
-  };
-  /** `isolate()` was called. */
-  isolate: {
-    /** The breaker's name. */
-    name: string;
-  };
-}
-
-/** Errors named `AbortError` mean someone gave up on purpose. */
-function notAnAbort(error: unknown): boolean {
-  return (error as { name?: unknown } | null)?.name !== 'AbortError';
-}
+import type { RollingWindow } from './rolling-window.js';
 
 /**
  * A circuit breaker: after a run of failures (`{ consecutive }`) or a failure rate
@@ -195,24 +69,11 @@ export class CircuitBreaker implements Policy {
     objectArgument(options, 'options');
     if (typeof options.name !== 'string' || options.name.length === 0) throw invalidArgument('name', 'a non-empty string', options.name);
     this.name = options.name;
-    const trip: unknown = options.trip ?? { consecutive: 5 };
-    if (typeof trip !== 'object' || trip === null || Array.isArray(trip)) {
-      throw invalidArgument('trip', '{ consecutive } or { ratio, minThroughput?, window? }', trip);
-    }
-    if ('consecutive' in trip) {
-      this.threshold = integerOption((trip as ConsecutiveTrip).consecutive, 'trip.consecutive', 5, { min: 1, max: Number.MAX_SAFE_INTEGER });
-      this.ratio = 0;
-      this.minThroughput = 0;
-      this.window = undefined;
-    } else if ('ratio' in trip) {
-      const rule = trip as RatioTrip;
-      this.threshold = 0;
-      this.ratio = numberOption(rule.ratio, 'trip.ratio', 0.5, { min: Number.MIN_VALUE, max: 1 });
-      this.minThroughput = integerOption(rule.minThroughput, 'trip.minThroughput', 20, { min: 1, max: Number.MAX_SAFE_INTEGER });
-      this.window = new RollingWindow(rule.window === undefined ? 30_000 : parseDuration(rule.window, 'trip.window', { positive: true }));
-    } else {
-      throw invalidArgument('trip', '{ consecutive } or { ratio, minThroughput?, window? }', trip);
-    }
+    const trip = tripRule(options.trip);
+    this.threshold = trip.threshold;
+    this.ratio = trip.ratio;
+    this.minThroughput = trip.minThroughput;
+    this.window = trip.window;
     this.cooldownMs = options.cooldown === undefined ? 5_000 : parseDuration(options.cooldown, 'cooldown', { positive: true });
     this.halfOpenProbes = integerOption(options.halfOpenProbes, 'halfOpenProbes', 1, { min: 1, max: Number.MAX_SAFE_INTEGER });
     if (options.isFailure !== undefined && typeof options.isFailure !== 'function') throw invalidArgument('isFailure', 'a function (error) => boolean', options.isFailure);

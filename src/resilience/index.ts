@@ -28,15 +28,15 @@ export type { Attempt, Clock, ExecuteContext, ExecuteOptions, Policy } from './p
 export { RetryPolicy, type GiveUpReason, type RetryPolicyEvents, type RetryPolicyOptions } from './retry-policy.js';
 export type { BackoffOptions, Jitter } from './backoff.js';
 export { RetryBudget, type RetryBudgetEvents, type RetryBudgetOptions, type RetryBudgetStats } from './retry-budget.js';
-export {
-  CircuitBreaker,
-  type CircuitBreakerEvents,
-  type CircuitBreakerOptions,
-  type CircuitBreakerStats,
-  type CircuitState,
-  type ConsecutiveTrip,
-  type RatioTrip,
-} from './circuit-breaker.js';
+export { CircuitBreaker } from './circuit-breaker.js';
+export type {
+  CircuitBreakerEvents,
+  CircuitBreakerOptions,
+  CircuitBreakerStats,
+  CircuitState,
+  ConsecutiveTrip,
+  RatioTrip,
+} from './breaker-options.js';
 export type { BreakerShareOptions } from './breaker-share.js';
 export { BrokenCircuitError } from './broken-circuit-error.js';
 export { HedgePolicy, type HedgePolicyEvents, type HedgePolicyOptions } from './hedge-policy.js';
