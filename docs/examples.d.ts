@@ -83,7 +83,7 @@ declare const account: { id: string };
 declare const order: Order;
 
 // The service's own functions.
-declare function work(signal: AbortSignal): Promise<void>;
+declare function work(context: { signal: AbortSignal }): Promise<void>;
 declare function slowReport(): Promise<Report>;
 declare function report(options: { signal: AbortSignal }): Promise<Report>;
 declare function renderReport(input: unknown, options: { signal: AbortSignal }): Promise<Uint8Array>;

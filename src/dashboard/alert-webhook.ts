@@ -60,7 +60,7 @@ export class AlertWebhook {
   /** Queues `message`; returns at once. */
   send(message: WebhookMessage): void {
     const body = JSON.stringify(message);
-    this.queue.add((signal) => this.deliver(body, signal)).then(
+    this.queue.add(({ signal }) => this.deliver(body, signal)).then(
       () => {
         this.delivered++;
       },

@@ -8,7 +8,7 @@ const UNTIL_HANDLER: NextOptions = Object.freeze({ untilHandlerSettles: true });
  */
 export interface SheddingQueue {
   /** Runs `task` when a slot is free; rejects at once with `QUEUE_FULL` when too many wait. */
-  add<T>(task: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  add<T>(task: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
   /** Tasks waiting (optional: with it, `pending` and `concurrency`, a task that starts at once skips the signal). */
   readonly size?: number;
   /** Tasks running (optional, see `size`). */

@@ -12,7 +12,7 @@ import { HealthChecker } from '../../src/health/index.js';
 import { toNode } from '../../src/http/index.js';
 import { Idempotency, MemoryIdempotencyStore } from '../../src/idempotency/index.js';
 import { PercentileTracker } from '../../src/percentiles/index.js';
-import { TaskQueue } from '../../src/queue/index.js';
+import { TaskQueue, type TaskContext } from '../../src/queue/index.js';
 import { eventually } from '../support/async.js';
 import { expectDocumentedFrame, readEvents } from './sse.js';
 
@@ -242,7 +242,7 @@ describe('dashboard frames', () => {
     });
     try {
       // The first task holds the slot until close(); with maxSize 0 every other is refused.
-      const hold = (signal: AbortSignal): Promise<never> => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      const hold = ({ signal }: TaskContext): Promise<never> => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
       const refuse = async (n: number): Promise<void> => {
         for (let i = 0; i < n; i++) await queue.add(hold).catch(() => undefined);
       };

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadroomError, isHeadroomError } from '../../src/core/index.js';
-import { QueueClosedError, QueueFullError, TaskQueue, TimeoutError } from '../../src/queue/index.js';
+import { QueueClosedError, QueueFullError, TaskQueue, TimeoutError, type TaskContext } from '../../src/queue/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import { deferred, flush, sleep, trackUnhandledRejections } from '../support/async.js';
 
@@ -13,22 +13,32 @@ afterEach(async () => {
 });
 
 describe('TaskQueue: running tasks', () => {
-  it('resolves with the task result and passes the task an AbortSignal', async () => {
+  it('resolves with the task result and passes the task a context with its own AbortSignal', async () => {
     const queue = new TaskQueue();
-    let seen: unknown;
-    const value = await queue.add(async (signal) => {
-      seen = signal;
+    const seen: AbortSignal[] = [];
+    const value = await queue.add(async ({ signal }) => {
+      seen.push(signal);
       return 'ok';
     });
+    await queue.add(async ({ signal }) => void seen.push(signal));
     expect(value).toBe('ok');
-    expect(seen).toBeInstanceOf(AbortSignal);
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(seen[1]).toBeInstanceOf(AbortSignal);
+    expect(seen[0]).not.toBe(seen[1]);
   });
 
-  it('gives a task declared without a parameter an AbortSignal too', async () => {
+  it('gives a task the same signal however often it reads it', async () => {
+    const queue = new TaskQueue();
+    const [first, second] = await queue.add((context) => [context.signal, context.signal]);
+    expect(first).toBeInstanceOf(AbortSignal);
+    expect(second).toBe(first);
+  });
+
+  it('gives a task declared without a parameter its context too', async () => {
     const queue = new TaskQueue();
     const seen = await queue.add(function (this: unknown, ...args: unknown[]) {
-      return Promise.resolve(args[0]);
-    } as () => Promise<unknown>);
+      return Promise.resolve((args[0] as TaskContext).signal);
+    } as () => Promise<AbortSignal>);
     expect(seen).toBeInstanceOf(AbortSignal);
   });
 
@@ -232,7 +242,7 @@ describe('TaskQueue: timeouts', () => {
     const started = performance.now();
     const error = await queue
       .add(
-        (signal) =>
+        ({ signal }) =>
           new Promise((_, reject) => {
             seen = signal;
             signal.addEventListener('abort', () => reject(signal.reason));
@@ -250,10 +260,50 @@ describe('TaskQueue: timeouts', () => {
     expect(queue.stats().overrunning).toBe(0);
   });
 
+  it('aborts a wrapper task that forwards (...args) on its own timeout', async () => {
+    const queue = new TaskQueue({ concurrency: 2, timeout: 20 });
+    const seen: AbortSignal[] = [];
+    const inner = ({ signal }: TaskContext): Promise<never> =>
+      new Promise((_, reject) => {
+        seen.push(signal);
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    const wrapper = (...args: [TaskContext]): Promise<never> => inner(...args);
+    expect(wrapper.length).toBe(0); // what used to cost it its own signal
+    const slow = queue.add(wrapper);
+    const other = queue.add(wrapper, { timeout: 10_000 });
+    const error = await slow.catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(seen[0]?.aborted).toBe(true);
+    expect(seen[0]?.reason).toBe(error);
+    // The other task's signal is its own: the first one's timeout left it alone.
+    expect(seen[1]?.aborted).toBe(false);
+    await queue.close({ drain: false });
+    await expect(other).rejects.toBeInstanceOf(QueueClosedError);
+    expect(seen[1]?.aborted).toBe(true);
+  });
+
+  it('gives a task that reads its signal only after its timeout an aborted one', async () => {
+    const queue = new TaskQueue({ timeout: 10 });
+    const gate = deferred();
+    let late: AbortSignal | undefined;
+    const error = await queue
+      .add(async (context) => {
+        await gate.promise;
+        late = context.signal;
+      })
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TimeoutError);
+    gate.resolve();
+    await queue.onIdle();
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBe(error);
+  });
+
   it('frees the slot of a timed-out task only when it really settles', async () => {
     const queue = new TaskQueue({ concurrency: 1, maxSize: 10, timeout: 20 });
     const stubborn = deferred<string>();
-    const first = queue.add((_signal) => stubborn.promise); // ignores its signal
+    const first = queue.add(() => stubborn.promise); // ignores its signal
     let secondStarted = false;
     const second = queue.add(async () => {
       secondStarted = true;
@@ -382,7 +432,7 @@ describe('TaskQueue: cancellation', () => {
     let taskSignal: AbortSignal | undefined;
     const settled = deferred();
     const running = queue.add(
-      (signal) => {
+      ({ signal }) => {
         taskSignal = signal;
         return settled.promise;
       },
@@ -459,13 +509,13 @@ describe('TaskQueue: idle and close', () => {
     const stubborn = deferred();
     const running = [
       queue.add(
-        (signal) =>
+        ({ signal }) =>
           new Promise((_, reject) => {
             signals.push(signal);
             signal.addEventListener('abort', () => reject(signal.reason));
           }),
       ),
-      queue.add((signal) => {
+      queue.add(({ signal }) => {
         signals.push(signal);
         return stubborn.promise; // ignores its signal
       }),
@@ -491,23 +541,43 @@ describe('TaskQueue: idle and close', () => {
     expect(queue.stats().rejected).toBe(3);
   });
 
-  it('aborts the shared signal of parameterless tasks on close({ drain: false })', async () => {
+  it('aborts the signal of a forwarding wrapper on close({ drain: false })', async () => {
     const queue = new TaskQueue({ concurrency: 1 });
-    let shared: AbortSignal | undefined;
-    const task = queue.add(function (...args: unknown[]) {
-      shared = args[0] as AbortSignal;
+    let seen: AbortSignal | undefined;
+    const inner = ({ signal }: TaskContext): Promise<void> => {
+      seen = signal;
       return sleep(20);
-    } as () => Promise<void>);
-    const outcome = task.catch((e: unknown) => e);
+    };
+    const task = queue.add((...args: [TaskContext]) => inner(...args));
+    const outcome = task.catch((err: unknown) => err);
     await queue.close({ drain: false });
     expect(await outcome).toBeInstanceOf(QueueClosedError);
-    expect(shared?.aborted).toBe(true);
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('gives a task that reads its signal only after close({ drain: false }) an aborted one', async () => {
+    const queue = new TaskQueue({ concurrency: 1 });
+    const gate = deferred();
+    let late: AbortSignal | undefined;
+    const task = queue.add(async (context) => {
+      await gate.promise;
+      late = context.signal;
+    });
+    const outcome = task.catch((err: unknown) => err);
+    await flush();
+    const closing = queue.close({ drain: false });
+    const closedWith = await outcome;
+    expect(closedWith).toBeInstanceOf(QueueClosedError);
+    gate.resolve();
+    await closing;
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBe(closedWith);
   });
 
   it('escalates from drain to abort when closed twice', async () => {
     const queue = new TaskQueue({ concurrency: 1, maxSize: 10 });
     const gate = deferred();
-    const running = queue.add((signal) => {
+    const running = queue.add(({ signal }) => {
       signal.addEventListener('abort', () => gate.resolve());
       return gate.promise;
     });
