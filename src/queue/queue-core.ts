@@ -3,8 +3,6 @@ import {
   invalidArgument,
   objectArgument,
   parseDuration,
-  armDeadline,
-  disarmDeadline,
   deadlineNow as now,
   closureFreePromise,
 } from '../core/index.js';
@@ -107,7 +105,7 @@ export class QueueCore implements TaskOwner {
 
     queued.startedAt = startedAt;
     this.counters.recordStart(queued.enqueuedAt === 0 ? 0 : startedAt - queued.enqueuedAt);
-    if (queued.timeoutMs > 0) armDeadline(queued, queued.timeoutMs, startedAt);
+    if (queued.timeoutMs > 0) queued.armDeadline(queued.timeoutMs, startedAt);
 
     let result: unknown;
     try {
@@ -150,7 +148,7 @@ export class QueueCore implements TaskOwner {
     else next.prev = prev;
     queued.prev = null;
     queued.next = null;
-    if (queued.deadlineList !== null) disarmDeadline(queued);
+    queued.disarmDeadline();
     queued.unlisten();
 
     if (queued.state === RUNNING) {
@@ -191,7 +189,7 @@ export class QueueCore implements TaskOwner {
   private abandon(queued: QueuedTask, error: unknown): void {
     queued.state = OVERRUNNING;
     this.counters.overrunning++;
-    if (queued.deadlineList !== null) disarmDeadline(queued);
+    queued.disarmDeadline();
     queued.unlisten();
     queued.reject(error);
     queued.abort(error);
