@@ -30,6 +30,12 @@ export interface BusPulseOptions {
  * the last echo. It costs one small command per interval and nothing per read.
  *
  * At most one heartbeat is in flight: a Redis that does not answer gets no pile of them.
+ *
+ * A starved event loop (a long synchronous stretch, a busy machine) delays our own timer and the
+ * reading of the echo alike: after a stall, Node runs due timers before it reads sockets, so the
+ * echo that arrived during the stall is still unread when the tick looks for it. The time our
+ * ticks fired late is therefore not counted as silence: if a tick came X ms late, the echo had
+ * X ms less than `silenceMs` to be read, and the check gives those X ms back.
  */
 export class BusPulse {
   /** When the last echo arrived (or the pulse started). */
@@ -40,6 +46,10 @@ export class BusPulse {
   private inFlight = false;
   /** A heartbeat sent after the last echo was answered by Redis. */
   private answered = false;
+  /** When the last tick ran (or the pulse started). */
+  private lastTickAt = 0;
+  /** How late our ticks fired, in total, since the last echo: time the echo never had. */
+  private starvedMs = 0;
 
   constructor(private readonly options: BusPulseOptions) {
     this.now = options.now ?? Date.now;
@@ -49,7 +59,8 @@ export class BusPulse {
   /** Starts the interval (unref'd: it never keeps a process alive). */
   start(): void {
     if (this.timer !== undefined) return;
-    this.lastHeard = this.now();
+    this.lastHeard = this.lastTickAt = this.now();
+    this.starvedMs = 0;
     this.timer = setInterval(this.onTick, this.options.intervalMs);
     this.timer.unref();
   }
@@ -64,11 +75,15 @@ export class BusPulse {
   heard(): void {
     this.lastHeard = this.now();
     this.answered = false;
+    this.starvedMs = 0;
   }
 
-  /** True when nothing was heard for longer than `silenceMs`. */
+  /**
+   * True when nothing was heard for longer than `silenceMs`, not counting the time our own
+   * ticks were held up by a starved event loop.
+   */
   isSilent(): boolean {
-    return this.now() - this.lastHeard > this.options.silenceMs;
+    return this.now() - this.lastHeard - this.starvedMs > this.options.silenceMs;
   }
 
   /** Sends a heartbeat now, unless one is in flight. */
@@ -83,6 +98,10 @@ export class BusPulse {
   }
 
   private readonly onTick = (): void => {
+    const now = this.now();
+    const late = now - this.lastTickAt - this.options.intervalMs;
+    if (late > 0) this.starvedMs += late;
+    this.lastTickAt = now;
     this.beat();
     this.options.tick();
     if (this.isSilent()) this.options.silent(this.answered);

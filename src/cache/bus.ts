@@ -1,3 +1,4 @@
+import { quitWithin } from '../core/index.js';
 import type { CacheRedis } from './cache-options.js';
 
 /** What the subscriber connection reports. */
@@ -113,19 +114,7 @@ export class Bus {
     if (this.closed) return;
     this.closed = true;
     const sub = this.sub;
-    let timer: NodeJS.Timeout | undefined;
-    let quit = false;
-    await Promise.race([
-      sub.quit().then(
-        () => (quit = true),
-        () => undefined,
-      ),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    const quit = await quitWithin(sub, timeoutMs);
     this.detach(sub);
     if (quit) sub.disconnect();
     else drop(sub);

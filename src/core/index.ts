@@ -30,6 +30,7 @@ export {
 } from './deadline-timer.js';
 export { Deadline } from './deadline.js';
 export { clockOption, performanceClock, wallClock, type Clock } from './clock.js';
+export { quitWithin, type Quittable } from './quit-within.js';
 export { closureFreePromise, settlers, type Settle } from './settlers.js';
 export { DeadlineCall, LazyAbortController, type AbortHandle } from './deadline-call.js';
 export {

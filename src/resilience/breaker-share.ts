@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { invalidArgument } from '../core/index.js';
+import { invalidArgument, quitWithin } from '../core/index.js';
 
 /** How {@link CircuitBreaker}s on several instances tell one another that they opened or closed. */
 export interface BreakerShareOptions {
@@ -143,15 +143,7 @@ class SharedChannel {
     sub.off('ready', this.handleReady);
     sub.off('close', this.handleClose);
     this.connected = false;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      sub.quit().catch(noop),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    await quitWithin(sub, QUIT_TIMEOUT_MS);
     sub.disconnect();
     // The no-op error listener stays: a late socket error on a closed client must not crash anyone.
   }

@@ -54,6 +54,37 @@ describe('BusPulse', () => {
     p.stop();
   });
 
+  it('does not count a starved event loop as silence: the echo it kept unread arrives right after', async () => {
+    const options = { answer: true, echo: true };
+    const { p, silences } = pulse(options);
+    p.start();
+    await vi.advanceTimersByTimeAsync(2_000);
+    options.echo = false; // the echo waits, unread, in the socket
+    vi.setSystemTime(Date.now() + 5_000); // the loop is blocked for 5 s: no tick runs
+    await vi.advanceTimersByTimeAsync(500); // the first tick after the stall, 5 s late
+    expect(silences).toEqual([]);
+    expect(p.isSilent()).toBe(false);
+    p.heard(); // the socket is read: the echo was there
+    options.echo = true;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(silences).toEqual([]);
+    p.stop();
+  });
+
+  it('still declares real silence after a stall, once silenceMs passed on time', async () => {
+    const options = { answer: true, echo: true };
+    const { p, silences } = pulse(options);
+    p.start();
+    await vi.advanceTimersByTimeAsync(2_000);
+    options.echo = false; // this time the subscriber connection really is silent
+    vi.setSystemTime(Date.now() + 5_000);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(silences).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(silences.length).toBeGreaterThan(0);
+    p.stop();
+  });
+
   it('reports that Redis did not answer when the heartbeats themselves fail', async () => {
     const { p, silences } = pulse({ answer: false, echo: false });
     p.start();

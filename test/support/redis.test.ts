@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCluster, startRedis, stopAllRedis } from './redis.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RedisServer, startCluster, startRedis, stopAllRedis } from './redis.js';
 
 afterAll(stopAllRedis);
 
@@ -11,6 +14,21 @@ describe('test support: throwaway Redis', () => {
     await client.set('k', 'v');
     expect(await client.get('k')).toBe('v');
     await server.stop();
+  });
+
+  it('refuses a start on a port another server holds instead of taking that server for its own', async () => {
+    const holder = await startRedis();
+    const second = new RedisServer(holder.port, [], mkdtempSync(join(tmpdir(), 'headroom-redis-')));
+    await expect(second.start()).rejects.toThrow(/exited at start/);
+    await second.stop();
+    expect(await holder.client().ping()).toBe('PONG');
+    await holder.stop();
+  });
+
+  it('starts many servers at once, each on its own port', async () => {
+    const servers = await Promise.all(Array.from({ length: 6 }, () => startRedis()));
+    expect(new Set(servers.map((s) => s.port)).size).toBe(6);
+    await Promise.all(servers.map((s) => s.stop()));
   });
 
   it('pauses (no answer) and resumes a server', async () => {

@@ -49,20 +49,32 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Sends PING over a raw socket; true when the server answers PONG. */
-function ping(port: number, timeoutMs = 500): Promise<boolean> {
+/**
+ * Asks `INFO server` over a raw socket; true when the server answering on `port` is the process
+ * `pid`. Another test's redis-server that took the port first answers too, with its own pid.
+ */
+function answersAs(port: number, pid: number | undefined, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
+    let text = '';
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
+    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (data) => {
+      text += data.toString();
+      const found = /process_id:(\d+)\r\n/.exec(text);
+      if (found !== null) done(Number(found[1]) === pid);
+      else if (text.startsWith('-')) done(false);
+    });
   });
 }
+
+/** Thrown by {@link RedisServer.start} when redis-server exits at once: most often its port was taken. */
+class StartFailedError extends Error {}
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -131,8 +143,8 @@ export class RedisServer {
       exited = true;
     });
     await waitFor(async () => {
-      if (exited) throw new Error(`test support: redis-server on port ${this.port} exited at start`);
-      return ping(this.port);
+      if (exited) throw new StartFailedError(`test support: redis-server on port ${this.port} exited at start`);
+      return answersAs(this.port, child.pid);
     }, `redis-server on port ${this.port}`);
   }
 
@@ -199,22 +211,36 @@ export class RedisServer {
   }
 }
 
-/** Starts one throwaway redis-server on a free port and waits until it answers. */
+/** How many ports {@link startRedis} tries before giving up. */
+const START_ATTEMPTS = 4;
+
+/**
+ * Starts one throwaway redis-server on a free port and waits until it answers. A port found free
+ * can be taken by another test process before redis-server binds it (it then exits at once): the
+ * start is retried on new ports, a few times.
+ */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-redis-'));
-  const args = [...(options.args ?? [])];
-  let busPort: number | undefined;
-  if (options.cluster === true) {
-    busPort = await freePort();
-    const nodeTimeout = String(options.clusterNodeTimeout ?? 2000);
-    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', nodeTimeout, '--cluster-port', String(busPort));
-    // A replica's first sync starts at once instead of after the default 5 s diskless delay.
-    args.push('--repl-diskless-sync-delay', '0');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-redis-'));
+    const args = [...(options.args ?? [])];
+    let busPort: number | undefined;
+    if (options.cluster === true) {
+      busPort = await freePort();
+      const nodeTimeout = String(options.clusterNodeTimeout ?? 2000);
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', nodeTimeout, '--cluster-port', String(busPort));
+      // A replica's first sync starts at once instead of after the default 5 s diskless delay.
+      args.push('--repl-diskless-sync-delay', '0');
+    }
+    const server = new RedisServer(port, args, dir, busPort);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      await server.stop();
+      if (!(err instanceof StartFailedError) || attempt >= START_ATTEMPTS) throw err;
+    }
   }
-  const server = new RedisServer(port, args, dir, busPort);
-  await server.start();
-  return server;
 }
 
 /** A 3-master Redis Cluster made of throwaway servers, with replicas when asked. */
