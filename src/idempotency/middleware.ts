@@ -185,9 +185,9 @@ function jsonBytesFingerprint(head: string, body: Uint8Array): string {
  * - 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the store is unreachable or did not answer
  *   within the instance's `storeTimeout` (the handler did not run);
  * - 503 `IDEMPOTENCY_NOT_STORED` with `Retry-After` (with `holdUntilStored`, the default): the
- *   handler ran but its response could not be stored before the lease would lapse, on adapters
- *   whose response goes out after the middleware returns (Koa, Hono, fetch). On node:http,
- *   Express and Fastify the handler writes its response itself, and it has gone out by then.
+ *   handler ran but its response could not be stored before the lease would lapse, on Koa, whose
+ *   response goes out only once the middleware returns. On node:http, Express, Fastify and Hono
+ *   the handler's response is committed before the store is tried, and it goes out.
  *
  * A key stays in progress until the handler it admitted has really settled, whatever answered
  * the client first (an outer `timeout()`'s 504, a client that left): duplicates meanwhile get
@@ -329,9 +329,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
       if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again
       if (err instanceof IdempotencyNotStoredError) {
         // The handler ran but its response could not be stored (holdUntilStored). Where the
-        // adapter has not sent it yet, a 503 goes out instead, so that this response and a
-        // retry's can never be two different successes; where it went out, the error events
-        // have told.
+        // adapter has not committed it yet (Koa), a 503 goes out instead, so that this response
+        // and a retry's can never be two different successes; where it went out, the error
+        // events have told.
         if (!exchange.responded) exchange.respond(problemResponse(err));
         return;
       }

@@ -141,9 +141,17 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return (await this.call(SCRIPTS.renew, key, token, Math.ceil(lockTtlMs))) === 1;
   }
 
-  /** {@inheritDoc IdempotencyStore.release} */
+  /**
+   * {@inheritDoc IdempotencyStore.release}
+   *
+   * Sent as EVAL with the script's source, never EVALSHA: a release may be the compensation of
+   * an acquire that timed out, written behind it on a stalled connection. If the server then
+   * answered EVALSHA with NOSCRIPT (a restarted or newly promoted node has an empty script
+   * cache), the client would already have given up on the reply and never send the fallback,
+   * and the late acquire's lease would stay. EVAL cannot miss, and costs the same round trip.
+   */
   async release(key: string, token: string): Promise<boolean> {
-    return (await this.call(SCRIPTS.release, key, token)) === 1;
+    return (await this.redis.eval(SCRIPTS.release.source, 1, this.prefix + key, token)) === 1;
   }
 
   private async call(s: Script, key: string, ...args: Array<string | number>): Promise<unknown> {

@@ -9,6 +9,7 @@ import {
   idempotencyMiddleware,
   isHeadroomError,
   type IdempotencyMiddlewareOptions,
+  type IdempotencyStore,
 } from '../../src/idempotency/index.js';
 import { toNode } from '../../src/http/index.js';
 import { sha256 } from '../../src/idempotency/fingerprint.js';
@@ -229,6 +230,30 @@ describe.each(['node', 'express', 'fastify', 'koa', 'hono'] as const)('idempoten
     expect(app.runs).toBe(1);
     // A body within the limit, and requests without a key, are not affected.
     expect((await post(app, '/payments', { body: big })).status).toBe(201);
+  });
+
+  it('on Koa, answers 503 IDEMPOTENCY_NOT_STORED instead of a response that could not be stored', async () => {
+    const inner = new MemoryIdempotencyStore();
+    // A store that takes keys but cannot store results (it went away after the acquire).
+    const store: IdempotencyStore = {
+      acquire: (...args) => inner.acquire(...args),
+      complete: () => Promise.reject(new Error('store down')),
+      renew: () => Promise.reject(new Error('store down')),
+      release: (...args) => inner.release(...args),
+    };
+    const app = await start(kind, {}, new Idempotency({ store, lockTtl: 200, storeTimeout: 20 }));
+    const reply = await post(app, '/payments', { key: 'k1' });
+    expect(app.runs).toBe(1);
+    if (kind === 'koa') {
+      // Koa sends ctx.body once the middleware returns: the 201 that could not be stored never goes out.
+      expect(reply.status).toBe(503);
+      expect(reply.json).toMatchObject({ code: 'IDEMPOTENCY_NOT_STORED' });
+      expect(reply.headers.get('retry-after')).toBe('1');
+    } else {
+      // The handler's response is committed before the store is tried (node:http, Express and
+      // Fastify write it themselves; Hono's is set on the context): it goes out.
+      expect(reply.status).toBe(201);
+    }
   });
 
   it('lets other methods through untouched', async () => {

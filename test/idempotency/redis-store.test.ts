@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Idempotency, RedisIdempotencyStore, isHeadroomError } from '../../src/idempotency/index.js';
+import { Idempotency, RedisIdempotencyStore, isHeadroomError, type IdempotencyStore } from '../../src/idempotency/index.js';
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { storeContract } from './store-contract.js';
 
@@ -65,6 +65,26 @@ describe.each([
     expect(replays).toBeGreaterThanOrEqual(1);
     // After the first completed, every duplicate replays.
     expect(await idem.run(key, async () => ({ charged: -1 }))).toEqual({ charged: 100 });
+  });
+
+  it('runs once when the first complete fails: it is retried, and a client retry loop replays', async () => {
+    // The real store, whose first complete() rejects as one did with MOVED during a failover.
+    const real = new RedisIdempotencyStore(client());
+    let failures = 1;
+    const store: IdempotencyStore = {
+      acquire: (...args) => real.acquire(...args),
+      complete: (...args) => (failures-- > 0 ? Promise.reject(new Error('MOVED 3999 127.0.0.1:1')) : real.complete(...args)),
+      renew: (...args) => real.renew(...args),
+      release: (...args) => real.release(...args),
+    };
+    const idem = new Idempotency({ store });
+    const key = randomUUID();
+    let runs = 0;
+    const answers: string[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) answers.push(await idem.run(key, async () => `order #${++runs}`));
+    expect(runs).toBe(1);
+    expect(new Set(answers)).toEqual(new Set(['order #1']));
+    expect(idem.stats()).toMatchObject({ executions: 1, replays: 4, completionRetries: 1 });
   });
 
   it('lets waiting duplicates get the result through the store', async () => {
