@@ -1,6 +1,26 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { ioredisTarget } from './test/support/ioredis-switch.mjs';
+
+// HEADROOM_TEST_IOREDIS=6 runs the suite (src and tests) on ioredis 6, HEADROOM_TEST_RESP=2
+// additionally on RESP2; see test/support/ioredis-switch.mjs.
+const ioredis = ioredisTarget();
+if (ioredis !== undefined) {
+  // Child processes started by tests resolve `ioredis` the same way.
+  const hook = fileURLToPath(new URL('./test/support/ioredis-switch-register.mjs', import.meta.url));
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${JSON.stringify(hook)}`.trim();
+}
 
 export default defineConfig({
+  resolve: {
+    alias:
+      ioredis === undefined
+        ? []
+        : [
+            { find: /^ioredis$/, replacement: ioredis.startsWith('file:') ? fileURLToPath(ioredis) : ioredis },
+            { find: /^ioredis\//, replacement: 'ioredis6/' },
+          ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

@@ -1,4 +1,4 @@
-import { quitWithin } from '../core/index.js';
+import { quitWithin, type RedisSubscriber } from '../core/index.js';
 import type { CacheRedis } from './cache-options.js';
 
 /** What the subscriber connection reports. */
@@ -11,11 +11,7 @@ export interface BusHandlers {
   error(error: unknown): void;
 }
 
-type SubscriberClient = CacheRedis & {
-  subscribe(...channels: string[]): Promise<unknown>;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  off(event: string, listener: (...args: unknown[]) => void): unknown;
-};
+type SubscriberClient = RedisSubscriber;
 
 /**
  * The subscriber side of the coherence bus: Redis pub/sub on a connection made with
@@ -39,7 +35,7 @@ export class Bus {
 
   /** Makes the subscriber connection and subscribes. */
   private open(): SubscriberClient {
-    const sub = this.client.duplicate() as SubscriberClient;
+    const sub = this.client.duplicate();
     sub.on('message', this.handleMessage);
     sub.on('ready', this.handleReady);
     sub.on('close', this.handleClose);

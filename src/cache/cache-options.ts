@@ -1,8 +1,32 @@
-import type { Cluster, Redis } from 'ioredis';
-import type { Duration } from '../core/index.js';
+import type { Duration, RedisPubSub, RedisScripting } from '../core/index.js';
 
-/** The Redis client the cache uses as its second level: an ioredis `Redis` or `Cluster`. */
-export type CacheRedis = Redis | Cluster;
+/**
+ * The Redis client the cache uses as its second level: an ioredis `Redis` or `Cluster`, of
+ * ioredis 5 or 6, with either reply mapping. Written as the commands the cache sends rather than
+ * as ioredis' classes, so a client from another ioredis copy than the one headroom was built
+ * against (two majors in one project) is accepted too.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, Redis } from 'ioredis';
+ * const standalone: CacheRedis = new Redis(process.env.REDIS_URL!);
+ * const cluster: CacheRedis = new Cluster([{ host: '127.0.0.1', port: 7000 }]);
+ * ```
+ */
+export interface CacheRedis extends RedisScripting, RedisPubSub {
+  /** `GET key`. */
+  get(key: string): Promise<string | null>;
+  /** `SET key value PX milliseconds`. */
+  set(key: string, value: string, millisecondsToken: 'PX', milliseconds: number): Promise<'OK'>;
+  /** `SET key value PX milliseconds NX`: `null` when the key exists. */
+  set(key: string, value: string, millisecondsToken: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>;
+  /** `MGET key...` (standalone clients only). */
+  mget(...keys: string[]): Promise<Array<string | null>>;
+  /** `UNLINK key...`. */
+  unlink(...keys: string[]): Promise<number>;
+  /** `true` on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+}
 
 /**
  * Turns values into the bytes or text stored in Redis, and back. The default is JSON.

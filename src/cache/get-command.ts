@@ -1,5 +1,4 @@
 import { tracingChannel } from 'node:diagnostics_channel';
-import type { Redis } from 'ioredis';
 import type { CacheRedis } from './cache-options.js';
 
 /**
@@ -20,6 +19,18 @@ export interface GetReceiver {
  * @internal
  */
 export type GetCommandClass = new (key: string, receiver: GetReceiver) => object;
+
+/**
+ * What the direct path asks of a standalone ioredis client beyond {@link CacheRedis}.
+ *
+ * @internal
+ */
+export interface DirectClient {
+  /** Queues a command (ioredis' `sendCommand`). */
+  sendCommand(command: object): unknown;
+  /** An unexecuted pipeline, asked to build a probe command. */
+  pipeline(): { get(key: string): unknown };
+}
 
 /** The part of ioredis' `Command` this module relies on (ioredis 5). */
 interface IoredisCommand {
@@ -72,7 +83,7 @@ function deliver(receiver: GetReceiver, value: unknown): void {
  * client, `constructor` included. So a pipeline, never executed, is asked to build a `GET`, and
  * its `sendCommand` is replaced on that one instance to catch the command instead of queueing it.
  */
-function commandClassOf(client: Redis): unknown {
+function commandClassOf(client: DirectClient): unknown {
   let found: unknown;
   try {
     const pipeline = client.pipeline();
@@ -101,8 +112,9 @@ function commandClassOf(client: Redis): unknown {
  * @internal
  */
 export function getCommandFor(client: CacheRedis): GetCommandClass | undefined {
-  if ((client as { isCluster?: boolean }).isCluster === true || typeof (client as Redis).sendCommand !== 'function') return undefined;
-  const Base = commandClassOf(client as Redis);
+  const direct = client as unknown as Partial<DirectClient>;
+  if (client.isCluster === true || typeof direct.sendCommand !== 'function' || typeof direct.pipeline !== 'function') return undefined;
+  const Base = commandClassOf(direct as DirectClient);
   if (typeof Base !== 'function') return undefined;
   const proto = (Base as { prototype: Record<string, unknown> }).prototype;
   if (typeof proto.initPromise !== 'function' || typeof proto.toWritable !== 'function') return undefined;

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
+import { closureFreePromise, Deadline, settlers, type CorkableSocket, type Settle } from '../core/index.js';
 import { FAIL, type Fail } from './l2-outcome.js';
 
 /** What a read reports its outcome to: the L2 it was sent through (its breaker and hooks). */
@@ -36,7 +35,7 @@ export class ReadBatch extends Deadline {
   /** How many of them are still pending. */
   pending = 0;
   /** The socket corked while the batch's GETs are written (uncorked when the batch is armed). */
-  corked: Redis['stream'] | undefined = undefined;
+  corked: CorkableSocket | undefined = undefined;
 
   constructor(readonly l2: ReadOwner) {
     super();

@@ -1,5 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
 import {
+  corkClient,
   closureFreePromise,
   Deadline,
   settlers,
@@ -8,12 +8,24 @@ import {
 import { CircuitBreaker } from '../resilience/index.js';
 import { l2Timeout } from './cache-errors.js';
 import type { CacheRedis } from './cache-options.js';
-import { directReadsAllowed, getCommandFor, type GetCommandClass } from './get-command.js';
+import { directReadsAllowed, getCommandFor, type DirectClient, type GetCommandClass } from './get-command.js';
 import { FAIL, FAIL_PROMISE, type Fail } from './l2-outcome.js';
 import { ReadBatch, settlerOf, type L2Read, type ReadOwner } from './l2-read.js';
 
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const SCAN_COUNT = '500';
+
+/** What `scanDelete` sends to one server: a standalone client, or one master of a Cluster. */
+interface ScanNode {
+  scan(cursor: string, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: string): Promise<[cursor: string, keys: string[]]>;
+  unlink(...keys: string[]): Promise<number>;
+  pipeline(): { unlink(key: string): unknown; exec(): Promise<Array<[error: Error | null, reply: unknown]> | null> };
+}
+
+/** An ioredis `Cluster`'s list of its masters. */
+interface ClusterNodes {
+  nodes(role: 'master'): ScanNode[];
+}
 
 /** Hooks the L2 reports to. */
 export interface L2Hooks {
@@ -147,7 +159,7 @@ export class L2 implements ReadOwner {
     let batch = this.batch;
     if (batch === undefined) {
       batch = this.batch = new ReadBatch(this);
-      if (direct) batch.corked = this.cork();
+      if (direct) batch.corked = corkClient(this.client);
       queueMicrotask(this.armBatch);
     }
     read.batch = batch;
@@ -155,7 +167,7 @@ export class L2 implements ReadOwner {
     batch.pending++;
     if (direct) {
       try {
-        (this.client as Redis).sendCommand(new GetCommand(key, read) as Parameters<Redis['sendCommand']>[0]);
+        (this.client as unknown as DirectClient).sendCommand(new GetCommand(key, read));
       } catch (error) {
         read.settled(error);
       }
@@ -163,15 +175,6 @@ export class L2 implements ReadOwner {
       const settle = settlerOf(read);
       this.client.get(key).then(settle, settle);
     }
-  }
-
-  /** Corks the client's socket if it is connected and writable; returns it so it can be uncorked. */
-  private cork(): Redis['stream'] | undefined {
-    const client = this.client as Redis;
-    const stream = client.stream;
-    if (client.status !== 'ready' || stream === undefined || !stream.writable) return undefined;
-    stream.cork();
-    return stream;
   }
 
   /**
@@ -288,7 +291,7 @@ export class L2 implements ReadOwner {
    * keys deleted before the failure stay deleted).
    */
   async scanDelete(match: string): Promise<number | Fail> {
-    const nodes: Redis[] = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    const nodes = this.isCluster ? (this.client as unknown as ClusterNodes).nodes('master') : [this.client as unknown as ScanNode];
     const results = await Promise.all(nodes.map((node) => this.scanNode(node, match)));
     let total = 0;
     for (const r of results) {
@@ -298,7 +301,7 @@ export class L2 implements ReadOwner {
     return total;
   }
 
-  private async scanNode(node: Redis, match: string): Promise<number | Fail> {
+  private async scanNode(node: ScanNode, match: string): Promise<number | Fail> {
     let cursor = '0';
     let deleted = 0;
     do {

@@ -43,3 +43,4 @@ export {
   type PrometheusFamily,
   type PrometheusSample,
 } from './prometheus-text.js';
+export { corkClient, type CorkableSocket, type RedisEventListener, type RedisScripting, type RedisSubscriber, type RedisPubSub } from './redis-client.js';

@@ -34,7 +34,7 @@ export {
 } from './idempotency.js';
 export type { IdempotencyStore, AcquireResult, AcquiredRecord, InProgressRecord, CompletedRecord } from './store.js';
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './memory-store.js';
-export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './redis-store.js';
+export { RedisIdempotencyStore, type IdempotencyRedis, type RedisIdempotencyStoreOptions } from './redis-store.js';
 export {
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
-import { invalidArgument, objectArgument, stringOption } from '../core/index.js';
+import { invalidArgument, objectArgument, stringOption, type RedisScripting } from '../core/index.js';
 import type { AcquireResult, AcquiredRecord, IdempotencyStore } from './store.js';
+
+/**
+ * The client {@link RedisIdempotencyStore} uses: an ioredis `Redis` or `Cluster`, of ioredis 5 or
+ * 6, with either reply mapping (also from another ioredis copy than the one headroom was built
+ * against). Written as the commands the store sends: its Lua scripts.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const redis: IdempotencyRedis = new Redis(process.env.REDIS_URL!);
+ * ```
+ */
+export type IdempotencyRedis = RedisScripting;
 
 /** Options for {@link RedisIdempotencyStore}. */
 export interface RedisIdempotencyStoreOptions {
@@ -105,14 +117,14 @@ function isNoScript(err: unknown): boolean {
 export class RedisIdempotencyStore implements IdempotencyStore {
   /** The key prefix in use. */
   readonly prefix: string;
-  private readonly redis: Redis | Cluster;
+  private readonly redis: IdempotencyRedis;
 
   /**
    * @param redis - an ioredis `Redis` or `Cluster` client you own; the store never closes it.
    * @param options - see {@link RedisIdempotencyStoreOptions}.
    */
-  constructor(redis: Redis | Cluster, options: RedisIdempotencyStoreOptions = {}) {
-    if (redis === null || typeof redis !== 'object' || typeof (redis as Redis).evalsha !== 'function') {
+  constructor(redis: IdempotencyRedis, options: RedisIdempotencyStoreOptions = {}) {
+    if (redis === null || typeof redis !== 'object' || typeof (redis as Partial<IdempotencyRedis>).evalsha !== 'function') {
       throw invalidArgument('redis', 'an ioredis Redis or Cluster client', redis);
     }
     objectArgument(options, 'options');

@@ -42,7 +42,7 @@ export {
   type MemoryRateLimitStoreStats,
   type RateLimitClock,
 } from './memory-store.js';
-export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './redis-store.js';
+export { RedisRateLimitStore, type RateLimitRedis, type RedisRateLimitStoreOptions } from './redis-store.js';
 export type { Clock } from '../core/index.js';
 export { RateLimitedError, type RateLimitedErrorOptions } from './errors.js';
 export {

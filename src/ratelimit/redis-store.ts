@@ -1,5 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
-import { invalidArgument, objectArgument, stringOption } from '../core/index.js';
+import { corkClient, invalidArgument, objectArgument, stringOption, type CorkableSocket, type RedisScripting } from '../core/index.js';
 import { takeAllOrNothing, type AtomicPart } from './all-or-nothing.js';
 import { clusterSlot } from './cluster-slot.js';
 import { asPeeks, type RateLimitPolicy, type StoreReply } from './policy.js';
@@ -17,6 +16,24 @@ export interface RedisRateLimitStoreOptions {
   prefix?: string;
 }
 
+/**
+ * The client {@link RedisRateLimitStore} uses: an ioredis `Redis` or `Cluster`, of ioredis 5 or 6,
+ * with either reply mapping (also from another ioredis copy than the one headroom was built
+ * against). Written as the commands the store sends.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const redis: RateLimitRedis = new Redis(process.env.REDIS_URL!);
+ * ```
+ */
+export interface RateLimitRedis extends RedisScripting {
+  /** `DEL key...` ({@link RedisRateLimitStore.reset}). */
+  del(...keys: string[]): Promise<number>;
+  /** `true` on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+}
+
 /** What the store sends for a policy, built once per policy: its keys' start, and its figures in microseconds. */
 interface PolicyArgs {
   /** `prefix + name + ':'`. */
@@ -24,8 +41,6 @@ interface PolicyArgs {
   interval: string;
   tolerance: string;
 }
-
-type Stream = NonNullable<Redis['stream']>;
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
@@ -71,11 +86,11 @@ function allFromMicros(replies: unknown): StoreReply[] {
 export class RedisRateLimitStore implements RateLimitStore {
   /** The key prefix in use. */
   readonly prefix: string;
-  private readonly redis: Redis | Cluster;
+  private readonly redis: RateLimitRedis;
   private readonly isCluster: boolean;
   private readonly args = new WeakMap<RateLimitPolicy, PolicyArgs>();
   /** The socket corked for the commands of this tick, until {@link RedisRateLimitStore.uncork} runs. */
-  private corked: Stream | undefined = undefined;
+  private corked: CorkableSocket | undefined = undefined;
   private readonly uncork = (): void => {
     const stream = this.corked;
     this.corked = undefined;
@@ -86,8 +101,8 @@ export class RedisRateLimitStore implements RateLimitStore {
    * @param redis - an ioredis `Redis` or `Cluster` client you own; the store never closes it.
    * @param options - see {@link RedisRateLimitStoreOptions}.
    */
-  constructor(redis: Redis | Cluster, options: RedisRateLimitStoreOptions = {}) {
-    if (redis === null || typeof redis !== 'object' || typeof (redis as Redis).evalsha !== 'function') {
+  constructor(redis: RateLimitRedis, options: RedisRateLimitStoreOptions = {}) {
+    if (redis === null || typeof redis !== 'object' || typeof (redis as Partial<RateLimitRedis>).evalsha !== 'function') {
       throw invalidArgument('redis', 'an ioredis Redis or Cluster client', redis);
     }
     objectArgument(options, 'options');
@@ -215,10 +230,8 @@ export class RedisRateLimitStore implements RateLimitStore {
    */
   private cork(): void {
     if (this.corked !== undefined || this.isCluster) return;
-    const client = this.redis as Redis;
-    const stream = client.stream;
-    if (client.status !== 'ready' || stream === undefined || !stream.writable) return;
-    stream.cork();
+    const stream = corkClient(this.redis);
+    if (stream === undefined) return;
     this.corked = stream;
     queueMicrotask(this.uncork);
   }

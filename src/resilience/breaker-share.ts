@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
-import { invalidArgument, quitWithin } from '../core/index.js';
+import { invalidArgument, quitWithin, type RedisPubSub, type RedisSubscriber } from '../core/index.js';
 
 /** How {@link CircuitBreaker}s on several instances tell one another that they opened or closed. */
 export interface BreakerShareOptions {
-  /** The `Redis` or `Cluster` client you already have; the subscription is made with `duplicate()`. */
-  redis: Redis | Cluster;
+  /**
+   * The `Redis` or `Cluster` client you already have (ioredis 5 or 6, either reply mapping); the
+   * subscription is made with `duplicate()`.
+   */
+  redis: BreakerShareRedis;
   /** The pub/sub channel, e.g. `'myapp:breakers'`; every breaker on it hears the others of its name. */
   channel: string;
 }
@@ -19,16 +21,17 @@ export interface ShareMember {
   onRemote(event: 'open' | 'close'): void;
 }
 
-/** The commands the share uses, typed the same on ioredis 5 and 6. */
-interface PubSubClient {
-  duplicate(): PubSubClient;
-  publish(channel: string, message: string): Promise<unknown>;
-  subscribe(channel: string): Promise<unknown>;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  off(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+/**
+ * The client a breaker share publishes on and subscribes with: an ioredis `Redis` or `Cluster` of
+ * ioredis 5 or 6 (also from another ioredis copy than the one headroom was built against).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const redis: BreakerShareRedis = new Redis(process.env.REDIS_URL!);
+ * ```
+ */
+export type BreakerShareRedis = RedisPubSub;
 
 /** One message: version, breaker name, event, sender id, wall-clock time of sending. */
 interface ShareMessage {
@@ -55,12 +58,12 @@ function wallNow(): number {
  */
 class SharedChannel {
   connected = false;
-  private readonly sub: PubSubClient;
+  private readonly sub: RedisSubscriber;
   private readonly members = new Map<string, Set<Member>>();
   private size = 0;
 
   constructor(
-    private readonly client: PubSubClient,
+    private readonly client: RedisPubSub,
     readonly channel: string,
     private readonly onEmpty: () => void,
   ) {
@@ -212,10 +215,11 @@ export class BreakerShare {
 export function joinShare(share: unknown, target: ShareMember): BreakerShare {
   if (typeof share !== 'object' || share === null || Array.isArray(share)) throw invalidArgument('share', 'an object { redis, channel }', share);
   const { redis, channel } = share as Partial<BreakerShareOptions>;
-  const client = redis as unknown as PubSubClient | undefined;
-  if (typeof client !== 'object' || client === null || typeof client.duplicate !== 'function' || typeof client.publish !== 'function') {
+  const candidate = redis as Partial<RedisPubSub> | null | undefined;
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.duplicate !== 'function' || typeof candidate.publish !== 'function') {
     throw invalidArgument('share.redis', 'an ioredis Redis or Cluster client', redis);
   }
+  const client = candidate as RedisPubSub;
   if (typeof channel !== 'string' || channel.length === 0) throw invalidArgument('share.channel', 'a non-empty string', channel);
   const name = channel;
   let byChannel = channels.get(client);

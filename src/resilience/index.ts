@@ -37,7 +37,7 @@ export type {
   ConsecutiveTrip,
   RatioTrip,
 } from './breaker-options.js';
-export type { BreakerShareOptions } from './breaker-share.js';
+export type { BreakerShareOptions, BreakerShareRedis } from './breaker-share.js';
 export { BrokenCircuitError } from './broken-circuit-error.js';
 export { HedgePolicy, type HedgePolicyEvents, type HedgePolicyOptions } from './hedge-policy.js';
 export { TimeoutPolicy, type TimeoutPolicyOptions } from './timeout-policy.js';
