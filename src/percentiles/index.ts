@@ -19,17 +19,17 @@
  * @document ../../docs/percentiles.md
  * @packageDocumentation
  */
-export {
-  PercentileTracker,
-  type RecordOptions,
-  type WindowOptions,
-  type SlowestOptions,
-  type EncodeOptions,
-  type KeyedStats,
-  type PercentileTrackerJSON,
-  type StopTimer,
-  type WindowInfo,
-} from './percentile-tracker.js';
+export { PercentileTracker } from './percentile-tracker.js';
+export type {
+  RecordOptions,
+  WindowOptions,
+  SlowestOptions,
+  EncodeOptions,
+  KeyedStats,
+  PercentileTrackerJSON,
+  StopTimer,
+  WindowInfo,
+} from './tracker-types.js';
 export type { PercentileTrackerOptions } from './tracker-options.js';
 export type { PercentileStats, RequestOutcome } from './stats.js';
 export type { Budget, BudgetMetric, BudgetViolation } from './budgets.js';

@@ -1,5 +1,6 @@
 import { type HttpExchange, type HttpResult, type Middleware, functionArgument, invalidArgument, objectArgument } from '../core/index.js';
-import type { PercentileTracker, RecordOptions } from './percentile-tracker.js';
+import type { PercentileTracker } from './percentile-tracker.js';
+import type { RecordOptions } from './tracker-types.js';
 import type { PrometheusOptions } from './prometheus.js';
 import type { RequestOutcome } from './stats.js';
 

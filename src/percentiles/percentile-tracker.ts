@@ -1,146 +1,21 @@
-import { type Disposer, type Duration, Emitter, functionArgument, invalidArgument, objectArgument, parseDuration } from '../core/index.js';
+import { type Disposer, Emitter, functionArgument, invalidArgument, objectArgument, parseDuration } from '../core/index.js';
 import { BucketLayout } from './bucket-layout.js';
-import { type Budget, type BudgetViolation, type Ceiling, resolveBudgets } from './budgets.js';
+import { BudgetWatch } from './budget-watch.js';
+import type { Budget, BudgetViolation } from './budgets.js';
+import { Cooldown } from './cooldown.js';
 import { ENCODING_FORMAT, type EncodedKey, type EncodedPayload, encodeAccumulator, mergeEncoded } from './encoding.js';
-import { OVERFLOW_KEY, type PercentileTrackerEvents } from './events.js';
+import type { PercentileTrackerEvents } from './events.js';
 import { type PrometheusEntry, type PrometheusOptions, isFreeLabelName, writePrometheus } from './prometheus.js';
-import { type HotInterval, type Snapshot, mergeSnapshots, takeSnapshot } from './snapshot.js';
-import { Accumulator, type PercentileStats, type RequestOutcome, emptyStats } from './stats.js';
+import type { Series } from './series.js';
+import { type PercentileStats, emptyStats } from './stats.js';
 import { type Level, type PercentileTrackerOptions, resolveOptions } from './tracker-options.js';
-
-/** Options of {@link PercentileTracker.record}. */
-export interface RecordOptions {
-  /** Count this value as an error (it is still part of the percentiles). Default `false`. Same as `outcome: 'error'`. */
-  error?: boolean;
-  /**
-   * What happened to the request (see {@link RequestOutcome}). `served` (the default) and `error`
-   * are recorded in the percentiles; `shed`, `timed_out` and `client_gone` are only counted, in
-   * the stats' `shed`, `timedOut` and `clientGone` and in the Prometheus `_outcomes_total`
-   * counter, because their duration says nothing about how fast the handler is.
-   */
-  outcome?: RequestOutcome;
-}
-
-/** Options of the reads ({@link PercentileTracker.stats}, `summary`, `checkBudgets`, ...). */
-export interface WindowOptions {
-  /** One of the configured windows. Default: the smallest. */
-  window?: Duration;
-}
-
-/** Options of {@link PercentileTracker.slowest}. */
-export interface SlowestOptions extends WindowOptions {
-  /** The figure to rank by. Default `'p95'`. */
-  by?: 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'mean' | 'max' | 'errorRate' | 'count' | 'throughputPerSec';
-}
-
-/** Options of {@link PercentileTracker.encode}. */
-export interface EncodeOptions extends WindowOptions {}
-
-/** A key's stats plus the key, as {@link PercentileTracker.slowest} returns them. */
-export interface KeyedStats extends PercentileStats {
-  /** The key. */
-  key: string;
-}
-
-/** The shape of {@link PercentileTracker.toJSON}. */
-export interface PercentileTrackerJSON {
-  /** The configured windows, e.g. `['1m', '1h']`. */
-  windows: string[];
-  /** For each key, its stats in each window. */
-  keys: Record<string, Record<string, PercentileStats>>;
-}
-
-/** One configured window, as {@link PercentileTracker.windows} describes it. */
-export interface WindowInfo {
-  /** The window's label, as configured (`'1m'`). */
-  window: string;
-  /** The window, in ms. */
-  windowMs: number;
-  /** Length of one interval, in ms: the step by which the window slides (its resolution). */
-  intervalMs: number;
-  /** Intervals in the window's ring. */
-  intervals: number;
-}
-
-/** A stop function from {@link PercentileTracker.startTimer}. */
-export type StopTimer = (options?: RecordOptions) => number;
+import type { EncodeOptions, KeyedStats, PercentileTrackerJSON, RecordOptions, SlowestOptions, StopTimer, WindowInfo, WindowOptions } from './tracker-types.js';
+import { WindowStore } from './window-store.js';
 
 const MAX_KEY_LENGTH = 256;
-const HOT_POOL_SIZE = 32;
 const ERROR: RecordOptions = Object.freeze({ error: true });
-
-/** A ring of closed intervals for one window. */
-interface Ring {
-  epochs: Float64Array;
-  snaps: (Snapshot | null)[];
-}
-
-/** Everything tracked for one key: its live interval (dense) and its rings (sparse). */
-class Series implements HotInterval {
-  counts: Uint16Array;
-  carry: Map<number, number> | null = null;
-  /** Epoch (in smallest-window intervals) of the live interval, or -1 when there is none. */
-  hotEpoch = -1;
-  count = 0;
-  sum = 0;
-  sumSq = 0;
-  min = Infinity;
-  max = 0;
-  errors = 0;
-  clamped = 0;
-  shed = 0;
-  timedOut = 0;
-  clientGone = 0;
-  /** Epoch of the last interval that held data. */
-  lastEpoch = -1;
-  totalCount = 0;
-  totalSum = 0;
-  totalErrors = 0;
-  totalShed = 0;
-  totalTimedOut = 0;
-  totalClientGone = 0;
-  lastSlowAt = -Infinity;
-  slowSuppressed = 0;
-  readonly rings: Ring[];
-
-  constructor(
-    readonly key: string,
-    levels: Level[],
-    counts: Uint16Array,
-  ) {
-    this.counts = counts;
-    this.rings = levels.map((l) => ({ epochs: new Float64Array(l.slots).fill(-1), snaps: new Array<Snapshot | null>(l.slots).fill(null) }));
-  }
-}
-
-const EMPTY = new Uint16Array(0);
-/** A 16-bit dense slot wraps here; the excess goes to {@link HotInterval.carry}. */
-const WRAP = 0x10000;
-
-/** Whether the live interval of `s` holds anything (a value, or an outcome counted apart). */
-function holdsData(s: Series): boolean {
-  return s.count > 0 || s.shed > 0 || s.timedOut > 0 || s.clientGone > 0;
-}
-
-/** Counts an outcome that stays out of the percentiles; false for `served`/`error`. */
-function countApart(s: Series, outcome: RequestOutcome): boolean {
-  switch (outcome) {
-    case 'served':
-    case 'error':
-      return false;
-    case 'shed':
-      s.shed++;
-      return true;
-    case 'timed_out':
-      s.timedOut++;
-      return true;
-    case 'client_gone':
-      s.clientGone++;
-      return true;
-    default:
-      throw invalidArgument('options.outcome', "one of 'served', 'error', 'shed', 'timed_out', 'client_gone'", outcome);
-  }
-}
+/** The figures {@link PercentileTracker.slowest} ranks by. */
+const RANKABLE: readonly string[] = ['p50', 'p90', 'p95', 'p99', 'p999', 'mean', 'max', 'errorRate', 'count', 'throughputPerSec'];
 
 /**
  * Per-key latency percentiles (p50 to p99.9) over sliding windows, on HdrHistogram.
@@ -168,27 +43,15 @@ function countApart(s: Series, outcome: RequestOutcome): boolean {
  * ```
  */
 export class PercentileTracker {
-  private readonly levels: Level[];
-  private readonly layout: BucketLayout;
-  private readonly acc: Accumulator;
-  private readonly series = new Map<string, Series>();
-  private readonly pool: Uint16Array[] = [];
+  private readonly store: WindowStore;
+  private readonly budgets: BudgetWatch;
   private readonly events = new Emitter<PercentileTrackerEvents>();
-  private readonly maxKeys: number;
   private readonly highestUs: number;
   private readonly slowThresholdMs: number;
   private readonly cooldownMs: number;
-  private readonly baseMs: number;
-  private readonly startedAt: number;
   /** The clock every call reads, when the user gave one (or after close()). */
   private clock: (() => number) | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  /** Current epoch, in intervals of the smallest window. */
-  private epoch: number;
-  private now: number;
-  private overflowed = false;
-  private budgets = new Map<string, Ceiling[]>();
-  private readonly budgetState = new Map<string, { at: number; suppressed: number }>();
 
   /**
    * Validates `options` once; throws `INVALID_ARGUMENT` naming a bad option.
@@ -199,24 +62,20 @@ export class PercentileTracker {
    * ```
    */
   constructor(options?: PercentileTrackerOptions) {
-    const o = resolveOptions(options);
-    this.levels = o.levels;
-    this.highestUs = Math.round(o.highestMs * 1000);
-    this.layout = new BucketLayout(this.highestUs, o.significantDigits);
-    this.acc = new Accumulator(this.layout);
-    this.maxKeys = o.maxKeys;
-    this.slowThresholdMs = o.slowThresholdMs;
-    this.cooldownMs = o.eventCooldownMs;
-    this.baseMs = (this.levels[0] as Level).intervalMs;
-    this.clock = o.clock;
-    const now = this.readClock();
-    this.startedAt = now;
-    this.now = now;
-    this.epoch = Math.floor(now / this.baseMs);
+    const resolved = resolveOptions(options);
+    this.highestUs = Math.round(resolved.highestMs * 1000);
+    this.slowThresholdMs = resolved.slowThresholdMs;
+    this.cooldownMs = resolved.eventCooldownMs;
+    this.clock = resolved.clock;
+    const layout = new BucketLayout(this.highestUs, resolved.significantDigits);
+    this.store = new WindowStore(resolved.levels, layout, resolved.maxKeys, this.readClock(), (key) => {
+      if (this.events.has('overflow')) this.events.emit('overflow', { key, maxKeys: resolved.maxKeys });
+    });
+    this.budgets = new BudgetWatch(this.events, this.cooldownMs);
     if (this.clock === undefined) {
-      // record() reads this.epoch instead of the clock (Date.now() costs as much as a record);
-      // this timer moves it on. It only keeps a number current, so it never holds the process.
-      const tick = Math.min(1000, Math.max(10, this.baseMs / 10));
+      // record() reads the store's epoch instead of the clock (Date.now() costs as much as a
+      // record); this timer moves it on. It only keeps a number current, so it never holds the process.
+      const tick = Math.min(1000, Math.max(10, this.store.intervalMs / 10));
       this.timer = setInterval(() => this.advance(Date.now()), tick);
       this.timer.unref();
     }
@@ -231,17 +90,17 @@ export class PercentileTracker {
    * ```
    */
   get windows(): WindowInfo[] {
-    return this.levels.map((l) => ({ window: l.label, windowMs: l.windowMs, intervalMs: l.intervalMs, intervals: l.slots }));
+    return this.store.levels.map((level) => ({ window: level.label, windowMs: level.windowMs, intervalMs: level.intervalMs, intervals: level.slots }));
   }
 
   /** Number of keys tracked (at most `maxKeys + 1`, counting {@link OVERFLOW_KEY}). */
   get size(): number {
-    return this.series.size;
+    return this.store.series.size;
   }
 
   /** The keys tracked, in insertion order. */
   keys(): string[] {
-    return [...this.series.keys()];
+    return [...this.store.series.keys()];
   }
 
   /**
@@ -249,15 +108,7 @@ export class PercentileTracker {
    * sparse closed ones.
    */
   get estimatedFootprintBytes(): number {
-    let bytes = this.layout.length * 8 + this.pool.length * this.layout.length * 2;
-    for (const s of this.series.values()) {
-      bytes += 256 + s.counts.byteLength + (s.carry === null ? 0 : 64 + s.carry.size * 32);
-      for (const ring of s.rings) {
-        bytes += ring.epochs.byteLength + ring.snaps.length * 8;
-        for (const snap of ring.snaps) if (snap !== null) bytes += snap.footprint;
-      }
-    }
-    return bytes;
+    return this.store.footprint;
   }
 
   /**
@@ -294,13 +145,14 @@ export class PercentileTracker {
       throw invalidArgument('durationMs', 'a finite number of milliseconds >= 0', durationMs);
     }
     if (this.clock !== undefined) this.advance(this.clock());
-    const s = this.series.get(key) ?? this.addSeries(key);
+    const store = this.store;
+    const series = store.series.get(key) ?? this.addSeries(key);
     let error = false;
     if (options !== undefined) {
       const outcome = options.outcome;
       if (outcome !== undefined) {
-        if (s.hotEpoch !== this.epoch) this.openInterval(s);
-        if (countApart(s, outcome)) return;
+        if (series.hotEpoch !== store.epoch) store.openInterval(series);
+        if (series.countApart(outcome)) return;
         error = outcome === 'error';
       }
       if (options.error === true) error = true;
@@ -308,20 +160,11 @@ export class PercentileTracker {
     let us = Math.round(durationMs * 1000);
     if (us > this.highestUs) {
       us = this.highestUs;
-      s.clamped++;
+      series.clamped++;
     }
-    if (s.hotEpoch !== this.epoch) this.openInterval(s);
-    const i = this.layout.index(us);
-    const c = (s.counts[i] as number) + 1;
-    s.counts[i] = c;
-    if (c === WRAP) this.carryOver(s, i);
-    s.count++;
-    s.sum += us;
-    s.sumSq += us * us;
-    if (us < s.min) s.min = us;
-    if (us > s.max) s.max = us;
-    if (error) s.errors++;
-    if (durationMs > this.slowThresholdMs && this.events.has('slow')) this.onSlow(s, durationMs);
+    if (series.hotEpoch !== store.epoch) store.openInterval(series);
+    series.add(store.layout.index(us), us, error);
+    if (durationMs > this.slowThresholdMs && this.events.has('slow')) this.onSlow(series, durationMs);
   }
 
   /**
@@ -396,9 +239,9 @@ export class PercentileTracker {
     this.checkKey(key);
     const level = this.levelOf(options);
     this.advance(this.readClock());
-    const s = this.series.get(key);
-    if (s === undefined) return emptyStats();
-    return this.read(s, level);
+    const series = this.store.series.get(key);
+    if (series === undefined) return emptyStats();
+    return this.store.read(series, level);
   }
 
   /**
@@ -413,7 +256,7 @@ export class PercentileTracker {
     const level = this.levelOf(options);
     this.advance(this.readClock());
     const out: [string, PercentileStats][] = [];
-    for (const s of this.series.values()) out.push([s.key, this.read(s, level)]);
+    for (const series of this.store.series.values()) out.push([series.key, this.store.read(series, level)]);
     return Object.fromEntries(out);
   }
 
@@ -430,15 +273,15 @@ export class PercentileTracker {
     if (!Number.isInteger(n) || n < 0) throw invalidArgument('n', 'a whole number >= 0', n);
     objectArgument(options, 'options');
     const by = options?.by ?? 'p95';
-    if (!['p50', 'p90', 'p95', 'p99', 'p999', 'mean', 'max', 'errorRate', 'count', 'throughputPerSec'].includes(by)) {
+    if (!RANKABLE.includes(by)) {
       throw invalidArgument('options.by', 'a figure of PercentileStats such as "p95"', by);
     }
     const level = this.levelOf(options);
     this.advance(this.readClock());
     const all: KeyedStats[] = [];
-    for (const s of this.series.values()) {
-      const stats = this.read(s, level);
-      if (stats.count > 0) all.push({ key: s.key, ...stats });
+    for (const series of this.store.series.values()) {
+      const stats = this.store.read(series, level);
+      if (stats.count > 0) all.push({ key: series.key, ...stats });
     }
     all.sort((a, b) => b[by] - a[by]);
     return all.slice(0, n);
@@ -455,8 +298,7 @@ export class PercentileTracker {
    * ```
    */
   setBudgets(budgets: Record<string, Budget>): void {
-    this.budgets = resolveBudgets(budgets);
-    this.budgetState.clear();
+    this.budgets.set(budgets);
   }
 
   /**
@@ -471,7 +313,7 @@ export class PercentileTracker {
   checkBudgets(options?: WindowOptions): BudgetViolation[] {
     const level = this.levelOf(options);
     this.advance(this.readClock());
-    return this.judgeBudgets(level);
+    return this.budgets.judge(this.store, level);
   }
 
   /**
@@ -504,16 +346,16 @@ export class PercentileTracker {
     if (typeof help !== 'string') throw invalidArgument('options.help', 'a string', help);
     this.advance(this.readClock());
     const entries: PrometheusEntry[] = [];
-    for (const s of this.series.values()) {
+    for (const series of this.store.series.values()) {
       entries.push({
-        key: s.key,
-        window: this.read(s, level),
-        totalCount: s.totalCount + s.count,
-        totalSumMs: (s.totalSum + s.sum) / 1000,
-        totalErrors: s.totalErrors + s.errors,
-        totalShed: s.totalShed + s.shed,
-        totalTimedOut: s.totalTimedOut + s.timedOut,
-        totalClientGone: s.totalClientGone + s.clientGone,
+        key: series.key,
+        window: this.store.read(series, level),
+        totalCount: series.totalCount + series.count,
+        totalSumMs: (series.totalSum + series.sum) / 1000,
+        totalErrors: series.totalErrors + series.errors,
+        totalShed: series.totalShed + series.shed,
+        totalTimedOut: series.totalTimedOut + series.timedOut,
+        totalClientGone: series.totalClientGone + series.clientGone,
       });
     }
     return writePrometheus(entries, name, help, label, level.label);
@@ -530,12 +372,13 @@ export class PercentileTracker {
   toJSON(): PercentileTrackerJSON {
     this.advance(this.readClock());
     const keys: Record<string, Record<string, PercentileStats>> = Object.create(null);
-    for (const s of this.series.values()) {
+    const levels = this.store.levels;
+    for (const series of this.store.series.values()) {
       const perWindow: Record<string, PercentileStats> = {};
-      for (const level of this.levels) perWindow[level.label] = this.read(s, level);
-      keys[s.key] = perWindow;
+      for (const level of levels) perWindow[level.label] = this.store.read(series, level);
+      keys[series.key] = perWindow;
     }
-    return { windows: this.levels.map((l) => l.label), keys };
+    return { windows: levels.map((level) => level.label), keys };
   }
 
   /**
@@ -554,19 +397,19 @@ export class PercentileTracker {
     const level = this.levelOf(options);
     this.advance(this.readClock());
     const keys: EncodedKey[] = [];
-    const list = key === undefined ? [...this.series.values()] : [this.series.get(key)].filter((s) => s !== undefined);
-    for (const s of list) {
-      this.gather(s, level);
-      const m = this.acc.moments();
-      keys.push({ key: s.key, histogram: encodeAccumulator(this.acc), ...m });
-      this.acc.clear();
+    const store = this.store;
+    const list = key === undefined ? [...store.series.values()] : [store.series.get(key)].filter((series) => series !== undefined);
+    for (const series of list) {
+      store.gather(series, level);
+      keys.push({ key: series.key, histogram: encodeAccumulator(store.acc), ...store.acc.moments() });
+      store.acc.clear();
     }
     const payload: EncodedPayload = {
       format: ENCODING_FORMAT,
-      significantDigits: this.layout.significantDigits,
+      significantDigits: store.layout.significantDigits,
       highestUs: this.highestUs,
       window: level.label,
-      spanMs: this.spanOf(level),
+      spanMs: store.spanOf(level),
       keys,
     };
     return JSON.stringify(payload);
@@ -598,10 +441,7 @@ export class PercentileTracker {
    * ```
    */
   delete(key: string): boolean {
-    const s = this.series.get(key);
-    if (s === undefined) return false;
-    this.release(s);
-    return this.series.delete(key);
+    return this.store.delete(key);
   }
 
   /**
@@ -632,191 +472,28 @@ export class PercentileTracker {
 
   private levelOf(options: WindowOptions | undefined): Level {
     objectArgument(options, 'options');
+    const levels = this.store.levels;
     const window = options?.window;
-    if (window === undefined) return this.levels[0] as Level;
+    if (window === undefined) return levels[0] as Level;
     const ms = parseDuration(window, 'options.window');
-    for (const level of this.levels) if (level.windowMs === ms) return level;
-    throw invalidArgument('options.window', `one of the configured windows (${this.levels.map((l) => l.label).join(', ')})`, window);
+    for (const level of levels) if (level.windowMs === ms) return level;
+    throw invalidArgument('options.window', `one of the configured windows (${levels.map((level) => level.label).join(', ')})`, window);
   }
 
   private addSeries(key: string): Series {
     this.checkKey(key);
-    if (this.series.size >= this.maxKeys) {
-      let overflow = this.series.get(OVERFLOW_KEY);
-      if (overflow === undefined) {
-        overflow = new Series(OVERFLOW_KEY, this.levels, EMPTY);
-        this.series.set(OVERFLOW_KEY, overflow);
-      }
-      if (!this.overflowed) {
-        this.overflowed = true;
-        if (this.events.has('overflow')) this.events.emit('overflow', { key, maxKeys: this.maxKeys });
-      }
-      return overflow;
-    }
-    const s = new Series(key, this.levels, EMPTY);
-    this.series.set(key, s);
-    return s;
+    return this.store.add(key);
   }
 
-  private openInterval(s: Series): void {
-    if (holdsData(s)) this.flush(s);
-    if (s.counts === EMPTY) s.counts = this.pool.pop() ?? new Uint16Array(this.layout.length);
-    s.hotEpoch = this.epoch;
-  }
-
-  /** Closes the live interval of `s` into its rings: sparse, and once per window. */
-  private flush(s: Series): void {
-    const epoch = s.hotEpoch;
-    const snap = s.count > 0 ? takeSnapshot(s, this.layout.index(s.min), this.layout.index(s.max)) : takeSnapshot(s, 0, -1);
-    for (let l = 0; l < this.levels.length; l++) {
-      const level = this.levels[l] as Level;
-      const ring = s.rings[l] as Ring;
-      const e = Math.floor(epoch / level.factor);
-      const slot = e % level.slots;
-      const existing = ring.snaps[slot];
-      if (ring.epochs[slot] === e && existing !== null && existing !== undefined) {
-        ring.snaps[slot] = mergeSnapshots(existing, snap);
-      } else {
-        ring.epochs[slot] = e;
-        ring.snaps[slot] = snap;
-      }
-    }
-    s.totalCount += s.count;
-    s.totalSum += s.sum;
-    s.totalErrors += s.errors;
-    s.totalShed += s.shed;
-    s.totalTimedOut += s.timedOut;
-    s.totalClientGone += s.clientGone;
-    s.lastEpoch = epoch;
-    s.count = 0;
-    s.sum = 0;
-    s.sumSq = 0;
-    s.min = Infinity;
-    s.max = 0;
-    s.errors = 0;
-    s.clamped = 0;
-    s.shed = 0;
-    s.timedOut = 0;
-    s.clientGone = 0;
-    s.hotEpoch = -1;
-  }
-
-  /** Slot `i` of `s` just wrapped from 65,535 to 0: keep the 65,536 values aside. */
-  private carryOver(s: Series, i: number): void {
-    s.carry ??= new Map();
-    s.carry.set(i, (s.carry.get(i) ?? 0) + WRAP);
-  }
-
-  private release(s: Series): void {
-    if (s.counts !== EMPTY) {
-      if (holdsData(s)) this.flush(s);
-      if (this.pool.length < HOT_POOL_SIZE) this.pool.push(s.counts);
-      s.counts = EMPTY;
-    }
-    s.hotEpoch = -1;
-  }
-
-  /**
-   * Moves the clock to `now`. On a new interval of the smallest window, closes every live
-   * interval, frees idle keys' dense arrays, drops keys with nothing left in any window, and
-   * runs the automatic budget check.
-   */
+  /** Moves the clock to `now`; on a new interval, runs the automatic budget check if someone listens. */
   private advance(now: number): void {
-    if (now > this.now) this.now = now;
-    const epoch = Math.floor(this.now / this.baseMs);
-    if (epoch <= this.epoch) return;
-    this.epoch = epoch;
-    for (const [key, s] of this.series) {
-      if (holdsData(s)) this.flush(s);
-      else if (s.counts !== EMPTY) this.release(s);
-      let live = false;
-      for (let l = 0; l < this.levels.length; l++) {
-        const level = this.levels[l] as Level;
-        const ring = s.rings[l] as Ring;
-        const oldest = Math.floor(epoch / level.factor) - level.slots;
-        for (let i = 0; i < level.slots; i++) {
-          if (ring.snaps[i] === null) continue;
-          if ((ring.epochs[i] as number) <= oldest) ring.snaps[i] = null;
-          else live = true;
-        }
-      }
-      if (!live) this.series.delete(key);
-    }
-    if (this.budgets.size > 0 && this.events.has('budget')) this.judgeBudgets(this.levels[0] as Level);
+    if (this.store.advance(now) && this.budgets.watched) this.budgets.judge(this.store, this.store.levels[0] as Level);
   }
 
-  /** Adds the intervals of `s` that fall in `level`'s window into the accumulator. */
-  private gather(s: Series, level: Level): void {
-    const l = this.levels.indexOf(level);
-    const ring = s.rings[l] as Ring;
-    const current = Math.floor(this.epoch / level.factor);
-    const oldest = current - level.slots;
-    for (let i = 0; i < level.slots; i++) {
-      const snap = ring.snaps[i];
-      const e = ring.epochs[i] as number;
-      if (snap !== null && snap !== undefined && e > oldest && e <= current) this.acc.addSnapshot(snap);
-    }
-    if (holdsData(s)) this.acc.addHot(s);
-  }
-
-  /** The time `level`'s window covers now (ms): its full intervals plus the current one's elapsed part. */
-  private spanOf(level: Level): number {
-    const currentStart = Math.floor(this.epoch / level.factor) * level.factor * this.baseMs;
-    const span = (level.slots - 1) * level.intervalMs + Math.max(0, this.now - currentStart);
-    return Math.max(1, Math.min(span, this.now - this.startedAt));
-  }
-
-  private read(s: Series, level: Level): PercentileStats {
-    this.gather(s, level);
-    return this.acc.finish(this.spanOf(level));
-  }
-
-  private judgeBudgets(level: Level): BudgetViolation[] {
-    const violations: BudgetViolation[] = [];
-    for (const [key, ceilings] of this.budgets) {
-      const s = this.series.get(key);
-      if (s === undefined) continue;
-      const stats = this.read(s, level);
-      if (stats.count === 0) continue;
-      for (const { metric, limit } of ceilings) {
-        const actual = stats[metric];
-        if (actual > limit) {
-          const violation: BudgetViolation = { key, metric, limit, actual, window: level.label, count: stats.count };
-          violations.push(violation);
-          this.emitBudget(violation);
-        }
-      }
-    }
-    return violations;
-  }
-
-  private emitBudget(violation: BudgetViolation): void {
-    if (!this.events.has('budget')) return;
-    const id = `${violation.metric} ${violation.key}`;
-    let state = this.budgetState.get(id);
-    if (state === undefined) {
-      state = { at: -Infinity, suppressed: 0 };
-      this.budgetState.set(id, state);
-    }
-    if (this.now - state.at < this.cooldownMs) {
-      state.suppressed++;
-      return;
-    }
-    const suppressed = state.suppressed;
-    state.at = this.now;
-    state.suppressed = 0;
-    this.events.emit('budget', { ...violation, suppressed });
-  }
-
-  private onSlow(s: Series, durationMs: number): void {
-    const now = this.clock === undefined ? Date.now() : this.now;
-    if (now - s.lastSlowAt < this.cooldownMs) {
-      s.slowSuppressed++;
-      return;
-    }
-    const suppressed = s.slowSuppressed;
-    s.lastSlowAt = now;
-    s.slowSuppressed = 0;
-    this.events.emit('slow', { key: s.key, durationMs, thresholdMs: this.slowThresholdMs, suppressed });
+  private onSlow(series: Series, durationMs: number): void {
+    const now = this.clock === undefined ? Date.now() : this.store.now;
+    series.slowCooldown ??= new Cooldown();
+    const suppressed = series.slowCooldown.pass(now, this.cooldownMs);
+    if (suppressed >= 0) this.events.emit('slow', { key: series.key, durationMs, thresholdMs: this.slowThresholdMs, suppressed });
   }
 }
