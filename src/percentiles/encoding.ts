@@ -1,8 +1,11 @@
 import { Float64Histogram, decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { invalidArgument } from '../core/index.js';
 import { BucketLayout } from './bucket-layout.js';
+import type { Series } from './series.js';
 import type { Moments } from './snapshot.js';
 import { Accumulator, type PercentileStats } from './stats.js';
+import type { Level } from './tracker-options.js';
+import type { WindowStore } from './window-store.js';
 
 /** The format tag of {@link PercentileTracker.encode} output. */
 export const ENCODING_FORMAT = 'headroom-percentiles/1';
@@ -27,6 +30,26 @@ export interface EncodedPayload {
   window: string;
   spanMs: number;
   keys: EncodedKey[];
+}
+
+/** The {@link EncodedPayload} of `series` over `level`'s window, as a JSON string. @internal */
+export function encodeWindow(store: WindowStore, level: Level, series: readonly Series[]): string {
+  const acc = store.acc;
+  const keys: EncodedKey[] = [];
+  for (const one of series) {
+    store.gather(one, level);
+    keys.push({ key: one.key, histogram: encodeAccumulator(acc), ...acc.moments() });
+    acc.clear();
+  }
+  const payload: EncodedPayload = {
+    format: ENCODING_FORMAT,
+    significantDigits: store.layout.significantDigits,
+    highestUs: store.layout.highestUs,
+    window: level.label,
+    spanMs: store.spanOf(level),
+    keys,
+  };
+  return JSON.stringify(payload);
 }
 
 /** Encodes what `acc` holds as an HdrHistogram V2 compressed base64 string. @internal */

@@ -1,4 +1,5 @@
-import { escapeHelp, escapeLabelValue, formatSampleValue as num } from '../core/index.js';
+import { escapeHelp, escapeLabelValue, formatSampleValue as num, invalidArgument, objectArgument } from '../core/index.js';
+import type { Series } from './series.js';
 import type { PercentileStats } from './stats.js';
 
 /** Options of {@link PercentileTracker.toPrometheus}. */
@@ -50,6 +51,43 @@ export function isFreeLabelName(label: unknown): label is string {
 
 export { escapeLabelValue };
 
+/** The names of an exposition, validated. @internal */
+export interface PrometheusNames {
+  name: string;
+  label: string;
+  help: string;
+}
+
+/** Validates the options of `toPrometheus()` (`INVALID_ARGUMENT` names the one at fault). @internal */
+export function prometheusNames(options: PrometheusOptions | undefined, windowLabel: string): PrometheusNames {
+  objectArgument(options, 'options');
+  const name = options?.name ?? 'headroom_duration_seconds';
+  if (typeof name !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) {
+    throw invalidArgument('options.name', 'a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)', name);
+  }
+  const label = options?.label ?? 'key';
+  if (!isFreeLabelName(label)) {
+    throw invalidArgument('options.label', 'a Prometheus label name, not reserved (__name__, le, any __ prefix) nor used here (quantile, outcome)', label);
+  }
+  const help = options?.help ?? `Durations in seconds; quantiles over the last ${windowLabel}, sum and count since start.`;
+  if (typeof help !== 'string') throw invalidArgument('options.help', 'a string', help);
+  return { name, label, help };
+}
+
+/** The figures of one key: its stats over the window, and its lifetime totals (live interval included). @internal */
+export function prometheusEntry(series: Series, window: PercentileStats): PrometheusEntry {
+  return {
+    key: series.key,
+    window,
+    totalCount: series.totalCount + series.count,
+    totalSumMs: (series.totalSum + series.sum) / 1000,
+    totalErrors: series.totalErrors + series.errors,
+    totalShed: series.totalShed + series.shed,
+    totalTimedOut: series.totalTimedOut + series.timedOut,
+    totalClientGone: series.totalClientGone + series.clientGone,
+  };
+}
+
 const QUANTILE_LABELS: [string, keyof PercentileStats][] = [
   ['0.5', 'p50'],
   ['0.9', 'p90'],
@@ -63,34 +101,34 @@ const QUANTILE_LABELS: [string, keyof PercentileStats][] = [
  * window plus lifetime `_sum`/`_count`, an `_errors_total` counter family, and an
  * `_outcomes_total` counter family with one series per key and outcome. @internal
  */
-export function writePrometheus(entries: PrometheusEntry[], name: string, help: string, label: string, windowLabel: string): string {
+export function writePrometheus(entries: PrometheusEntry[], { name, help, label }: PrometheusNames, windowLabel: string): string {
   const lines: string[] = [];
   lines.push(`# HELP ${name} ${escapeHelp(help)}`);
   lines.push(`# TYPE ${name} summary`);
-  for (const e of entries) {
-    const key = escapeLabelValue(e.key);
-    for (const [q, field] of QUANTILE_LABELS) {
-      lines.push(`${name}{${label}="${key}",quantile="${q}"} ${num((e.window[field] as number) / 1000)}`);
+  for (const entry of entries) {
+    const key = escapeLabelValue(entry.key);
+    for (const [quantile, field] of QUANTILE_LABELS) {
+      lines.push(`${name}{${label}="${key}",quantile="${quantile}"} ${num((entry.window[field] as number) / 1000)}`);
     }
-    lines.push(`${name}_sum{${label}="${key}"} ${num(e.totalSumMs / 1000)}`);
-    lines.push(`${name}_count{${label}="${key}"} ${num(e.totalCount)}`);
+    lines.push(`${name}_sum{${label}="${key}"} ${num(entry.totalSumMs / 1000)}`);
+    lines.push(`${name}_count{${label}="${key}"} ${num(entry.totalCount)}`);
   }
   const base = name.endsWith('_seconds') ? name.slice(0, -'_seconds'.length) : name;
   const errors = `${base}_errors_total`;
   lines.push(`# HELP ${errors} Values recorded as errors since the tracker started (window of the quantiles: ${windowLabel}).`);
   lines.push(`# TYPE ${errors} counter`);
-  for (const e of entries) lines.push(`${errors}{${label}="${escapeLabelValue(e.key)}"} ${num(e.totalErrors)}`);
+  for (const entry of entries) lines.push(`${errors}{${label}="${escapeLabelValue(entry.key)}"} ${num(entry.totalErrors)}`);
   const outcomes = `${base}_outcomes_total`;
   lines.push(`# HELP ${outcomes} Requests since the tracker started, by outcome; only served and error are in the quantiles.`);
   lines.push(`# TYPE ${outcomes} counter`);
-  for (const e of entries) {
-    const key = escapeLabelValue(e.key);
+  for (const entry of entries) {
+    const key = escapeLabelValue(entry.key);
     const counts: [string, number][] = [
-      ['served', e.totalCount - e.totalErrors],
-      ['error', e.totalErrors],
-      ['shed', e.totalShed],
-      ['timed_out', e.totalTimedOut],
-      ['client_gone', e.totalClientGone],
+      ['served', entry.totalCount - entry.totalErrors],
+      ['error', entry.totalErrors],
+      ['shed', entry.totalShed],
+      ['timed_out', entry.totalTimedOut],
+      ['client_gone', entry.totalClientGone],
     ];
     for (const [outcome, value] of counts) lines.push(`${outcomes}{${label}="${key}",outcome="${outcome}"} ${num(value)}`);
   }
