@@ -154,7 +154,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * {@inheritDoc IdempotencyStore.release}
+   * Deletes the in-progress record of `key` when `token` holds it, so that a retry runs the
+   * operation again. Resolves `false`, changing nothing, otherwise.
    *
    * Sent as EVAL with the script's source, never EVALSHA: a release may be the compensation of
    * an acquire that timed out, written behind it on a stalled connection. If the server then
