@@ -23,6 +23,7 @@ export interface CoreConfig {
   l2TimeoutMs: number;
   breakerThreshold: number;
   breakerCooldownMs: number;
+  directReads: boolean;
   bus: boolean;
   busDownL1Ttl: number;
   busHeartbeatMs: number;
@@ -85,19 +86,23 @@ export class CacheCore implements SpaceContext, CacheState {
 
     const redis = config.redis;
     if (redis !== undefined) {
-      this.l2 = new L2(redis, config.l2TimeoutMs, config.breakerThreshold, config.breakerCooldownMs, {
-        error: (error, operation, timedOut) => {
-          if (timedOut) this.counters.l2Timeouts++;
-          else this.counters.l2Errors++;
-          if (this.emitter.has('error')) this.emitter.emit('error', { error, operation: `l2-${operation}`, key: undefined, namespace: undefined });
+      this.l2 = new L2(
+        redis,
+        { timeoutMs: config.l2TimeoutMs, breakerThreshold: config.breakerThreshold, breakerCooldownMs: config.breakerCooldownMs, directReads: config.directReads },
+        {
+          error: (error, operation, timedOut) => {
+            if (timedOut) this.counters.l2Timeouts++;
+            else this.counters.l2Errors++;
+            if (this.emitter.has('error')) this.emitter.emit('error', { error, operation: `l2-${operation}`, key: undefined, namespace: undefined });
+          },
+          down: (error) => {
+            if (this.emitter.has('l2-down')) this.emitter.emit('l2-down', { error });
+          },
+          up: () => {
+            if (this.emitter.has('l2-up')) this.emitter.emit('l2-up', {});
+          },
         },
-        down: (error) => {
-          if (this.emitter.has('l2-down')) this.emitter.emit('l2-down', { error });
-        },
-        up: () => {
-          if (this.emitter.has('l2-up')) this.emitter.emit('l2-up', {});
-        },
-      });
+      );
       if (config.bus) this.bus = this.openBus(redis, this.l2, config);
     }
     this.hasBus = this.bus !== undefined;

@@ -152,6 +152,16 @@ export interface CacheOptions extends EntryDefaults {
    * L1, a stale value, or calls the factory, and never throws because of Redis. Default `'1s'`.
    */
   l2Timeout?: Duration;
+  /**
+   * Let L2 reads on a standalone client take the direct path: each `GET` goes to ioredis as a
+   * command that hands its reply straight to the cache (no promise, no callback per read), and
+   * the `GET`s of one tick leave in one socket write. It relies on internals of ioredis'
+   * `Command` class, checked once when the cache is created; when they do not match (or on a
+   * Cluster, or while something traces ioredis commands) reads go through `client.get`, and
+   * `stats().l2.directReads` says which path is in use. `false` always uses `client.get`: a
+   * way out should a future ioredis release break the path. Default `true`.
+   */
+  directReads?: boolean;
   /** The L2 circuit breaker. Default `{ threshold: 5, cooldown: '5s' }`. */
   breaker?: BreakerOptions;
   /**

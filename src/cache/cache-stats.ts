@@ -22,6 +22,14 @@ export interface CacheStats {
     errors: number;
     /** L2 calls abandoned after `l2Timeout`. */
     timeouts: number;
+    /**
+     * Whether L2 reads take the direct path now: `GET`s handed to ioredis as commands that
+     * deliver their reply straight to the cache, without a promise per read (standalone clients
+     * of ioredis 5 and 6). `false` on a Cluster, with `directReads: false`, while something
+     * traces ioredis commands (the reads then go through `client.get` so the tracer sees them),
+     * without Redis, and on an ioredis whose internals no longer match what the path relies on.
+     */
+    directReads: boolean;
   };
   /** `(l1.hits + l2.hits) / lookups`, 0 when there was no lookup. */
   hitRate: number;

@@ -60,7 +60,7 @@ export function statsOf(spaces: readonly SpaceFigures[], core: CoreFigures): Cac
   const lookups = sum.l1Hits + sum.l1Misses;
   return {
     l1: { hits: sum.l1Hits, misses: sum.l1Misses, size },
-    l2: { hits: sum.l2Hits, misses: sum.l2Misses, errors: counters.l2Errors, timeouts: counters.l2Timeouts },
+    l2: { hits: sum.l2Hits, misses: sum.l2Misses, errors: counters.l2Errors, timeouts: counters.l2Timeouts, directReads: l2?.directReads ?? false },
     hitRate: lookups === 0 ? 0 : (sum.l1Hits + sum.l2Hits) / lookups,
     staleServed: sum.staleServed,
     factory: { calls: sum.factoryCalls, errors: sum.factoryErrors, timeouts: sum.factoryTimeouts, coalesced: sum.coalesced },

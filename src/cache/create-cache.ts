@@ -63,6 +63,7 @@ export function createCache(options: CacheOptions = {}): Cache {
   const breakerThreshold = integerOption(options.breaker?.threshold, 'breaker.threshold', 5, { min: 1 });
   const breakerCooldownMs = optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 5_000, { positive: true });
   if (options.bus !== undefined && typeof options.bus !== 'boolean') throw invalidArgument('bus', 'a boolean', options.bus);
+  if (options.directReads !== undefined && typeof options.directReads !== 'boolean') throw invalidArgument('directReads', 'a boolean', options.directReads);
   const busDownL1Ttl = optionalDuration(options.busDownL1Ttl, 'busDownL1Ttl', 5_000);
   const busHeartbeatMs = optionalDuration(options.busHeartbeat, 'busHeartbeat', 500, { positive: true });
   let busLog: number | false = 10_000;
@@ -95,6 +96,7 @@ export function createCache(options: CacheOptions = {}): Cache {
     l2TimeoutMs,
     breakerThreshold,
     breakerCooldownMs,
+    directReads: options.directReads !== false,
     bus: redis !== undefined && options.bus !== false,
     busDownL1Ttl,
     busHeartbeatMs,

@@ -32,11 +32,18 @@ export interface DirectClient {
   pipeline(): { get(key: string): unknown };
 }
 
-/** The part of ioredis' `Command` this module relies on (ioredis 5). */
+/**
+ * The part of ioredis' `Command` this module relies on. `isSettled` is ioredis 6's (its timers
+ * and its Cluster read it), `isResolved` is in both majors. `_clearTimers` (ioredis 6 and recent
+ * 5.x) clears every timer ioredis armed for the command; without it, `_commandTimeoutTimer` is
+ * the one a `GET` can have.
+ */
 interface IoredisCommand {
   isResolved: boolean;
+  isSettled?: boolean;
   transformed: boolean;
   _commandTimeoutTimer?: ReturnType<typeof setTimeout>;
+  _clearTimers?(): void;
 }
 
 type IoredisCommandClass = new (name: string, args: unknown[], options: object) => IoredisCommand;
@@ -118,6 +125,7 @@ export function getCommandFor(client: CacheRedis): GetCommandClass | undefined {
   if (typeof Base !== 'function') return undefined;
   const proto = (Base as { prototype: Record<string, unknown> }).prototype;
   if (typeof proto.initPromise !== 'function' || typeof proto.toWritable !== 'function') return undefined;
+  const ownClearTimers = typeof proto._clearTimers === 'function';
 
   class GetCommand extends (Base as IoredisCommandClass) {
     declare receiver: GetReceiver;
@@ -144,9 +152,18 @@ export function getCommandFor(client: CacheRedis): GetCommandClass | undefined {
       deliver(this.receiver, error instanceof Error ? error : new Error(String(error)));
     }
 
-    /** Marks the command settled and clears ioredis' `commandTimeout` timer, if it armed one. */
+    /**
+     * Marks the command settled as ioredis' own `resolve` and `reject` do (`isResolved`, and
+     * ioredis 6's `isSettled`, which its timers check before they reject), and clears the
+     * timers ioredis armed for it (its `commandTimeout`) through its own `_clearTimers`.
+     */
     private done(): void {
       this.isResolved = true;
+      this.isSettled = true;
+      if (ownClearTimers) {
+        this._clearTimers!();
+        return;
+      }
       const timer = this._commandTimeoutTimer;
       if (timer !== undefined) {
         clearTimeout(timer);

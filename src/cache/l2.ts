@@ -27,6 +27,18 @@ interface ClusterNodes {
   nodes(role: 'master'): ScanNode[];
 }
 
+/** How an {@link L2} is set up (read once by `createCache`). */
+export interface L2Settings {
+  /** `l2Timeout` in ms. */
+  timeoutMs: number;
+  /** `breaker.threshold`. */
+  breakerThreshold: number;
+  /** `breaker.cooldown` in ms. */
+  breakerCooldownMs: number;
+  /** `directReads`: whether standalone clients may take the direct read path. */
+  directReads: boolean;
+}
+
 /** Hooks the L2 reports to. */
 export interface L2Hooks {
   error(error: unknown, operation: string, timedOut: boolean): void;
@@ -121,20 +133,29 @@ export class L2 implements ReadOwner {
   /** The direct GET command class (standalone clients), see `get-command.ts`. */
   private readonly GetCommand: GetCommandClass | undefined;
 
+  private readonly timeoutMs: number;
+
   constructor(
     readonly client: CacheRedis,
-    private readonly timeoutMs: number,
-    threshold: number,
-    cooldownMs: number,
+    settings: L2Settings,
     private readonly hooks: L2Hooks,
   ) {
-    this.isCluster = (client as { isCluster?: boolean }).isCluster === true;
+    this.isCluster = client.isCluster === true;
+    this.timeoutMs = settings.timeoutMs;
     // headroom/resilience's breaker, asked on every call through its allocation-free
     // tryAcquire / recordSuccess / recordFailure (the closed path is one comparison each).
-    this.breaker = new CircuitBreaker({ name: 'cache-l2', trip: { consecutive: threshold }, cooldown: cooldownMs });
+    this.breaker = new CircuitBreaker({ name: 'cache-l2', trip: { consecutive: settings.breakerThreshold }, cooldown: settings.breakerCooldownMs });
     this.breaker.on('open', ({ error }) => hooks.down(error));
     this.breaker.on('close', () => hooks.up());
-    this.GetCommand = getCommandFor(client);
+    this.GetCommand = settings.directReads ? getCommandFor(client) : undefined;
+  }
+
+  /**
+   * True when reads take the direct path now: a standalone client whose ioredis passed the probe
+   * (see `get-command.ts`), `directReads` not turned off, and nobody tracing ioredis commands.
+   */
+  get directReads(): boolean {
+    return this.GetCommand !== undefined && directReadsAllowed();
   }
 
   /**

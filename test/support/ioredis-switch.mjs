@@ -17,13 +17,15 @@ export function ioredisTarget(env = process.env) {
   return resp === '2' ? new URL('./ioredis-resp2.ts', import.meta.url).href : 'ioredis6';
 }
 
-/** Node resolve hook (runs in the hooks thread): `ioredis` and `ioredis/...` go to the target. */
+/**
+ * Node resolve hook (runs in the hooks thread): the bare `ioredis` goes to the target. Deep paths
+ * (`ioredis/built/index.js`) are left alone, so a test can still reach ioredis 5 on purpose.
+ */
 export async function resolve(specifier, context, next) {
   const target = ioredisTarget();
-  if (target !== undefined && (specifier === 'ioredis' || specifier.startsWith('ioredis/'))) {
-    const rest = specifier.slice('ioredis'.length);
+  if (target !== undefined && specifier === 'ioredis') {
     // Resolved from here, so a script written to a temporary folder finds this project's copy.
-    return next(rest === '' ? target : `ioredis6${rest}`, { ...context, parentURL: import.meta.url });
+    return next(target, { ...context, parentURL: import.meta.url });
   }
   return next(specifier, context);
 }
