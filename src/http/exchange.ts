@@ -243,11 +243,6 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
     }
   }
 
-  /** Whether someone called `onBeforeSend` and the listeners have not fired yet. */
-  get awaitsBeforeSend(): boolean {
-    return this.beforeSend !== undefined;
-  }
-
   /** Calls the `onBeforeSend` listeners, once. */
   fireBeforeSend(status: number): void {
     const listeners = this.beforeSend;

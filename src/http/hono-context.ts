@@ -1,4 +1,7 @@
-/** What the Hono adapter knows of Hono's context: its shape, and the states it goes through after an answer in the handler's place. */
+import { noop } from './internal.js';
+
+// What the Hono adapter knows of Hono's context: its shape, and the states it goes through
+// after an answer in the handler's place.
 
 /** The parts of a Hono context the adapter uses. */
 export interface HonoContextLike {
@@ -113,4 +116,3 @@ export class HonoLateResponse {
   }
 }
 
-function noop(): void {}

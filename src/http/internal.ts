@@ -28,3 +28,6 @@ export const STALE = ['content-length', 'content-encoding', 'transfer-encoding']
 export function reportLateError(err: unknown): void {
   console.error('headroom: middleware failed after the response was handed on', err);
 }
+
+/** A callback that does nothing (a listener or setter that must exist). */
+export function noop(): void {}

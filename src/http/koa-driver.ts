@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse, HttpResult } from '../core/index.js';
 import type { Exchange, ExchangeDriver } from './exchange.js';
-import { isStreamBody, reportLateError, toBuffer } from './internal.js';
+import { isStreamBody, noop, reportLateError, toBuffer } from './internal.js';
 import { NodeResult, hasBody, headerText, nodeHeaderMap, readAll, writeNodeResponse } from './node-io.js';
 import { LateResponse } from './node-response.js';
 import { ResponseTap, type TapOwner } from './response-tap.js';
@@ -258,4 +258,3 @@ export class KoaDriver implements ExchangeDriver<void>, TapOwner {
   finish(): void {}
 }
 
-function noop(): void {}

@@ -1,13 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HeaderMap, HttpResponse, HttpResult } from '../core/index.js';
-import { STALE } from './internal.js';
+import { STALE, noop } from './internal.js';
 
-/**
- * Reading and writing node's request and response objects: header maps, the result of a node
- * response, request bodies, and the writing of an answer. Nothing here replaces a member of a
- * response; that is node-response.ts.
- */
+// Reading and writing node's request and response objects: header maps, the result of a node
+// response, request bodies, and the writing of an answer. Nothing here replaces a member of a
+// response; that is node-response.ts.
 /** A node response header map (`res.getHeaders()`) as a {@link HeaderMap}. */
 export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
   const map: HeaderMap = {};
@@ -302,4 +300,3 @@ export function streamToNode(stream: ReadableStream<Uint8Array>, res: ServerResp
   pull();
 }
 
-function noop(): void {}

@@ -1,8 +1,9 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { HeaderMap, HttpResult } from '../core/index.js';
+import { noop } from './internal.js';
 import { forEachHeadHeader, withAppended } from './node-io.js';
 
-/**
+/*
  * Every change headroom makes to node's `ServerResponse`, in one place: the wrappers of
  * `write`/`end` (to keep the body the handler writes, and to see it end), of `writeHead` (for
  * `onBeforeSend`, `appendHeader` and the header argument of the head), the one `close`
@@ -398,4 +399,3 @@ export class LateResponse {
   }
 }
 
-function noop(): void {}

@@ -34,6 +34,8 @@ type Decorated = FastifyRequestLike & Record<symbol, FastifyDriver | null>;
  *   `request.body`.
  * - `onBeforeSend` listeners and `captureBody` run in `onSend`; `next()` resolves when the
  *   response has finished.
+ * - A middleware error before `next()` goes to Fastify's error handling (the hook's
+ *   `done(err)`); after `next()` or an answer it is reported with `reply.log.error` and dropped.
  * - Register it before the routes it should cover.
  *
  * @example

@@ -22,6 +22,8 @@ export interface ToFetchOptions {
  * - Headers set with `setHeader` before the handler answered are added to its response when
  *   it does not set them itself; `onBeforeSend` listeners run just before the response is
  *   returned.
+ * - A middleware error rejects the returned promise, unless an answer was given: then it is
+ *   reported with `console.error` and the answer is returned.
  * - The handler gets the signal with `requestSignal(request)`; it also aborts when
  *   `request.signal` does (client disconnect, where the server supports it).
  *

@@ -16,6 +16,8 @@ export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => 
  * - `exchange.body()` returns what a validator or handler already parsed (`c.req.json()`),
  *   else reads a clone of the request, so handlers still read the body.
  * - The handler gets the signal with `requestSignal(c)`.
+ * - A middleware error is rethrown to Hono (`app.onError`) unless an answer was given: then it
+ *   is reported with `console.error` and the answer stands.
  *
  * @example
  * ```ts

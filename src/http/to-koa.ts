@@ -15,8 +15,8 @@ export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) 
  *   `next()`), else `undefined`.
  * - `exchange.body()` is `ctx.request.body` when a body parser ran before; otherwise it reads
  *   the request stream and stores the bytes as a `Buffer` in `ctx.request.body`.
- * - An error from a handler that fails after a `respond()` answered in its place is dropped;
- *   others propagate to Koa.
+ * - A middleware error is rethrown to Koa while no answer was given; after one, it is reported
+ *   with `console.error` and dropped (the error policy of every adapter, docs/http.md).
  *
  * @example
  * ```ts

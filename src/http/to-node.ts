@@ -20,7 +20,8 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: Nod
  * - `next()` resolves when the response has finished (or the client went away).
  * - An error thrown before `next()` goes to Express's error handling (`next(err)`); without a
  *   framework `next`, a `HeadroomError` becomes its problem response and any other error
- *   a `500`.
+ *   a `500`. An error after `next()` or after an answer is reported with `console.error` and
+ *   dropped (the error policy of every adapter, docs/http.md).
  *
  * @example
  * ```ts

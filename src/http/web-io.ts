@@ -2,7 +2,7 @@ import type { HeaderMap, HttpResponse, HttpResult } from '../core/index.js';
 import type { Exchange } from './exchange.js';
 import { NOT_FOUND, STALE } from './internal.js';
 
-/** Reading and writing fetch's `Request` and `Response`: results, header maps, request targets. */
+// Reading and writing fetch's `Request` and `Response`: results, header maps, request targets.
 
 /** A fetch `Headers` as a {@link HeaderMap}. */
 export function webHeaderMap(headers: Headers): HeaderMap {
