@@ -72,6 +72,26 @@ export interface HeadroomErrorOptions {
   cause?: unknown;
 }
 
+/** The brand of each headroom error class, by class (one map per copy of headroom). */
+const brands = new WeakMap<object, symbol>();
+
+/**
+ * Gives `errorClass` a brand, so that `instanceof errorClass` also holds for errors made by
+ * another copy of headroom in the process: the ESM and CommonJS builds each have their own
+ * classes, and a service that both `import`s and `require`s headroom (common in monorepos) holds
+ * both. The brand is a registered symbol (`Symbol.for('headroom.error.<name>')`, the same in every
+ * copy) set on the class's prototype, so instances carry it at no cost; {@link HeadroomError}'s
+ * `Symbol.hasInstance` checks it. Call it from the class's static block. A subclass without a
+ * brand (your own) gets the ordinary prototype check.
+ *
+ * @internal
+ */
+export function brandError(errorClass: abstract new (...args: never[]) => HeadroomError, name: string): void {
+  const brand = Symbol.for(`headroom.error.${name}`);
+  Object.defineProperty(errorClass.prototype, brand, { value: true });
+  brands.set(errorClass, brand);
+}
+
 /**
  * The base class of every error headroom throws on purpose.
  *
@@ -89,6 +109,22 @@ export interface HeadroomErrorOptions {
  * ```
  */
 export class HeadroomError extends Error {
+  static {
+    brandError(this, 'HeadroomError');
+  }
+
+  /**
+   * `err instanceof HeadroomError` (or any headroom error class) holds for errors of this class
+   * made by any copy of headroom in the process (its ESM and CommonJS builds, two installed
+   * versions): they carry the class's registered brand. Classes without a brand (subclasses you
+   * write) are checked the ordinary way, by prototype.
+   */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    const brand = brands.get(this);
+    if (brand === undefined) return Function.prototype[Symbol.hasInstance].call(this, instance);
+    return typeof instance === 'object' && instance !== null && (instance as Record<symbol, unknown>)[brand] === true;
+  }
+
   /** Stable machine-readable code, one of {@link ErrorCode}. */
   readonly code: ErrorCode;
   /** The HTTP status a handler should answer with. */
@@ -117,6 +153,10 @@ export class HeadroomError extends Error {
  * ```
  */
 export class InvalidArgumentError extends HeadroomError {
+  static {
+    brandError(this, 'InvalidArgumentError');
+  }
+
   /** The option or argument at fault, e.g. `'maxSize'` or `'options.timeout'`. */
   readonly argument: string;
 

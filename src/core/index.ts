@@ -8,6 +8,7 @@ export {
   ErrorCode,
   HeadroomError,
   InvalidArgumentError,
+  brandError,
   isHeadroomError,
   invalidArgument,
   describe,

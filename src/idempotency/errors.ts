@@ -1,4 +1,4 @@
-import { ErrorCode, HeadroomError, describe } from '../core/index.js';
+import { brandError, ErrorCode, HeadroomError, describe } from '../core/index.js';
 
 /**
  * A duplicate arrived while the first call with the same key was still running (and `wait` was
@@ -15,6 +15,10 @@ import { ErrorCode, HeadroomError, describe } from '../core/index.js';
  * ```
  */
 export class IdempotencyInProgressError extends HeadroomError {
+  static {
+    brandError(this, 'IdempotencyInProgressError');
+  }
+
   /** The idempotency key (without its scope). */
   readonly key: string;
 
@@ -39,6 +43,10 @@ export class IdempotencyInProgressError extends HeadroomError {
  * ```
  */
 export class IdempotencyKeyReusedError extends HeadroomError {
+  static {
+    brandError(this, 'IdempotencyKeyReusedError');
+  }
+
   /** The idempotency key (without its scope). */
   readonly key: string;
 
@@ -66,6 +74,10 @@ export class IdempotencyKeyReusedError extends HeadroomError {
  * ```
  */
 export class IdempotencyLeaseLostError extends HeadroomError {
+  static {
+    brandError(this, 'IdempotencyLeaseLostError');
+  }
+
   /** The idempotency key (without its scope). */
   readonly key: string;
 
@@ -101,6 +113,10 @@ export class IdempotencyLeaseLostError extends HeadroomError {
  * ```
  */
 export class IdempotencyNotStoredError extends HeadroomError {
+  static {
+    brandError(this, 'IdempotencyNotStoredError');
+  }
+
   /** The idempotency key (without its scope). */
   readonly key: string;
 
@@ -126,6 +142,10 @@ export class IdempotencyNotStoredError extends HeadroomError {
  * ```
  */
 export class IdempotencyBodyTooLargeError extends HeadroomError {
+  static {
+    brandError(this, 'IdempotencyBodyTooLargeError');
+  }
+
   /** The limit that was passed, in bytes. */
   readonly maxBodyBytes: number;
 

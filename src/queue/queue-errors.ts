@@ -1,4 +1,4 @@
-import { ErrorCode, HeadroomError } from '../core/index.js';
+import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
 
 /**
  * Thrown (as a rejection of `queue.add()`) when `maxSize` tasks are already waiting.
@@ -20,6 +20,10 @@ import { ErrorCode, HeadroomError } from '../core/index.js';
  * ```
  */
 export class QueueFullError extends HeadroomError {
+  static {
+    brandError(this, 'QueueFullError');
+  }
+
   /** Suggested wait before a retry, in milliseconds (at least 1). */
   declare readonly retryAfterMs: number;
   /** The queue's name, when it has one. */
@@ -57,6 +61,10 @@ export class QueueFullError extends HeadroomError {
  * ```
  */
 export class QueueClosedError extends HeadroomError {
+  static {
+    brandError(this, 'QueueClosedError');
+  }
+
   /** The queue's name, when it has one. */
   readonly queue: string | undefined;
 

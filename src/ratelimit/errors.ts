@@ -1,4 +1,4 @@
-import { ErrorCode, HeadroomError } from '../core/index.js';
+import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
 
 /** Options for {@link RateLimitedError}. */
 export interface RateLimitedErrorOptions {
@@ -23,6 +23,10 @@ export interface RateLimitedErrorOptions {
  * ```
  */
 export class RateLimitedError extends HeadroomError {
+  static {
+    brandError(this, 'RateLimitedError');
+  }
+
   /** The names of the limits that refused. */
   readonly policies: readonly string[];
 

@@ -1,4 +1,4 @@
-import { ErrorCode, HeadroomError } from '../core/index.js';
+import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
 
 /**
  * Thrown (as a rejection of `execute`) when a {@link CircuitBreaker} refuses a call without
@@ -20,6 +20,10 @@ import { ErrorCode, HeadroomError } from '../core/index.js';
  * ```
  */
 export class BrokenCircuitError extends HeadroomError {
+  static {
+    brandError(this, 'BrokenCircuitError');
+  }
+
   /** The breaker's name. */
   readonly breaker: string;
   /** The breaker's state when it refused: `'open'`, `'half-open'` or `'isolated'`. */

@@ -1,4 +1,4 @@
-import { ErrorCode, HeadroomError } from '../core/index.js';
+import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
 
 /**
  * Thrown (or passed to `fallback`) when an operation runs past its deadline.
@@ -14,6 +14,10 @@ import { ErrorCode, HeadroomError } from '../core/index.js';
  * ```
  */
 export class TimeoutError extends HeadroomError {
+  static {
+    brandError(this, 'TimeoutError');
+  }
+
   /** The operation's name, when one was given. */
   readonly operation: string | undefined;
   /** The deadline that passed, in milliseconds. */
