@@ -1,5 +1,4 @@
 import { Deadline, settlers, type Settle } from '../core/index.js';
-import type { PriorityLevel } from './waiting-list.js';
 import type { Task, TaskContext } from './queue-types.js';
 
 /** Where a queued task is in its life. */
@@ -8,6 +7,14 @@ export const RUNNING = 1;
 /** Its caller was answered (timeout, cancellation, close) but the task still runs and holds its slot. */
 export const OVERRUNNING = 2;
 export const SETTLED = 3;
+
+/** The list of one priority level that a waiting task is linked into (`WaitingList` keeps them). */
+export interface LevelList {
+  head: QueuedTask | null;
+  tail: QueuedTask | null;
+  size: number;
+  readonly priority: number;
+}
 
 /** What a task tells the queue that owns it: its deadline passed, or its caller's signal aborted. */
 export interface TaskOwner {
@@ -25,7 +32,7 @@ export class QueuedTask extends Deadline {
   prev: QueuedTask | null = null;
   next: QueuedTask | null = null;
   /** The priority level it waits in; `null` once it left the waiting list. */
-  level: PriorityLevel | null = null;
+  level: LevelList | null = null;
   state = WAITING;
   /** Clock reading when it started waiting; 0 when it ran at once. */
   enqueuedAt = 0;

@@ -1,10 +1,10 @@
-import type { QueuedTask } from './queued-task.js';
+import type { LevelList, QueuedTask } from './queued-task.js';
 
 /** Distinct priority levels kept while empty, so alternating levels do not churn. */
 const KEEP_EMPTY_LEVELS = 8;
 
 /** The waiting tasks of one priority, oldest first (a list through the tasks' `prev`/`next`). */
-export class PriorityLevel {
+export class PriorityLevel implements LevelList {
   head: QueuedTask | null = null;
   tail: QueuedTask | null = null;
   size = 0;
@@ -68,7 +68,7 @@ export class WaitingList {
 
   /** Removes a waiting `task` from its level. */
   remove(task: QueuedTask): void {
-    const level = task.level as PriorityLevel;
+    const level = task.level as LevelList;
     const prev = task.prev;
     const next = task.next;
     if (prev === null) level.head = next;

@@ -22,11 +22,10 @@
  *
  * @packageDocumentation
  */
-export { RateLimiter } from './rate-limiter.js';
+export { RateLimiter, type TakeAllCheck } from './rate-limiter.js';
 export type {
   RateLimiterOptions,
   TakeOptions,
-  TakeAllCheck,
   StoreErrorPolicy,
   RateLimiterEvents,
   LimitedEvent,

@@ -13,7 +13,7 @@ import { limitMember, policyMember, sfList, sfString } from './headers.js';
 import type { RateLimitPolicy } from './policy.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RateLimitResult } from './result.js';
-import type { TakeAllCheck } from './types.js';
+import type { TakeAllCheck } from './rate-limiter.js';
 
 /** Options of {@link rateLimitMiddleware} with one limiter. */
 export interface RateLimitMiddlewareOptions {

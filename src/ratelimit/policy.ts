@@ -1,4 +1,3 @@
-import type { RateLimitCheck } from './store.js';
 
 /**
  * A limit as GCRA sees it, and the answer a store gives for one check.
@@ -66,17 +65,23 @@ export function gcraStep(stored: number | undefined, now: number, cost: number, 
   return over > SLACK_MS ? -over : debt;
 }
 
+/** What {@link asPeeks} reads of each check of a batch (a store's `RateLimitCheck` is one). @internal */
+export interface PricedCheck {
+  readonly cost: number;
+  readonly policy: RateLimitPolicy;
+}
+
 /**
  * The replies of a refused batch, as peeks: a check that was allowed within the batch took
  * nothing, so its debt is what it was before its own cost.
  *
  * @internal
  */
-export function asPeeks(checks: readonly RateLimitCheck[], replies: StoreReply[]): StoreReply[] {
+export function asPeeks(checks: readonly PricedCheck[], replies: StoreReply[]): StoreReply[] {
   for (let i = 0; i < replies.length; i++) {
     const reply = replies[i] as number;
     if (reply < 0) continue;
-    const { cost, policy } = checks[i] as RateLimitCheck;
+    const { cost, policy } = checks[i] as PricedCheck;
     replies[i] = Math.max(0, reply - cost * policy.intervalMs);
   }
   return replies;

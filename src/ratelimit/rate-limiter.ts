@@ -6,7 +6,17 @@ import type { RateLimitPolicy, StoreReply } from './policy.js';
 import { resultOf, type RateLimitAllResult, type RateLimitResult } from './result.js';
 import { answerFailure, boundedStoreCall, StoreCall } from './store-call.js';
 import { takeAllEntries, type Entry } from './take-all.js';
-import type { RateLimiterEvents, RateLimiterOptions, RateLimiterStats, TakeAllCheck, TakeOptions } from './types.js';
+import type { RateLimiterEvents, RateLimiterOptions, RateLimiterStats, TakeOptions } from './types.js';
+
+/** One check of {@link RateLimiter.takeAll}. */
+export interface TakeAllCheck {
+  /** The limiter to check against. */
+  limiter: RateLimiter;
+  /** The key within that limiter. */
+  key: string;
+  /** Units to spend. Default `1`. */
+  cost?: number;
+}
 
 /**
  * A rate limit: `limit` units per `window` for each key, spent up to `burst` at once, checked

@@ -1,5 +1,4 @@
 import type { Clock, Duration } from '../core/index.js';
-import type { RateLimiter } from './rate-limiter.js';
 import type { RateLimitStore } from './store.js';
 
 /**
@@ -51,16 +50,6 @@ export interface RateLimiterOptions {
 /** Options of {@link RateLimiter.take} and {@link RateLimiter.peek}. */
 export interface TakeOptions {
   /** Units this check spends (a whole number from 0 to `burst`). Default `1`. */
-  cost?: number;
-}
-
-/** One check of {@link RateLimiter.takeAll}. */
-export interface TakeAllCheck {
-  /** The limiter to check against. */
-  limiter: RateLimiter;
-  /** The key within that limiter. */
-  key: string;
-  /** Units to spend. Default `1`. */
   cost?: number;
 }
 
