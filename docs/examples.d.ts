@@ -97,3 +97,42 @@ declare function handle(req: import('node:http').IncomingMessage, res: import('n
 declare const handler: import('express').RequestHandler;
 /** An @koa/router instance. */
 declare const router: { routes(): import('koa').Middleware };
+
+// What the TSDoc examples of src/ use beside their module's own names (an example on a member
+// reads the instance it belongs to: `breaker.isolate()`), and the request at hand in a handler.
+declare const req: import('express').Request;
+declare const res: import('express').Response;
+declare const reply: import('fastify').FastifyReply;
+declare const exchange: import('headroom/http').HttpExchange;
+declare const server: import('node:http').Server;
+declare const cluster: import('ioredis').Cluster;
+/** A caught error, as `catch (err)` has it. */
+declare const err: unknown;
+declare const url: string;
+declare const sku: string;
+declare const ip: string;
+declare const email: string;
+declare const breaker: import('headroom/resilience').CircuitBreaker;
+declare const retry: import('headroom/resilience').RetryPolicy;
+declare const budget: import('headroom/resilience').RetryBudget;
+declare const hedge: import('headroom/resilience').HedgePolicy;
+declare const alerts: import('headroom/dashboard').AlertRules;
+declare const dashboard: import('headroom/dashboard').DashboardHandler;
+declare const limiter: import('headroom/ratelimit').RateLimiter;
+declare const perIp: import('headroom/ratelimit').RateLimiter;
+declare const perAccount: import('headroom/ratelimit').RateLimiter;
+declare const store: import('headroom/ratelimit').RateLimitStore;
+declare const policy: import('headroom/ratelimit').RateLimitPolicy;
+/** A StatsD- or prom-client-like metrics client. */
+declare const metrics: {
+  increment(name: string, labels?: Record<string, string>): void;
+  observe(name: string, value: number, labels?: Record<string, string>): void;
+};
+declare function reloadConfig(): Promise<void>;
+declare function loadPricing(options: { signal: AbortSignal }): Promise<Prices>;
+
+// Inside the library (src/core examples): the options object a constructor validates, and an
+// emitter of the events the examples name.
+declare const options: Readonly<Record<string, unknown>>;
+declare const events: import('../src/core/index.js').Emitter<{ hit: { key: string }; slow: { key: string; ms: number } }>;
+declare function onHit(payload: { key: string }): void;

@@ -39,9 +39,9 @@ export interface CacheRedis extends RedisScripting, RedisPubSub {
  *
  * @example
  * ```ts
- * import { pack, unpack } from 'msgpackr';
- * const msgpack: CacheSerializer = { serialize: (v) => pack(v), deserialize: (d) => unpack(d as Uint8Array) };
- * const cache = createCache({ redis, serializer: msgpack });
+ * import { deserialize, serialize } from 'node:v8'; // keeps Dates, Maps, BigInts
+ * const structured: CacheSerializer = { serialize: (v) => serialize(v), deserialize: (d) => deserialize(Buffer.from(d)) };
+ * const cache = createCache({ redis, serializer: structured });
  * ```
  */
 export interface CacheSerializer {

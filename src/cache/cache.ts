@@ -69,7 +69,7 @@ export interface Cache {
    *
    * @example
    * ```ts
-   * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => db.users.find(id, { signal }), {
+   * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => users.find(id, { signal }), {
    *   ttl: '10m',
    *   tags: [`user:${id}`],
    * });
@@ -83,7 +83,7 @@ export interface Cache {
    *
    * @example
    * ```ts
-   * const session = await cache.get<Session>(`session:${sid}`);
+   * const session = await cache.get<{ userId: string }>(`session:${id}`);
    * ```
    */
   get<T = unknown>(key: string): Promise<T | undefined>;
@@ -99,7 +99,7 @@ export interface Cache {
    *
    * @example
    * ```ts
-   * await cache.set('config', config, { ttl: '1h', tags: ['config'] });
+   * await cache.set('config', { maintenance: false }, { ttl: '1h', tags: ['config'] });
    * ```
    */
   set<T>(key: string, value: T, options?: Duration | SetOptions): Promise<void>;
@@ -140,7 +140,7 @@ export interface Cache {
    *
    * @example
    * ```ts
-   * await db.users.update(id, patch);
+   * await db.query('UPDATE users SET name = $2 WHERE id = $1', [id, 'Ada']);
    * await cache.invalidateTags([`user:${id}`]);
    * ```
    */
@@ -175,7 +175,7 @@ export interface Cache {
    *
    * @example
    * ```ts
-   * await cache.warm(async () => (await db.products.top(100)).map((p) => ({ key: `product:${p.id}`, value: p })));
+   * await cache.warm(async () => (await db.query('SELECT * FROM product LIMIT 100')).map((p) => ({ key: `product:${p.id}`, value: p })));
    * ```
    */
   warm(source: WarmSource): Promise<number>;

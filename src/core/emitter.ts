@@ -68,7 +68,7 @@ export class Emitter<Events extends object> {
    *
    * @example
    * ```ts
-   * if (events.has('slow')) events.emit('slow', { key, ms });
+   * if (events.has('slow')) events.emit('slow', { key, ms: 1200 });
    * ```
    */
   has(event: keyof Events): boolean {

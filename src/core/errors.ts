@@ -147,6 +147,8 @@ export class HeadroomError extends Error {
  *
  * @example
  * ```ts
+ * import { TaskQueue } from 'headroom/queue';
+ *
  * try { new TaskQueue({ maxSize: -1 }); } catch (err) {
  *   if (isHeadroomError(err, 'INVALID_ARGUMENT')) console.error(err.message); // names maxSize
  * }

@@ -137,6 +137,8 @@ export interface HttpExchange {
  *
  * @example
  * ```ts
+ * import { toNode } from 'headroom/http';
+ *
  * const poweredBy: Middleware = async (exchange, next) => {
  *   exchange.setHeader('x-powered-by', 'headroom');
  *   await next();

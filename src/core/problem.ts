@@ -79,7 +79,7 @@ export function problemType(code: string): string {
  *
  * @example
  * ```ts
- * exchange.respond(problemResponse(new QueueFullError(...)));
+ * exchange.respond(problemResponse(new HeadroomError(ErrorCode.SERVICE_UNAVAILABLE, 'the database is down', { status: 503, retryAfterMs: 5_000 })));
  * exchange.respond(problemResponse({ status: 400, code: 'INVALID_ARGUMENT', detail: 'Idempotency-Key is empty' }));
  * ```
  */

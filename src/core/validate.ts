@@ -67,7 +67,7 @@ export function stringOption(value: unknown, name: string, fallback: string): st
  *
  * @example
  * ```ts
- * functionArgument(task, 'task');
+ * functionArgument(options.task, 'task');
  * ```
  */
 export function functionArgument(value: unknown, name: string): asserts value is (...args: never[]) => unknown {

@@ -56,11 +56,12 @@ export interface DashboardHandler {
   /**
    * Ends every open feed (browsers see the stream end) and answers later requests with 503.
    * Call it before closing the server: an open event stream otherwise keeps `server.close()`
-   * waiting.
+   * waiting (`onShutdown` of `health.shutdown()` is too late: it runs once the server closed).
    *
    * @example
    * ```ts
-   * health.shutdown({ server, onShutdown: () => dashboard.close() });
+   * process.once('SIGTERM', () => dashboard.close()); // the feeds end before the server closes
+   * health.shutdown({ server });
    * ```
    */
   close(): void;

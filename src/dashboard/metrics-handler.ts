@@ -72,6 +72,8 @@ export function metricsHandler(sources: ServiceMetricsOptions): Middleware;
  *
  * @example
  * ```ts
+ * import { toNode } from 'headroom/http';
+ *
  * app.get('/metrics', toNode(metricsHandler(tracker, { window: '1m' })));
  * ```
  */

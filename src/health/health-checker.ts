@@ -194,7 +194,7 @@ export class HealthChecker {
    *
    * @example
    * ```ts
-   * if (health.latest()?.status === 'unhealthy') return res.status(503).end();
+   * app.use((req, res, next) => (health.latest()?.status === 'unhealthy' ? res.status(503).end() : next()));
    * ```
    */
   latest(): HealthReport | undefined {
@@ -251,7 +251,7 @@ export class HealthChecker {
    *
    * @example
    * ```ts
-   * afterAll(() => health.close());
+   * process.once('SIGTERM', () => health.close()); // or in a test's afterAll
    * ```
    */
   close(): void {

@@ -35,7 +35,7 @@ function find(target: object): Exchange<unknown> | undefined {
  * @example
  * ```ts
  * app.get('/report', async (req, res) => {
- *   const rows = await pool.query({ text: SQL, signal: requestSignal(req) });
+ *   const rows = await db.report('monthly', { signal: requestSignal(req) });
  *   res.json(rows);
  * });
  * ```

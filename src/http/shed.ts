@@ -33,6 +33,8 @@ export interface SheddingQueue {
  * @param queue - a `TaskQueue` (`new TaskQueue({ concurrency, maxSize })`).
  * @example
  * ```ts
+ * import { TaskQueue } from 'headroom/queue';
+ *
  * const queue = new TaskQueue({ concurrency: 32, maxSize: 200, timeout: '10s' });
  * app.use(toNode(compose(timeout('5s'), shed(queue))));
  * ```

@@ -45,7 +45,7 @@ type Decorated = FastifyRequestLike & Record<symbol, FastifyDriver | null>;
  *
  * const app = Fastify();
  * await app.register(toFastify(timeout('2s')));
- * app.get('/users/:id', (request) => db.user(request.params.id, { signal: requestSignal(request) }));
+ * app.get<{ Params: { id: string } }>('/users/:id', (request) => users.find(request.params.id, { signal: requestSignal(request) }));
  * ```
  */
 export function toFastify(middleware: Middleware): FastifyPlugin {
@@ -117,9 +117,9 @@ function routeHooks(middleware: Middleware): FastifyRouteHooks & { [EXCHANGE_KEY
  * import { toFastify, toFastifyHooks, timeout } from 'headroom/http';
  * import { idempotencyMiddleware } from 'headroom/idempotency';
  *
- * await app.register(toFastify(timeout('2s'))); // every route
- * app.post('/orders', { ...toFastifyHooks(idempotencyMiddleware(idempotency)) }, async (request, reply) => {
- *   reply.code(201).send(await orders.create(request.body));
+ * await fastify.register(toFastify(timeout('2s'))); // every route
+ * fastify.post('/orders', { ...toFastifyHooks(idempotencyMiddleware(idempotency)) }, async (request, reply) => {
+ *   reply.code(201).send(await createOrder(pool, request.body));
  * });
  * ```
  */
@@ -137,9 +137,12 @@ export function toFastifyHooks(middleware: Middleware): FastifyRouteHooks {
  *
  * @example
  * ```ts
+ * import { readinessHandler } from 'headroom/health';
  * import { toFastifyHandler } from 'headroom/http';
- * app.get('/metrics', toFastifyHandler(metricsHandler(tracker)));
- * app.get('/ready', toFastifyHandler(readinessHandler(health)));
+ * import { metricsHandler } from 'headroom/percentiles';
+ *
+ * fastify.get('/metrics', toFastifyHandler(metricsHandler(tracker)));
+ * fastify.get('/ready', toFastifyHandler(readinessHandler(health)));
  * ```
  */
 export function toFastifyHandler(middleware: Middleware): (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void> {

@@ -33,7 +33,7 @@ export interface ToFetchOptions {
  * import { toFetch, timeout, requestSignal } from 'headroom/http';
  *
  * const handler = async (request: Request) => {
- *   const rows = await db.report({ signal: requestSignal(request) });
+ *   const rows = await report({ signal: requestSignal(request) });
  *   return Response.json(rows);
  * };
  * serve({ fetch: toFetch(timeout('2s'), handler), port: 3000 });

@@ -26,7 +26,7 @@ export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => 
  *
  * const app = new Hono();
  * app.use(toHono(timeout('2s')));
- * app.get('/users/:id', async (c) => c.json(await db.user(c.req.param('id'), { signal: requestSignal(c) })));
+ * app.get('/users/:id', async (c) => c.json(await users.find(c.req.param('id'), { signal: requestSignal(c) })));
  * ```
  */
 export function toHono(middleware: Middleware): HonoMiddleware {

@@ -26,12 +26,13 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: Nod
  * @example
  * ```ts
  * import express from 'express';
+ * import http from 'node:http';
  * import { toNode, timeout, requestSignal } from 'headroom/http';
  *
  * const app = express();
  * app.use(toNode(timeout('2s')));
  * app.get('/users/:id', async (req, res) => {
- *   res.json(await db.user(req.params.id, { signal: requestSignal(req) }));
+ *   res.json(await users.find(req.params.id, { signal: requestSignal(req) }));
  * });
  *
  * // plain node:http: pass your handler as `next`

@@ -8,7 +8,7 @@ import { brandError, ErrorCode, HeadroomError, describe } from '../core/index.js
  * @example
  * ```ts
  * try {
- *   await idempotency.run(key, charge);
+ *   await idempotency.run(key, () => payments.charge(order));
  * } catch (err) {
  *   if (err instanceof IdempotencyInProgressError) res.status(409).set('Retry-After', '1').end();
  * }
@@ -69,7 +69,7 @@ export class IdempotencyKeyReusedError extends HeadroomError {
  * @example
  * ```ts
  * await idempotency.run(key, async ({ signal }) => {
- *   await longExport({ signal }); // stops when the lease is lost
+ *   await renderReport(order, { signal }); // stops when the lease is lost
  * });
  * ```
  */

@@ -92,7 +92,7 @@ function write(value: unknown): string | undefined {
  *
  * @example
  * ```ts
- * await idempotency.run(key, () => charge(order), { fingerprint: fingerprint(order) });
+ * await idempotency.run(key, () => payments.charge(order), { fingerprint: fingerprint(order) });
  * ```
  */
 export function fingerprint(value: unknown): string {

@@ -60,12 +60,14 @@ function sleep(ms: number): Promise<void> {
  *
  * @example
  * ```ts
+ * import { Redis } from 'ioredis';
+ *
  * const redis = new Redis(process.env.REDIS_URL!, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
  * redis.on('error', (err) => console.warn('redis:', err.message));
  * const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis), ttl: '24h', storeTimeout: '1s' });
  *
  * const charge = await idempotency.run(
- *   req.header('idempotency-key'),
+ *   key, // the request's Idempotency-Key
  *   () => payments.charge(order), // runs once, even if the client retries
  *   { scope: account.id, fingerprint: fingerprint(order) },
  * );
@@ -171,9 +173,9 @@ export class Idempotency {
    *   but its result could not be stored before its lease would lapse.
    * @example
    * ```ts
-   * const order = await idempotency.run(key, () => createOrder(input), {
-   *   scope: user.id,
-   *   fingerprint: fingerprint(input),
+   * const created = await idempotency.run(key, () => createOrder(pool, order), {
+   *   scope: account.id,
+   *   fingerprint: fingerprint(order),
    *   wait: '5s',
    * });
    * ```

@@ -221,7 +221,7 @@ function jsonBytesFingerprint(head: string, body: Uint8Array): string {
  *   scope: (exchange) => fingerprint(exchange.header('authorization') ?? 'anonymous'),
  * })));
  * app.post('/payments', async (req, res) => {
- *   const payment = await payments.create(req.body); // runs once per key
+ *   const payment = await payments.charge(req.body); // runs once per key
  *   res.status(201).location(`/payments/${payment.id}`).json(payment);
  * });
  * ```

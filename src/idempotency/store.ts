@@ -51,7 +51,7 @@ export type AcquireResult = AcquiredRecord | InProgressRecord | CompletedRecord;
  * `complete`/`renew`/`release` are one `UPDATE`/`DELETE ... WHERE key = $1 AND token = $2`.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * // A PostgreSQL store (sketch): table idem(key text primary key, state text, token text,
  * //   fingerprint text, value text, expires_at timestamptz)
  * class PgIdempotencyStore implements IdempotencyStore {

@@ -41,8 +41,12 @@ const RECORD: Readonly<Record<RequestOutcome, RecordOptions | undefined>> = Obje
  *
  * @example
  * ```ts
- * const result = await next();
- * if (requestOutcome(result) === 'shed') shedCounter.inc();
+ * import type { Middleware } from 'headroom/http';
+ *
+ * const countShed: Middleware = async (exchange, next) => {
+ *   const result = await next();
+ *   if (requestOutcome(result) === 'shed') metrics.increment('requests_shed');
+ * };
  * ```
  */
 export function requestOutcome(result: HttpResult): RequestOutcome {
@@ -138,6 +142,8 @@ export interface MetricsHandlerOptions extends PrometheusOptions {
  *
  * @example
  * ```ts
+ * import { toNode } from 'headroom/http';
+ *
  * app.use(toNode(metricsHandler(tracker, { path: '/metrics', window: '1m' })));
  * ```
  */

@@ -40,7 +40,7 @@ const RANKABLE: readonly string[] = ['p50', 'p90', 'p95', 'p99', 'p999', 'mean',
  * tracker.on('slow', ({ key, durationMs }) => log.warn({ key, durationMs }, 'slow'));
  *
  * const stop = tracker.startTimer('GET /users/:id');
- * await loadUser(id);
+ * await db.users.find(id);
  * stop();
  *
  * await tracker.time('db.query', () => db.query(sql));
@@ -179,7 +179,7 @@ export class PercentileTracker {
    * @example
    * ```ts
    * const stop = tracker.startTimer('GET /users/:id');
-   * try { await handle(); stop(); } catch (err) { stop({ error: true }); throw err; }
+   * try { await slowReport(); stop(); } catch (err) { stop({ error: true }); throw err; }
    * ```
    */
   startTimer(key: string): StopTimer {

@@ -56,6 +56,8 @@ export class QueueFullError extends HeadroomError {
  *
  * @example
  * ```ts
+ * import { isHeadroomError } from 'headroom';
+ *
  * await queue.close({ drain: false });
  * await queue.add(work).catch((err) => isHeadroomError(err, 'QUEUE_CLOSED')); // true
  * ```

@@ -95,8 +95,10 @@ export class TaskQueue {
    * @param options - see {@link AddOptions}.
    * @example
    * ```ts
-   * const user = await queue.add(({ signal }) => fetch(`/users/${id}`, { signal }).then((r) => r.json()), {
-   *   signal: req.signal,
+   * import { requestSignal } from 'headroom/http';
+   *
+   * const user = await queue.add(({ signal }) => fetch(`https://users.internal/${id}`, { signal }).then((r) => r.json()), {
+   *   signal: requestSignal(req), // the client hangs up: the task leaves the queue, or is aborted
    *   timeout: '2s',
    *   priority: 1,
    * });
@@ -159,7 +161,7 @@ export class TaskQueue {
    *
    * @example
    * ```ts
-   * for (const file of files) queue.add(({ signal }) => upload(file, signal)).catch(report);
+   * for (const to of ['ada@example.com', 'bob@example.com']) queue.add(({ signal }) => sendEmail({ to }, { signal })).catch((err) => log.warn({ err }, 'email'));
    * await queue.onIdle();
    * ```
    */

@@ -23,6 +23,8 @@ export interface ForwardedClientAddressOptions {
  *
  * @example
  * ```ts
+ * import { toNode, type HttpExchange } from 'headroom/http';
+ *
  * // One load balancer in front: the last entry is the address it received the request from.
  * const key = (exchange: HttpExchange) => forwardedClientAddress(exchange, { trustedProxies: 1 }) ?? 'no-proxy';
  * app.use(toNode(rateLimitMiddleware(perIp, { key })));

@@ -18,7 +18,7 @@ export interface RateLimitedErrorOptions {
  *
  * @example
  * ```ts
- * const result = await limiter.take(`user:${userId}`);
+ * const result = await limiter.take(`account:${account.id}`);
  * if (!result.allowed) throw new RateLimitedError({ retryAfterMs: result.retryAfterMs, policies: [limiter.name] });
  * ```
  */

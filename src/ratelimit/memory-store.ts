@@ -131,7 +131,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
    *
    * @example
    * ```ts
-   * if (store.stats().evictions > 0) log.warn('rate limit store too small for the key space');
+   * const memory = new MemoryRateLimitStore({ maxKeys: 100_000 });
+   * // later, from a periodic check:
+   * if (memory.stats().evictions > 0) log.warn('rate limit store too small for the key space');
    * ```
    */
   stats(): MemoryRateLimitStoreStats {

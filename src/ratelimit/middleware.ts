@@ -121,6 +121,8 @@ function limitField(limits: readonly Limit[], results: readonly RateLimitResult[
  *
  * @example
  * ```ts
+ * import { toNode } from 'headroom/http';
+ *
  * const perIp = new RateLimiter({ name: 'per-ip', limit: 100, window: '1m', store });
  * app.use(toNode(rateLimitMiddleware(perIp, {
  *   key: (exchange) => forwardedClientAddress(exchange, { trustedProxies: 1 }) ?? 'unknown',

@@ -28,8 +28,11 @@ export interface TakeAllCheck {
  * @example
  * ```ts
  * const limiter = new RateLimiter({ name: 'login', limit: 5, window: '1m', burst: 5 });
- * const result = await limiter.take(`login:${email}`);
- * if (!result.allowed) return reply.code(429).header('retry-after', Math.ceil(result.retryAfterMs / 1000)).send();
+ * fastify.post<{ Body: { email: string } }>('/login', async (request, reply) => {
+ *   const result = await limiter.take(`login:${request.body.email}`);
+ *   if (!result.allowed) return reply.code(429).header('retry-after', Math.ceil(result.retryAfterMs / 1000)).send();
+ *   return { ok: true };
+ * });
  * ```
  */
 export class RateLimiter {
@@ -62,7 +65,7 @@ export class RateLimiter {
    * @example
    * ```ts
    * const { allowed, remaining, retryAfterMs } = await limiter.take(`ip:${ip}`);
-   * const upload = await limiter.take(`bytes:${user}`, { cost: Math.ceil(size / 1024) });
+   * const upload = await limiter.take(`bytes:${account.id}`, { cost: Math.ceil(Number(req.header('content-length') ?? 0) / 1024) });
    * ```
    */
   take(key: string, options?: TakeOptions): Promise<RateLimitResult> {
@@ -120,7 +123,7 @@ export class RateLimiter {
    * ```ts
    * const result = await RateLimiter.takeAll([
    *   { limiter: perIp, key: ip },
-   *   { limiter: perAccount, key: accountId },
+   *   { limiter: perAccount, key: account.id },
    * ]);
    * if (!result.allowed) throw new RateLimitedError({ retryAfterMs: result.retryAfterMs });
    * ```

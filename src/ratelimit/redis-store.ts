@@ -77,7 +77,7 @@ function allFromMicros(replies: unknown): StoreReply[] {
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * const redis = new Redis(process.env.REDIS_URL);
+ * const redis = new Redis(process.env.REDIS_URL!);
  * redis.on('error', (err) => log.warn({ err }, 'redis'));
  * const store = new RedisRateLimitStore(redis, { prefix: 'api:rl:' });
  * const limiter = new RateLimiter({ name: 'per-ip', limit: 100, window: '1m', store, onStoreError: 'local', instances: 4 });

@@ -58,9 +58,9 @@ export interface RateLimitStore {
    *
    * @example
    * ```ts
-   * const [perIp, perAccount] = await store.takeAll([
-   *   { key: '10.0.0.7', cost: 1, policy: perIpPolicy },
-   *   { key: 'acct-42', cost: 1, policy: perAccountPolicy },
+   * const [ipReply, accountReply] = await store.takeAll([
+   *   { key: '10.0.0.7', cost: 1, policy: perIp.policy },
+   *   { key: 'acct-42', cost: 1, policy: perAccount.policy },
    * ]);
    * ```
    */
@@ -71,7 +71,7 @@ export interface RateLimitStore {
    *
    * @example
    * ```ts
-   * await store.refund(checks);
+   * await store.refund([{ key: '10.0.0.7', cost: 1, policy }]);
    * ```
    */
   refund(checks: readonly RateLimitCheck[]): void | Promise<void>;

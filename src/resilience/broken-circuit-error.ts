@@ -11,12 +11,14 @@ import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
  *
  * @example
  * ```ts
- * try {
- *   return await breaker.execute(() => pricing.quote(cart));
- * } catch (err) {
- *   if (err instanceof BrokenCircuitError) return res.status(503).set('retry-after', String(Math.ceil((err.retryAfterMs ?? 1000) / 1000))).end();
- *   throw err;
- * }
+ * app.get('/quote', async (req, res) => {
+ *   try {
+ *     res.json(await breaker.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json())));
+ *   } catch (err) {
+ *     if (!(err instanceof BrokenCircuitError)) throw err;
+ *     res.status(503).set('retry-after', String(Math.ceil((err.retryAfterMs ?? 1000) / 1000))).end();
+ *   }
+ * });
  * ```
  */
 export class BrokenCircuitError extends HeadroomError {

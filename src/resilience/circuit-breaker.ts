@@ -24,7 +24,7 @@ import type { RollingWindow } from './rolling-window.js';
  * ```ts
  * const breaker = new CircuitBreaker({ name: 'pricing', trip: { ratio: 0.5, minThroughput: 20, window: '30s' }, cooldown: '10s' });
  * breaker.on('open', ({ error }) => log.error({ err: error }, 'pricing circuit open'));
- * const quote = await breaker.execute(({ signal }) => pricing.quote(cart, { signal }));
+ * const quote = await breaker.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()));
  * ```
  */
 export class CircuitBreaker implements Policy {
@@ -97,7 +97,9 @@ export class CircuitBreaker implements Policy {
    *
    * @example
    * ```ts
-   * const row = await breaker.execute(({ signal }) => db.query({ text, values, signal }), { signal: req.signal });
+   * import { requestSignal } from 'headroom/http';
+   *
+   * const rows = await breaker.execute(() => db.query('SELECT 1'), { signal: requestSignal(req) });
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T> {
@@ -129,8 +131,9 @@ export class CircuitBreaker implements Policy {
    *
    * @example
    * ```ts
-   * if (!breaker.tryAcquire()) return serveFromCache();
-   * client.get(key, (err, value) => (err ? breaker.recordFailure(err) : breaker.recordSuccess()));
+   * if (breaker.tryAcquire()) {
+   *   redis.get(key).then(() => breaker.recordSuccess(), (err) => breaker.recordFailure(err));
+   * }
    * ```
    */
   tryAcquire(): boolean {

@@ -32,8 +32,8 @@ export type FallbackPolicyOptions<F> = (
  * @typeParam F - the fallback's type; `execute` resolves with the work's type or this one.
  * @example
  * ```ts
- * const orEmpty = new FallbackPolicy({ value: [] as Recommendation[] });
- * const recs = await orEmpty.execute(({ signal }) => recommender.forUser(id, { signal }));
+ * const orEmpty = new FallbackPolicy({ value: [] as unknown[] });
+ * const recommendations = await orEmpty.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json() as Promise<unknown[]>));
  *
  * const orStale = new FallbackPolicy({ fn: () => cache.get(`prices:${sku}`) });
  * ```
@@ -64,7 +64,7 @@ export class FallbackPolicy<F = unknown> implements Policy<F> {
    *
    * @example
    * ```ts
-   * const banner = await new FallbackPolicy({ value: null }).execute(() => cms.banner('home'));
+   * const banner = await new FallbackPolicy({ value: null }).execute(() => cache.get<string>('banner:home'));
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T | F> {

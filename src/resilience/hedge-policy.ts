@@ -115,11 +115,13 @@ class HedgeRace<T> extends Execution {
  *
  * @example
  * ```ts
+ * import { PercentileTracker } from 'headroom/percentiles';
+ *
  * const tracker = new PercentileTracker({ windows: ['1m'] });
  * const hedge = new HedgePolicy({ delay: () => tracker.stats('price').p95, budget: new RetryBudget({ ratio: 0.05 }) });
  * const price = await hedge.execute(async ({ signal }) => {
  *   const stop = tracker.startTimer('price');
- *   try { return await prices.get(sku, { signal }); } finally { stop(); }
+ *   try { return await fetchPrices({ signal }); } finally { stop(); }
  * });
  * ```
  */
@@ -152,7 +154,9 @@ export class HedgePolicy implements Policy {
    *
    * @example
    * ```ts
-   * const user = await hedge.execute(({ signal }) => users.get(id, { signal }), { signal: req.signal });
+   * import { requestSignal } from 'headroom/http';
+   *
+   * const user = await hedge.execute(({ signal }) => users.find(id, { signal }), { signal: requestSignal(req) });
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T> {

@@ -76,7 +76,10 @@ export class Pipeline<Extra = never> implements Policy<Extra> {
    *
    * @example
    * ```ts
-   * const body = await guarded.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()), { signal: req.signal });
+   * import { requestSignal } from 'headroom/http';
+   *
+   * const guarded = pipeline(new RetryPolicy(), new TimeoutPolicy('1s'));
+   * const body = await guarded.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()), { signal: requestSignal(req) });
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T | Extra> {
@@ -116,6 +119,8 @@ export class Pipeline<Extra = never> implements Policy<Extra> {
  * @throws InvalidArgumentError (`INVALID_ARGUMENT`) naming `policies[i]` for something that is not a policy.
  * @example
  * ```ts
+ * import { requestSignal } from 'headroom/http';
+ *
  * const budget = new RetryBudget();
  * const inventory = pipeline(
  *   new FallbackPolicy({ value: { available: null } }),
@@ -123,7 +128,7 @@ export class Pipeline<Extra = never> implements Policy<Extra> {
  *   new CircuitBreaker({ name: 'inventory', trip: { consecutive: 5 }, cooldown: '5s' }),
  *   new TimeoutPolicy('500ms'),
  * );
- * const stock = await inventory.execute(({ signal }) => fetch(`${api}/stock/${sku}`, { signal }).then((r) => r.json()), { signal: req.signal });
+ * const stock = await inventory.execute(({ signal }) => fetch(`https://inventory.internal/stock/${sku}`, { signal }).then((r) => r.json()), { signal: requestSignal(req) });
  * ```
  */
 export function pipeline<P extends Policy<unknown>[]>(...policies: P): Pipeline<ExtraOf<P[number]>> {

@@ -36,7 +36,7 @@ export type Attempt<T> = (context: ExecuteContext) => PromiseLike<T> | T;
  *   async execute(fn, options) {
  *     const started = performance.now();
  *     try { return await fn({ signal: options?.signal ?? new AbortController().signal, attempt: 1 }); }
- *     finally { log.debug({ ms: performance.now() - started }); }
+ *     finally { log.info({ ms: performance.now() - started }, 'policy'); }
  *   },
  * };
  * const guarded = pipeline(new RetryPolicy(), logged, new TimeoutPolicy('2s'));

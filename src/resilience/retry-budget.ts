@@ -74,7 +74,7 @@ export function budgetOption(value: unknown, name: string): RetryBudget | undefi
  * const budget = new RetryBudget({ ratio: 0.1 });
  * const users = new RetryPolicy({ maxAttempts: 4, budget });
  * const orders = new RetryPolicy({ maxAttempts: 3, budget }); // one budget for the whole dependency
- * await users.execute(({ signal }) => fetch(`${api}/users/1`, { signal }));
+ * await users.execute(({ signal }) => fetch('https://users.internal/1', { signal }));
  * ```
  */
 export class RetryBudget {
@@ -120,7 +120,7 @@ export class RetryBudget {
    *
    * @example
    * ```ts
-   * if (!budget.tryRetry()) throw lastError; // give up instead of adding load
+   * if (!budget.tryRetry()) throw err; // the last failure: give up instead of adding load
    * ```
    */
   tryRetry(): boolean {

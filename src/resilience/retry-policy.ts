@@ -173,12 +173,14 @@ export class RetryRun<T> extends Execution implements Link {
  *
  * @example
  * ```ts
+ * import { requestSignal } from 'headroom/http';
+ *
  * const retry = new RetryPolicy({ maxAttempts: 4, backoff: { initial: '50ms', max: '2s' }, budget });
  * const user = await retry.execute(async ({ signal, attempt }) => {
- *   const res = await fetch(`${api}/users/${id}`, { signal });
+ *   const res = await fetch(`https://users.internal/${id}`, { signal });
  *   if (res.status >= 500) throw Object.assign(new Error(`users api: ${res.status}`), { status: res.status });
  *   return res.json();
- * }, { signal: req.signal });
+ * }, { signal: requestSignal(req) });
  * ```
  */
 export class RetryPolicy implements Policy {
@@ -217,7 +219,7 @@ export class RetryPolicy implements Policy {
    *
    * @example
    * ```ts
-   * const rows = await retry.execute(({ signal }) => pool.query({ text: sql, signal }), { signal });
+   * const rows = await retry.execute(() => db.query(sql), { signal: AbortSignal.timeout(5_000) });
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T> {

@@ -105,7 +105,7 @@ function replayable(body: RequestInit['body'] | undefined): boolean {
  * const payFetch = retryingFetch(fetch, {
  *   policy: pipeline(new RetryPolicy({ maxAttempts: 4, budget }), new TimeoutPolicy('2s')),
  * });
- * const res = await payFetch(`${payments}/charges`, { method: 'POST', body: JSON.stringify(charge), headers: { 'content-type': 'application/json' } });
+ * const res = await payFetch('https://payments.internal/charges', { method: 'POST', body: JSON.stringify(order), headers: { 'content-type': 'application/json' } });
  * ```
  */
 export function retryingFetch(fetch: FetchFunction, options: RetryingFetchOptions = {}): FetchFunction {

@@ -48,7 +48,7 @@ class TimeoutAttempt extends DeadlineCall implements Link {
  * @example
  * ```ts
  * const perAttempt = new TimeoutPolicy('800ms', { name: 'inventory' });
- * const stock = await perAttempt.execute(({ signal }) => fetch(`${inventory}/sku/${sku}`, { signal }).then((r) => r.json()));
+ * const stock = await perAttempt.execute(({ signal }) => fetch(`https://inventory.internal/sku/${sku}`, { signal }).then((r) => r.json()));
  * ```
  */
 export class TimeoutPolicy implements Policy {
@@ -73,7 +73,7 @@ export class TimeoutPolicy implements Policy {
    *
    * @example
    * ```ts
-   * const rows = await new TimeoutPolicy('2s').execute(({ signal }) => pool.query({ text: sql, signal }));
+   * const rows = await new TimeoutPolicy('2s').execute(({ signal }) => db.report('monthly', { signal }));
    * ```
    */
   execute<T>(fn: Attempt<T>, options?: ExecuteOptions): Promise<T> {

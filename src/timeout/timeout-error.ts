@@ -7,7 +7,7 @@ import { brandError, ErrorCode, HeadroomError } from '../core/index.js';
  * @example
  * ```ts
  * try {
- *   await withTimeout(fetchUser(id), '2s', 'fetch_user');
+ *   await withTimeout((signal) => users.find(id, { signal }), '2s', 'find_user');
  * } catch (err) {
  *   if (err instanceof TimeoutError) log.warn(`${err.operation} took over ${err.timeoutMs} ms`);
  * }

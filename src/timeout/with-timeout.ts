@@ -78,10 +78,10 @@ class TimeoutCall extends DeadlineCall {
  *   `timeout` or option.
  * @example
  * ```ts
- * const rows = await withTimeout(prisma.scenario.findMany(), 5000, 'scenario_list');
+ * const rows = await withTimeout(db.query('SELECT * FROM scenario'), 5000, 'scenario_list');
  * const body = await withTimeout((signal) => fetch(url, { signal }).then((r) => r.json()), '2s', {
  *   name: 'pricing_api',
- *   fallback: () => cachedPrices,
+ *   fallback: () => lastKnownPrices,
  * });
  * ```
  */

@@ -4,7 +4,9 @@
  * - every ```ts block is a module of its own, compiled with the project's compiler options;
  *   `headroom` and `headroom/<module>` resolve to src/ through package.json `exports`;
  * - a block may use, undeclared, the names of docs/examples.d.ts (`app`, `pool`, `redis`, `log`...);
- * - a block fenced as ```ts fragment is shown but not checked.
+ * - a block fenced as ```ts fragment is shown but not checked;
+ * - the TSDoc examples of src/ (outside the entry points) are checked the same way, with their
+ *   module's own names in scope.
  */
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -19,6 +21,8 @@ export interface CodeBlock {
   code: string;
   /** Fenced as ```ts fragment: shown, not checked. */
   fragment: boolean;
+  /** An import added after the code (see {@link extractDocCommentBlocks}). */
+  prelude?: string;
 }
 
 /** Every ```ts (or ```typescript) block of `markdown`, in order. */
@@ -58,6 +62,72 @@ export function extractModuleCommentBlocks(file: string, source: string): CodeBl
   return extractCodeBlocks(file, text).map((block) => ({ ...block, line: block.line + offset }));
 }
 
+/**
+ * The ```ts blocks of the TSDoc comments (`@example`) of a source file that is not an entry point,
+ * each with a prelude importing the exports of the file's module (`src/<module>/index.ts`) that the
+ * block neither imports nor declares: an example on `TaskQueue.add` appears on the API page beside
+ * `TaskQueue`, and may use it without importing it. Anything else it uses comes from an import or
+ * from docs/examples.d.ts, as in the guides.
+ */
+export function extractDocCommentBlocks(file: string, source: string): CodeBlock[] {
+  const moduleIndex = file.replace(/^(src\/[^/]+)\/.*$/, '$1/index.ts');
+  const exported = moduleExports(moduleIndex);
+  const blocks: CodeBlock[] = [];
+  for (const comment of source.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+    if (comment[0].includes('@packageDocumentation')) continue;
+    const offset = source.slice(0, comment.index).split('\n').length - 1;
+    const text = comment[0]
+      .split('\n')
+      .map((line) => line.replace(/^\s*(\/\*\*|\*\/|\* ?)/, ''))
+      .join('\n');
+    for (const block of extractCodeBlocks(file, text)) {
+      const own = topLevelNames(block.code);
+      const names = [...exported].filter(([name]) => !own.has(name)).map(([name, typeOnly]) => (typeOnly ? `type ${name}` : name));
+      const from = `../${moduleIndex.replace(/\.ts$/, '.js')}`;
+      blocks.push({ ...block, line: block.line + offset, prelude: names.length > 0 ? `import { ${names.join(', ')} } from '${from}';` : undefined });
+    }
+  }
+  return blocks;
+}
+
+/** The names `index` exports (`export { a, type B } from`), each with whether it is a type only. */
+function moduleExports(index: string): Map<string, boolean> {
+  const names = new Map<string, boolean>();
+  const source = ts.createSourceFile(index, ts.sys.readFile(join(repoRoot, index)) ?? '', ts.ScriptTarget.ES2022);
+  for (const statement of source.statements) {
+    if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
+    for (const element of statement.exportClause.elements) names.set(element.name.text, statement.isTypeOnly || element.isTypeOnly);
+  }
+  return names;
+}
+
+/** The names a block imports or declares at its top level. */
+function topLevelNames(code: string): Set<string> {
+  const names = new Set<string>();
+  const bind = (name: ts.BindingName): void => {
+    if (ts.isIdentifier(name)) names.add(name.text);
+    else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bind(element.name);
+  };
+  for (const statement of ts.createSourceFile('block.ts', code, ts.ScriptTarget.ES2022).statements) {
+    if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      if (clause?.name) names.add(clause.name.text);
+      const bindings = clause?.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
+      if (bindings && ts.isNamedImports(bindings)) for (const element of bindings.elements) names.add(element.name.text);
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) bind(declaration.name);
+    } else if (
+      (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement) ||
+        ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement)) &&
+      statement.name !== undefined
+    ) {
+      names.add(statement.name.text);
+    }
+  }
+  return names;
+}
+
 /** A compiler error in a block, located in its Markdown file. */
 export interface BlockError {
   file: string;
@@ -92,7 +162,8 @@ export function checkCodeBlocks(blocks: readonly CodeBlock[]): BlockError[] {
     virtual.set(join(virtualDir, name), block);
   });
   // `export {}` makes a block without imports a module too (top-level await, no shared names).
-  const sourceOf = (block: CodeBlock) => `${block.code}\nexport {};\n`;
+  // A prelude goes last, so that the block's lines keep their numbers.
+  const sourceOf = (block: CodeBlock) => `${block.code}\nexport {};\n${block.prelude ?? ''}\n`;
 
   const host = ts.createCompilerHost(options, true);
   const { getSourceFile, fileExists, readFile } = host;

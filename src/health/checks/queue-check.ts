@@ -25,6 +25,8 @@ export interface QueueCheckOptions {
  * @param queue - a `TaskQueue`, or anything with `size` and `maxSize`.
  * @example
  * ```ts
+ * import { TaskQueue } from 'headroom/queue';
+ *
  * const jobs = new TaskQueue({ concurrency: 4, maxSize: 200 });
  * health.register('jobs', queueCheck(jobs, { degradedAt: 0.5, unhealthyAt: 0.9 }), { critical: false });
  * ```
