@@ -1,3 +1,4 @@
+import type { CacheTime } from './clock.js';
 import { randomUUID } from 'node:crypto';
 import { Emitter, invalidArgument, type AbortHandle } from '../core/index.js';
 import { BusLink } from './bus-link.js';
@@ -36,6 +37,7 @@ export interface CoreConfig {
   tagRetention: number;
   maxTrackedTags: number;
   defaults: EntrySettings;
+  time: CacheTime;
 }
 
 /**
@@ -72,6 +74,7 @@ export class CacheCore implements SpaceContext, CacheState {
       tagRetention: config.tagRetention,
       maxTrackedTags: config.maxTrackedTags,
       busDownL1Ttl: config.busDownL1Ttl,
+      time: config.time,
     };
     this.l1 = config.l1;
     this.l2TimeoutMs = config.l2TimeoutMs;

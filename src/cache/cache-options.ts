@@ -1,4 +1,4 @@
-import type { Duration, RedisPubSub, RedisScripting } from '../core/index.js';
+import type { Clock, Duration, RedisPubSub, RedisScripting } from '../core/index.js';
 
 /**
  * The Redis client the cache uses as its second level: an ioredis `Redis` or `Cluster`, of
@@ -218,6 +218,14 @@ export interface CacheOptions extends EntryDefaults {
   tagRetention?: Duration;
   /** Most tag invalidation times kept in memory per instance. Default `10_000`. */
   maxTrackedTags?: number;
+  /**
+   * The clock entries' ttl, grace, early refresh and `busDownL1Ttl` are measured on, in milliseconds since the epoch (other processes' expiry times are compared
+   * with it, so keep it on the epoch). For tests and simulations: pass an object whose `now()`
+   * you move, as lru-cache's `perf`. A given clock is read on every L1 hit (the default reads a
+   * cached `Date.now()` there). Timeouts (`l2Timeout`, `factoryTimeout`, `lock.wait`) and the
+   * bus heartbeat run on real time. Default `Date.now()`.
+   */
+  clock?: Clock;
 }
 
 /** Options of one {@link Cache.getOrSet} call; unset fields use the key space's defaults. */

@@ -1,3 +1,5 @@
+import { clockOption, type Clock } from '../core/index.js';
+
 /**
  * A coarse clock for the hot paths. `Date.now()` costs about as much as an lru-cache lookup, so
  * the hit path reads a cached timestamp instead: it is refreshed at most every {@link CALLS}
@@ -27,6 +29,29 @@ export function coarseNow(): number {
     }
   }
   return now;
+}
+
+/**
+ * The cache's time, in milliseconds since the epoch: exact readings, and coarse ones for the L1
+ * hit path. Expiry times written by other processes are compared with these readings.
+ */
+export interface CacheTime {
+  /** An exact reading. */
+  now(): number;
+  /** A reading at most a few milliseconds old (the system clock's is cached, see {@link coarseNow}). */
+  coarse(): number;
+  /** True for the system clock: the L1 hit path may read {@link coarseNow} directly. */
+  readonly system: boolean;
+}
+
+const systemTime: CacheTime = { now: Date.now, coarse: coarseNow, system: true };
+
+/** The cache's time from its `clock` option: the system clock by default, else the given clock for both readings. */
+export function cacheTime(clock: unknown): CacheTime {
+  if (clock === undefined) return systemTime;
+  const given: Clock = clockOption(clock);
+  const now = (): number => given.now();
+  return { now, coarse: now, system: false };
 }
 
 let lastStamp = 0;

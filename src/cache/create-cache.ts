@@ -1,3 +1,4 @@
+import { cacheTime } from './clock.js';
 import {
   integerOption,
   invalidArgument,
@@ -86,6 +87,7 @@ export function createCache(options: CacheOptions = {}): Cache {
   const maxKeyLength = integerOption(options.maxKeyLength, 'maxKeyLength', 1024, { min: 1 });
   const tagRetention = optionalDuration(options.tagRetention, 'tagRetention', 7 * 86_400_000, { positive: true });
   const maxTrackedTags = integerOption(options.maxTrackedTags, 'maxTrackedTags', 10_000, { min: 1 });
+  const time = cacheTime(options.clock);
   const defaults = resolveDefaults(options, '');
   if (defaults.lock !== undefined && redis === undefined) throw invalidArgument('lock', 'used with redis (it is a Redis lock)', options.lock);
 
@@ -109,6 +111,7 @@ export function createCache(options: CacheOptions = {}): Cache {
     tagRetention,
     maxTrackedTags,
     defaults,
+    time,
   });
   return core.root;
 }

@@ -1,5 +1,5 @@
 import type { CacheSerializer } from './cache-options.js';
-import { coarseNow } from './clock.js';
+import type { CacheTime } from './clock.js';
 import { createdAtOf, decodeEnvelope, EXPIRES, SIZE, staleUntilOf, type Envelope } from './envelope.js';
 import type { L1Entry } from './l1-layer.js';
 import type { L2 } from './l2.js';
@@ -30,6 +30,7 @@ export interface EntryReaderParts {
   readonly events: SpaceEvents;
   /** The L1 counts bytes (`l1.maxBytes`): decoded entries carry their size. */
   readonly sizes: boolean;
+  readonly time: CacheTime;
 }
 
 /**
@@ -67,7 +68,7 @@ export class EntryReader {
   async fetch(key: string): Promise<Envelope | undefined | Fail> {
     const { l2, tags } = this.parts;
     if (l2 === undefined) return undefined;
-    const read = this.decode(key, await l2.get(this.parts.keys.entry(key)), coarseNow());
+    const read = this.decode(key, await l2.get(this.parts.keys.entry(key)), this.parts.time.coarse());
     if (!isEntry(read)) return read;
     const verdict = tags.judge(read);
     if (verdict === TAGS_INVALID) return undefined;

@@ -1,3 +1,4 @@
+import type { CacheTime } from './clock.js';
 import { keysMessage, BusOp, type SpacePublisher } from './bus-message.js';
 import { unserializableValue } from './cache-errors.js';
 import { encodeEnvelope, type EntryCodec, type EntryContent } from './envelope.js';
@@ -35,6 +36,7 @@ export interface EntryWriterParts {
   readonly tagRetention: number;
   /** `clone`: L1 keeps a copy of the value it was given. */
   readonly clone: boolean;
+  readonly time: CacheTime;
 }
 
 /**
@@ -53,7 +55,7 @@ export class EntryWriter {
   write(write: EntryWrite): Promise<unknown> | undefined {
     const { key, grace, tags } = write;
     const { l1, l2, keys, publisher } = this.parts;
-    const now = Date.now();
+    const now = this.parts.time.now();
     let ttl = write.ttl;
     if (write.jitter > 0) ttl -= ttl * write.jitter * Math.random();
     const expiresAt = Math.round(now + ttl);

@@ -6,7 +6,7 @@ import { cacheClosed, invalidKey, undefinedValue } from './cache-errors.js';
 import type { CacheEvents } from './cache-events.js';
 import type { GetOrSetOptions, L1Options, SetOptions } from './cache-options.js';
 import type { CacheStats } from './cache-stats.js';
-import { coarseNow, stamp } from './clock.js';
+import { coarseNow, stamp, type CacheTime } from './clock.js';
 import { SpaceCounters, type SpaceFigures } from './counters.js';
 import { EntryReader } from './entry-reader.js';
 import { resolveCall, resolveTags, type EntrySettings } from './entry-settings.js';
@@ -62,6 +62,8 @@ export class KeySpace implements Cache, SpaceFigures {
   private readonly state: CacheState;
   private readonly clone: boolean;
   private readonly maxKeyLength: number;
+  /** The cache's clock; the hot path reads `coarseNow()` itself, and is off with a given clock. */
+  private readonly time: CacheTime;
   private readonly keys: SpaceKeys;
   private readonly events: SpaceEvents;
   private readonly l1: L1Layer | undefined;
@@ -83,6 +85,7 @@ export class KeySpace implements Cache, SpaceFigures {
     this.emitter = context.emitter;
     this.clone = settings.clone;
     this.maxKeyLength = settings.maxKeyLength;
+    const time = (this.time = settings.time);
 
     const keys = (this.keys = new SpaceKeys(settings.prefix, namespace));
     const events = (this.events = new SpaceEvents(context.emitter, namespace));
@@ -99,11 +102,11 @@ export class KeySpace implements Cache, SpaceFigures {
         : new L1Layer({ options: setup.l1, tagTimes: tags.times, state, busDownL1Ttl: settings.busDownL1Ttl, clone: settings.clone });
     this.l1 = l1;
     this.lru = l1?.lru;
-    const reader = new EntryReader({ l2, serializer: settings.codec.serializer, keys, tags, events, sizes: l1?.countsBytes === true });
-    const writer = new EntryWriter({ l1, l2, codec: settings.codec, keys, publisher, tagRetention: settings.tagRetention, clone: settings.clone });
+    const reader = new EntryReader({ l2, serializer: settings.codec.serializer, keys, tags, events, sizes: l1?.countsBytes === true, time });
+    const writer = new EntryWriter({ l1, l2, codec: settings.codec, keys, publisher, tagRetention: settings.tagRetention, clone: settings.clone, time });
     this.writer = writer;
     if (l2 !== undefined) {
-      this.lock = new RedisLock({ l2, keys, reader, counters: context.counters, state, publisher });
+      this.lock = new RedisLock({ l2, keys, reader, counters: context.counters, state, publisher, time });
       this.invalidation = new Invalidation({ l2, keys, publisher, events, tagRetention: settings.tagRetention });
     }
     this.handler = new TwoTierHandler({
@@ -119,6 +122,7 @@ export class KeySpace implements Cache, SpaceFigures {
       events,
       defaults: this.defaults,
       clone: settings.clone,
+      time,
     });
     this.trustChanged();
   }
@@ -153,7 +157,7 @@ export class KeySpace implements Cache, SpaceFigures {
     const l1 = this.l1;
     const entry = l1?.lru.get(key);
     if (l1 !== undefined && entry !== undefined) {
-      const state = l1.classify(key, entry, Date.now());
+      const state = l1.classify(key, entry, this.time.now());
       if (state === FRESH || state === REFRESH) {
         this.countL1Hit(key);
         if (state === REFRESH) {
@@ -182,7 +186,7 @@ export class KeySpace implements Cache, SpaceFigures {
     const l1 = this.l1;
     const entry = l1?.lru.get(key);
     if (l1 !== undefined && entry !== undefined) {
-      const state = l1.classify(key, entry, Date.now());
+      const state = l1.classify(key, entry, this.time.now());
       if (state === FRESH || state === REFRESH) {
         this.countL1Hit(key);
         return Promise.resolve(this.out(entry.value) as T);
@@ -340,7 +344,7 @@ export class KeySpace implements Cache, SpaceFigures {
 
   /** @internal The bus went up or down, or the cache closed: recompute whether the hot path may answer. */
   trustChanged(): void {
-    this.hotPath = this.lru !== undefined && !this.clone && !this.state.busDown && !this.state.closed;
+    this.hotPath = this.lru !== undefined && this.time.system && !this.clone && !this.state.busDown && !this.state.closed;
   }
 
   /** @internal The cache closed: let go of L1's entries. */

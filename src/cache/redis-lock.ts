@@ -1,4 +1,5 @@
-import { closureFreePromise, DeadlineCall } from '../core/index.js';
+import type { CacheTime } from './clock.js';
+import { closureFreePromise, DeadlineCall, deadlineNow } from '../core/index.js';
 import { BusOp, keysMessage, type SpacePublisher } from './bus-message.js';
 import type { CoreCounters } from './counters.js';
 import type { EntrySettings } from './entry-settings.js';
@@ -52,6 +53,7 @@ export interface RedisLockParts {
   /** Waiting stops once the cache is closed. */
   readonly state: CacheState;
   readonly publisher: SpacePublisher;
+  readonly time: CacheTime;
 }
 
 /**
@@ -83,22 +85,23 @@ export class RedisLock {
       return token;
     }
     counters.lockWaited++;
-    const deadline = Date.now() + lock.wait;
+    // Waiting is timed on the deadline timer's clock, as its naps are.
+    const deadline = deadlineNow() + lock.wait;
     let delay = FIRST_NAP_MS;
     for (;;) {
-      const left = deadline - Date.now();
+      const left = deadline - deadlineNow();
       if (left <= 0 || this.parts.state.closed) break;
       await this.nap(key, Math.min(delay, left));
       delay = Math.min(delay * 2, MAX_NAP_MS);
       const read = await reader.fetch(key);
       if (read === FAIL) return undefined;
-      if (freshFor(read, refreshOf, Date.now())) return read;
+      if (freshFor(read, refreshOf, this.parts.time.now())) return read;
       got = await l2.acquire(lockKey, token, lock.ttl);
       if (got === FAIL) return undefined;
       if (got) {
         // The holder writes its value before it releases the lock: look once more.
         const again = await reader.fetch(key);
-        if (again !== FAIL && freshFor(again, refreshOf, Date.now())) {
+        if (again !== FAIL && freshFor(again, refreshOf, this.parts.time.now())) {
           void l2.release(lockKey, token);
           return again;
         }

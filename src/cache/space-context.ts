@@ -1,3 +1,4 @@
+import type { CacheTime } from './clock.js';
 import type { Emitter, AbortHandle } from '../core/index.js';
 import type { BusMessage } from './bus-message.js';
 import type { Cache } from './cache.js';
@@ -31,6 +32,8 @@ export interface SharedSettings {
   readonly tagRetention: number;
   readonly maxTrackedTags: number;
   readonly busDownL1Ttl: number;
+  /** The cache's clock (`clock` option). */
+  readonly time: CacheTime;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Factory } from './cache.js';
-import { coarseNow } from './clock.js';
+import type { CacheTime } from './clock.js';
 import type { SpaceCounters } from './counters.js';
 import type { EntrySettings } from './entry-settings.js';
 import { freshFor, isEntry, type EntryReader } from './entry-reader.js';
@@ -35,6 +35,7 @@ export interface TwoTierParts {
   /** The key space's defaults (a `get()` fills L1 with their `earlyRefresh`). */
   defaults: EntrySettings;
   clone: boolean;
+  time: CacheTime;
 }
 
 /**
@@ -96,7 +97,7 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
 
   /** @internal The GET reply of a flight (see {@link Flight.onReply}); may run inside ioredis' reply parser. */
   flightReplied(flight: Flight, reply: string | null | Fail): void {
-    const now = coarseNow();
+    const now = this.parts.time.coarse();
     let read: Envelope | undefined | Fail;
     let confirmTags = false;
     try {
@@ -137,11 +138,11 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
       if (this.parts.l2 !== undefined) {
         const read = confirmTags && isEntry(first) ? await this.parts.tags.confirm(first) : first;
         if (isEntry(read)) {
-          if (freshFor(read, refreshOf, Date.now())) return this.l2Hit(flight, read, settings.earlyRefresh, Date.now());
-          if (Date.now() < staleUntilOf(read)) flight.offerStale(read[VALUE]);
+          if (freshFor(read, refreshOf, this.parts.time.now())) return this.l2Hit(flight, read, settings.earlyRefresh, this.parts.time.now());
+          if (this.parts.time.now() < staleUntilOf(read)) flight.offerStale(read[VALUE]);
         }
         const stale = flight.stale;
-        if (read === FAIL && stale?.expiresAt !== undefined && Date.now() < stale.expiresAt) {
+        if (read === FAIL && stale?.expiresAt !== undefined && this.parts.time.now() < stale.expiresAt) {
           counters.staleServed++;
           events.stale(key, 'l2-down');
           return stale.value;
@@ -149,7 +150,7 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
         if (read !== FAIL) counters.l2Misses++;
         if (settings.lock !== undefined && read !== FAIL && lock !== undefined) {
           const outcome = await lock.acquireOrWait(key, settings.lock, refreshOf);
-          if (typeof outcome === 'object') return this.l2Hit(flight, outcome, settings.earlyRefresh, Date.now());
+          if (typeof outcome === 'object') return this.l2Hit(flight, outcome, settings.earlyRefresh, this.parts.time.now());
           token = outcome;
         }
       }
@@ -203,12 +204,12 @@ export class TwoTierHandler implements FlightOwner, ReadFlightOwner {
   readReplied(flight: ReadFlight, reply: string | null | Fail): void {
     // No identity check: a read is registered only while none is, and each read ends once.
     this.parts.flights.reading.delete(flight.key);
-    const now = coarseNow();
+    const now = this.parts.time.coarse();
     try {
       const read = this.parts.reader.decode(flight.key, reply, now);
       const verdict = isEntry(read) ? this.parts.tags.judge(read) : TAGS_VALID;
       if (verdict === TAGS_UNKNOWN && isEntry(read)) {
-        flight.resolve(this.parts.tags.confirm(read).then((checked) => this.answerRead(flight, checked, coarseNow())));
+        flight.resolve(this.parts.tags.confirm(read).then((checked) => this.answerRead(flight, checked, this.parts.time.coarse())));
       } else {
         flight.resolve(this.answerRead(flight, verdict === TAGS_INVALID ? undefined : read, now));
       }

@@ -108,6 +108,7 @@ describe('options', () => {
     [{ namespaces: { api: { ttl: 'soon' } } }, 'namespaces.api.ttl'],
     [{ serializer: {} }, 'serializer'],
     [{ lock: true }, 'lock'],
+    [{ clock: Date.now }, 'clock'],
   ])('rejects %o with INVALID_ARGUMENT naming %s', (options, name) => {
     try {
       createCache(options as CacheOptions);

@@ -2,6 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, isHeadroomError, TimeoutError, type Cache, type CacheOptions } from '../../src/cache/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import type { RedisServer } from '../support/redis.js';
+import { deferred } from '../support/async.js';
+import { TestClock, useTestClock } from '../support/test-clock.js';
 import { busReady, cacheSuite, sleep, waitFor } from './helpers.js';
 
 const suite = cacheSuite('res');
@@ -9,6 +11,14 @@ let server: RedisServer;
 beforeAll(() => {
   ({ server } = suite);
 });
+
+/**
+ * Waits until no call is pending on the shared deadline timer: the background L2 write of a
+ * `getOrSet` has landed (a real sleep used to give it time; a moved clock does not).
+ */
+function written(): Promise<void> {
+  return waitFor(() => deadlineTimerState().armed === 0, 'the background L2 write');
+}
 
 function make(options: CacheOptions = {}): Cache {
   const cache = createCache({ redis: server.client(), prefix: suite.nextPrefix(), ...options });
@@ -22,11 +32,13 @@ afterEach(() => {
 
 describe('grace (stale-if-error)', () => {
   it('serves the stale value when the factory fails within grace, and reports it', async () => {
-    const cache = make({ ttl: 50, grace: '1m' });
+    const clock = new TestClock();
+    const cache = make({ ttl: 50, grace: '1m', clock });
     const stale: string[] = [];
     cache.on('stale', (e) => stale.push(e.reason));
     expect(await cache.getOrSet('k', () => 'v1')).toBe('v1');
-    await sleep(80);
+    await written();
+    await clock.advance(80);
     let seenStale: unknown;
     expect(
       await cache.getOrSet('k', (ctx) => {
@@ -40,28 +52,33 @@ describe('grace (stale-if-error)', () => {
   });
 
   it('rethrows the factory error when there is no grace', async () => {
-    const cache = make({ ttl: 30 });
+    const clock = new TestClock();
+    const cache = make({ ttl: 30, clock });
     await cache.getOrSet('k', () => 'v1');
-    await sleep(60);
+    await written();
+    await clock.advance(60);
     await expect(cache.getOrSet('k', () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
   });
 
   it('uses a stale value from L2 when this instance has none', async () => {
-    const a = make({ ttl: 50, grace: '1m', prefix: 'res-shared:' });
+    const clock = new TestClock();
+    const a = make({ ttl: 50, grace: '1m', prefix: 'res-shared:', clock });
     await a.getOrSet('k', () => 'from-a');
-    await sleep(80);
-    const b = make({ ttl: 50, grace: '1m', prefix: 'res-shared:' });
+    await written();
+    await clock.advance(80);
+    const b = make({ ttl: 50, grace: '1m', prefix: 'res-shared:', clock });
     expect(await b.getOrSet('k', () => Promise.reject(new Error('down')))).toBe('from-a');
   });
 });
 
 describe('get() while L2 is down', () => {
   it('serves a stale L1 value within grace when L2 cannot be reached', async () => {
-    const cache = make({ ttl: 30, grace: '1m', l2Timeout: 50 });
+    const clock = new TestClock();
+    const cache = make({ ttl: 30, grace: '1m', l2Timeout: 50, clock });
     const reasons: string[] = [];
     cache.on('stale', (e) => reasons.push(e.reason));
     await cache.set('k', 'v');
-    await sleep(50);
+    await clock.advance(50);
     server.pause();
     expect(await cache.get('k')).toBe('v');
     server.resume();
@@ -72,7 +89,8 @@ describe('get() while L2 is down', () => {
 
 describe('earlyRefresh', () => {
   it('refreshes once in the background after the fraction of the ttl, serving the current value', async () => {
-    const cache = make({ ttl: 1_500, earlyRefresh: 0.2 });
+    const clock = new TestClock();
+    const cache = make({ ttl: 1_500, earlyRefresh: 0.2, clock });
     const refreshes: string[] = [];
     cache.on('refresh', (e) => refreshes.push(e.key));
     let calls = 0;
@@ -83,7 +101,8 @@ describe('earlyRefresh', () => {
       return new Promise<string>((resolve) => (release = () => resolve(`v${calls}`)));
     };
     expect(await cache.getOrSet('k', factory)).toBe('v1');
-    await sleep(400);
+    await written(); // a flight still writing would take the refresh's place
+    await clock.advance(400);
     const during = await Promise.all(Array.from({ length: 20 }, () => cache.getOrSet('k', factory)));
     expect(during.every((v) => v === 'v1')).toBe(true);
     await waitFor(() => calls === 2, 'the background refresh to call the factory'); // after its L2 check
@@ -98,68 +117,120 @@ describe('earlyRefresh', () => {
 
 describe('factoryTimeout', () => {
   it('past soft, returns the stale value and lets the factory finish in the background', async () => {
-    const cache = make({ ttl: 40, grace: '1m', factoryTimeout: { soft: 50 } });
+    const clock = new TestClock();
+    const cache = make({ ttl: 40, grace: '1m', factoryTimeout: { soft: 50 }, clock });
     await cache.getOrSet('k', () => 'old');
-    await sleep(60);
-    const started = Date.now();
-    const value = await cache.getOrSet('k', () => sleep(1_000).then(() => 'new'));
-    expect(value).toBe('old');
-    expect(Date.now() - started).toBeLessThan(800);
+    await written();
+    clock.installUntilTestEnds();
+    await clock.advance(60);
+    const slow = deferred<string>();
+    const pending = cache.getOrSet('k', () => slow.promise);
+    await clock.advance(50); // the soft timeout is armed when the flight starts, with L1's stale value at hand
+    expect(await pending).toBe('old');
+    slow.resolve('new');
     await waitFor(async () => (await cache.get('k')) === 'new', 'the background result');
     expect(cache.stats().factory.calls).toBe(2);
   });
 
   it('past soft, also serves a stale value found in L2', async () => {
-    const a = make({ ttl: 40, grace: '1m', prefix: 'res-soft-l2:' });
+    const clock = new TestClock();
+    const a = make({ ttl: 40, grace: '1m', prefix: 'res-soft-l2:', clock });
     await a.getOrSet('k', () => 'old');
-    await sleep(60);
-    const b = make({ ttl: 40, grace: '1m', prefix: 'res-soft-l2:', factoryTimeout: { soft: 50 } });
-    expect(await b.getOrSet('k', () => sleep(1_000).then(() => 'new'))).toBe('old');
+    await written();
+    clock.installUntilTestEnds();
+    await clock.advance(60);
+    const b = make({ ttl: 40, grace: '1m', prefix: 'res-soft-l2:', factoryTimeout: { soft: 50 }, clock });
+    const slow = deferred<string>();
+    const started = deferred();
+    const pending = b.getOrSet('k', () => {
+      started.resolve(); // after the GET that found the stale value in L2
+      return slow.promise;
+    });
+    await started.promise;
+    await clock.advance(50);
+    expect(await pending).toBe('old');
+    slow.resolve('new');
   });
 
   it('past soft, serves a stale value that L2 yields only after soft passed, and reports it', async () => {
-    const a = make({ ttl: 40, grace: '1m' });
+    const clock = new TestClock();
+    const a = make({ ttl: 40, grace: '1m', clock });
     await a.getOrSet('k', () => 'old');
-    await sleep(60);
-    const b = make({ prefix: suite.lastPrefix, ttl: 40, grace: '1m', l2Timeout: 2_000, factoryTimeout: { soft: 30 } });
+    await written();
+    clock.installUntilTestEnds();
+    await clock.advance(60);
+    const b = make({ prefix: suite.lastPrefix, ttl: 40, grace: '1m', l2Timeout: 2_000, factoryTimeout: { soft: 30 }, clock });
     const events: string[] = [];
     b.on('stale', (e) => events.push(`stale:${e.reason}`));
     b.on('refresh', () => events.push('refresh'));
     server.pause();
-    const pending = b.getOrSet('k', () => sleep(1_000).then(() => 'new'));
-    await sleep(150); // soft passes while the GET waits for a paused Redis
+    const slow = deferred<string>();
+    const pending = b.getOrSet('k', () => slow.promise);
+    await clock.advance(150); // soft passes while the GET waits for a paused Redis (l2Timeout not reached)
     expect(events).toEqual([]);
     server.resume();
     expect(await pending).toBe('old');
+    slow.resolve('new');
     expect(events).toEqual(['stale:soft-timeout', 'refresh']);
     expect(b.stats().staleServed).toBe(1);
   });
 
   it('past soft without a stale value, keeps waiting for the factory', async () => {
-    const cache = make({ factoryTimeout: { soft: 20 } });
-    expect(await cache.getOrSet('k', () => sleep(80).then(() => 'slow'))).toBe('slow');
+    const clock = useTestClock();
+    const cache = make({ factoryTimeout: { soft: 20 }, clock });
+    const started = deferred();
+    const pending = cache.getOrSet('k', () => {
+      started.resolve();
+      return clock.sleep(80).then(() => 'slow');
+    });
+    await started.promise;
+    await clock.advance(80); // soft passes at 20 with nothing stale to serve
+    expect(await pending).toBe('slow');
+    expect(cache.stats().staleServed).toBe(0);
   });
 
   it('past hard, aborts the factory signal and rejects with OPERATION_TIMEOUT', async () => {
-    const cache = make({ factoryTimeout: { hard: 50 } });
+    const clock = useTestClock();
+    const cache = make({ factoryTimeout: { hard: 50 }, clock });
     let aborted = false;
-    const error = await cache
+    const started = deferred();
+    const pending = cache
       .getOrSet('k', ({ signal }) => {
         signal.addEventListener('abort', () => (aborted = true));
-        return sleep(300).then(() => 'late');
+        started.resolve();
+        return clock.sleep(300).then(() => 'late');
       })
       .catch((e: unknown) => e);
+    await started.promise;
+    await clock.advance(50);
+    const error = await pending;
     expect(error).toBeInstanceOf(TimeoutError);
     expect(isHeadroomError(error, 'OPERATION_TIMEOUT')).toBe(true);
     expect(aborted).toBe(true);
     expect(cache.stats().factory.timeouts).toBe(1);
+    await clock.advance(300); // the abandoned factory's own wait ends too
   });
 
   it('past hard with a stale value, serves it', async () => {
-    const cache = make({ ttl: 30, grace: '1m' });
+    const clock = new TestClock();
+    const cache = make({ ttl: 30, grace: '1m', clock });
     await cache.getOrSet('k', () => 'old');
-    await sleep(50);
-    expect(await cache.getOrSet('k', () => sleep(300).then(() => 'late'), { factoryTimeout: { hard: 40 } })).toBe('old');
+    await written();
+    clock.installUntilTestEnds();
+    await clock.advance(50);
+    const started = deferred();
+    const pending = cache.getOrSet(
+      'k',
+      () => {
+        started.resolve();
+        return clock.sleep(300).then(() => 'late');
+      },
+      { factoryTimeout: { hard: 40 } },
+    );
+    await started.promise;
+    await clock.advance(40);
+    expect(await pending).toBe('old');
+    await clock.advance(300);
   });
 });
 
@@ -345,14 +416,15 @@ describe('bounded L2 reads', () => {
 
   it('disarms a factory\'s soft and hard timeouts as soon as it answers', async () => {
     const cache = make({ l1: false, bus: false, factoryTimeout: { soft: '5s', hard: '10s' } });
-    expect(await cache.getOrSet('k', () => sleep(20).then(() => 'v'))).toBe('v');
+    expect(await cache.getOrSet('k', () => new Promise((resolve) => setImmediate(resolve, 'v')))).toBe('v');
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
   });
 
   it('serves the L1 stale value to every caller of a get() whose shared read times out', async () => {
-    const cache = make({ ttl: 30, grace: '1m', l2Timeout: 80, breaker: { threshold: 100, cooldown: 100 } });
+    const clock = new TestClock();
+    const cache = make({ ttl: 30, grace: '1m', l2Timeout: 80, breaker: { threshold: 100, cooldown: 100 }, clock });
     await cache.set('k', 'old');
-    await sleep(50); // past ttl, within grace: a stale L1 entry
+    await clock.advance(50); // past ttl, within grace: a stale L1 entry
     server.pause();
     try {
       const t0 = Date.now();
@@ -369,13 +441,14 @@ describe('bounded L2 reads', () => {
 
 describe('Redis down for longer than busDownL1Ttl', () => {
   it('keeps serving L1 entries within their ttl instead of calling the factory', async () => {
-    const cache = make({ l2Timeout: 100, busDownL1Ttl: 30, breaker: { threshold: 1, cooldown: '10s' } });
+    const clock = new TestClock();
+    const cache = make({ l2Timeout: 100, busDownL1Ttl: 30, breaker: { threshold: 1, cooldown: '10s' }, clock });
     await busReady(cache);
     await cache.getOrSet('k', () => 'cached');
     await server.kill();
     try {
       await waitFor(() => !cache.stats().bus.connected, 'the bus to notice');
-      await sleep(60);
+      await clock.advance(60);
       let calls = 0;
       expect(await cache.getOrSet('k', () => `factory-${++calls}`)).toBe('cached');
       expect(calls).toBe(0);

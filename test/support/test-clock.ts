@@ -8,10 +8,20 @@
  * reconnects, a server's keep-alive, `setTimeout` in the test) and I/O keep real time.
  */
 import { onTestFinished } from 'vitest';
-import { deadlineTimerState, driveDeadlinesWith, fireDueDeadlines, type Clock } from '../../src/core/index.js';
+import { Deadline, deadlineTimerState, driveDeadlinesWith, fireDueDeadlines, type Clock } from '../../src/core/index.js';
 
 /** Sweeps at one instant before `advance` gives up on a deadline that keeps re-arming itself due. */
 const MAX_SWEEPS_AT_ONE_TIME = 10_000;
+
+/** A wait on the shared deadline timer: resolves when the deadline passes. */
+class Wake extends Deadline {
+  constructor(private readonly resolve: () => void) {
+    super();
+  }
+  onDeadline(): void {
+    this.resolve();
+  }
+}
 
 /** Lets promise callbacks and I/O callbacks that are ready run (one turn of the event loop). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -34,6 +44,13 @@ export class TestClock implements Clock {
   install(): this {
     driveDeadlinesWith(this);
     this.driving = true;
+    return this;
+  }
+
+  /** {@link TestClock.install}s it until the current test finishes (pass or fail). */
+  installUntilTestEnds(): this {
+    this.install();
+    onTestFinished(() => this.uninstall());
     return this;
   }
 
@@ -70,6 +87,14 @@ export class TestClock implements Clock {
     await turn();
   }
 
+  /**
+   * Resolves once `ms` have passed on the shared deadline timer: on this clock while it is
+   * installed (work that "takes" 1 s in a test takes one advance), else in real time.
+   */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => new Wake(resolve).armDeadline(ms));
+  }
+
   /** Deadlines armed on the shared timer now. */
   armed(): number {
     return deadlineTimerState().armed;
@@ -78,7 +103,9 @@ export class TestClock implements Clock {
 
 /**
  * A {@link TestClock} driving the shared deadline timer for the rest of the current test (given
- * back when the test finishes, pass or fail).
+ * back when the test finishes, pass or fail). Deadlines armed before (by earlier tests' leftover
+ * work) move to this clock too: a test that counts armed deadlines installs its clock after its
+ * setup settled (`new TestClock()`, then `installUntilTestEnds()`).
  *
  * @example
  * ```ts
@@ -88,7 +115,5 @@ export class TestClock implements Clock {
  * ```
  */
 export function useTestClock(start?: number): TestClock {
-  const clock = new TestClock(start).install();
-  onTestFinished(() => clock.uninstall());
-  return clock;
+  return new TestClock(start).installUntilTestEnds();
 }
