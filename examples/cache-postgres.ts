@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createCache, type Cache } from '../src/cache/index.js';
+import { createCache, type Cache } from 'headroom/cache';
 
 interface Product {
   id: number;
