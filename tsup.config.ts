@@ -19,7 +19,7 @@ export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
   // tsup's declaration build sets baseUrl, which TypeScript 6 flags as deprecated.
-  dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
+  dts: { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } },
   sourcemap: true,
   clean: true,
   splitting: true,

@@ -8,17 +8,21 @@ export {
   ErrorCode,
   HeadroomError,
   InvalidArgumentError,
-  brandError,
   isHeadroomError,
   invalidArgument,
   describe,
   type HeadroomErrorOptions,
 } from './errors.js';
+// The re-exports marked @internal are for headroom's modules only: the published declarations
+// leave them out (stripInternal), as they leave out the declarations themselves.
+/** @internal */
+export { brandError } from './errors.js';
 export { parseDuration, optionalDuration, type Duration, type DurationUnit, type ParseDurationOptions } from './duration.js';
 export { integerOption, numberOption, stringOption, functionArgument, objectArgument } from './validate.js';
 export { Emitter, type Listener, type Disposer } from './emitter.js';
 export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
 export { problemResponse, problemType, setProblemTypeBase, type ProblemDetails } from './problem.js';
+/** @internal */
 export {
   armDeadline,
   disarmDeadline,
@@ -29,10 +33,17 @@ export {
   type DeadlineNode,
   type DeadlineList,
 } from './deadline-timer.js';
+/** @internal */
 export { Deadline } from './deadline.js';
-export { clockOption, performanceClock, wallClock, type Clock } from './clock.js';
+export type { Clock } from './clock.js';
+/** @internal */
+export { clockOption, performanceClock, wallClock } from './clock.js';
+/** @internal */
 export { quitWithin, type Quittable } from './quit-within.js';
-export { closureFreePromise, settlers, type Settle } from './settlers.js';
+export type { Settle } from './settlers.js';
+/** @internal */
+export { closureFreePromise, settlers } from './settlers.js';
+/** @internal */
 export { DeadlineCall, LazyAbortController, type AbortHandle } from './deadline-call.js';
 export {
   escapeLabelValue,
@@ -44,4 +55,6 @@ export {
   type PrometheusFamily,
   type PrometheusSample,
 } from './prometheus-text.js';
-export { corkClient, type CorkableSocket, type RedisEventListener, type RedisScripting, type RedisSubscriber, type RedisPubSub } from './redis-client.js';
+export type { RedisEventListener, RedisScripting, RedisSubscriber, RedisPubSub } from './redis-client.js';
+/** @internal */
+export { corkClient, type CorkableSocket } from './redis-client.js';

@@ -48,4 +48,6 @@ export interface Policy<Extra = never> {
 }
 
 // The policies' clock is core's (milliseconds from any fixed origin; default `performance.now()`).
-export { clockOption, type Clock } from '../core/index.js';
+export type { Clock } from '../core/index.js';
+/** @internal */
+export { clockOption } from '../core/index.js';
