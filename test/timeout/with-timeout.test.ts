@@ -3,9 +3,20 @@ import { describe, expect, it, vi } from 'vitest';
 import { HeadroomError, isHeadroomError } from '../../src/core/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import { TimeoutError, withTimeout } from '../../src/timeout/index.js';
-import { sleep, trackUnhandledRejections } from '../support/async.js';
+import { flush, trackUnhandledRejections } from '../support/async.js';
+import { useTestClock } from '../support/test-clock.js';
 
 const never = <T = never>(): Promise<T> => new Promise<T>(() => {});
+
+/**
+ * Lets `ms` pass on a test clock that drives the shared deadline timer (no real time passes),
+ * then hands back `pending`: a deadline armed before keeps the time it had left.
+ */
+async function after<T>(ms: number, pending: Promise<T>): Promise<T> {
+  pending.catch(() => {}); // settled while the clock moves; the caller looks at it after
+  await useTestClock().advance(ms);
+  return pending;
+}
 
 function abortListeners(signal: AbortSignal): number {
   return getEventListeners(signal, 'abort').length;
@@ -22,7 +33,7 @@ describe('withTimeout: settling before the deadline', () => {
     let seen: AbortSignal | undefined;
     const value = await withTimeout(async (signal) => {
       seen = signal;
-      await sleep(5);
+      await flush();
       return 'ok';
     }, '1s');
     expect(value).toBe('ok');
@@ -32,11 +43,12 @@ describe('withTimeout: settling before the deadline', () => {
 
   it('does not abort the signal after the function settles in time', async () => {
     let seen: AbortSignal | undefined;
+    const clock = useTestClock();
     await withTimeout(async (signal) => {
       seen = signal;
       return 1;
     }, 20);
-    await sleep(60);
+    await clock.advance(60);
     expect(seen?.aborted).toBe(false);
   });
 
@@ -85,7 +97,7 @@ describe('withTimeout: settling before the deadline', () => {
       withTimeout(Promise.resolve(1), 5000),
       withTimeout(Promise.reject(new Error('x')), 5000).catch(() => 'caught'),
       withTimeout(async () => 2, 5000),
-      withTimeout(sleep(5).then(() => 3), 5000),
+      withTimeout(flush().then(() => 3), 5000),
     ];
     expect(deadlineTimerState().armed).toBeGreaterThan(0);
     expect(deadlineTimerState().timerRefed).toBe(true);
@@ -98,7 +110,7 @@ describe('withTimeout: settling before the deadline', () => {
 
 describe('withTimeout: expiry', () => {
   it('rejects with TimeoutError (OPERATION_TIMEOUT, 504, operation, timeoutMs)', async () => {
-    const error = await withTimeout(never(), 20, 'scenario_list').catch((e: unknown) => e);
+    const error = await after(20, withTimeout(never(), 20, 'scenario_list')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toBeInstanceOf(HeadroomError);
     expect(isHeadroomError(error, 'OPERATION_TIMEOUT')).toBe(true);
@@ -111,22 +123,25 @@ describe('withTimeout: expiry', () => {
   });
 
   it('takes the name from the options object', async () => {
-    const error = (await withTimeout(never(), 10, { name: 'pricing_api' }).catch((e: unknown) => e)) as TimeoutError;
+    const error = (await after(10, withTimeout(never(), 10, { name: 'pricing_api' })).catch((e: unknown) => e)) as TimeoutError;
     expect(error.operation).toBe('pricing_api');
   });
 
   it('reads duration strings', async () => {
-    const error = (await withTimeout(never(), '15ms').catch((e: unknown) => e)) as TimeoutError;
+    const error = (await after(15, withTimeout(never(), '15ms')).catch((e: unknown) => e)) as TimeoutError;
     expect(error.timeoutMs).toBe(15);
     expect(error.operation).toBeUndefined();
   });
 
   it('aborts the function signal with the TimeoutError as reason', async () => {
     let seen: AbortSignal | undefined;
-    const error = await withTimeout((signal) => {
-      seen = signal;
-      return never();
-    }, 20).catch((e: unknown) => e);
+    const error = await after(
+      20,
+      withTimeout((signal) => {
+        seen = signal;
+        return never();
+      }, 20),
+    ).catch((e: unknown) => e);
     expect(seen?.aborted).toBe(true);
     expect(seen?.reason).toBe(error);
   });
@@ -142,16 +157,19 @@ describe('withTimeout: expiry', () => {
           reject(signal.reason);
         });
       });
-    await expect(withTimeout(work, 20)).rejects.toBeInstanceOf(TimeoutError);
+    await expect(after(20, withTimeout(work, 20))).rejects.toBeInstanceOf(TimeoutError);
     expect(stopped).toBe(true);
   });
 
   it('ignores the operation settling after the deadline, and its late rejection is handled', async () => {
-    const late = sleep(40).then(() => {
+    const clock = useTestClock();
+    const late = clock.sleep(40).then(() => {
       throw new Error('late failure');
     });
-    await expect(withTimeout(late, 10)).rejects.toBeInstanceOf(TimeoutError);
-    await sleep(60);
+    const call = withTimeout(late, 10).catch((e: unknown) => e);
+    await clock.advance(10);
+    expect(await call).toBeInstanceOf(TimeoutError);
+    await clock.advance(50); // the late rejection happens
     expect(unhandled).toEqual([]);
   });
 
@@ -178,13 +196,16 @@ describe('withTimeout: expiry', () => {
   });
 
   it('expires only the calls still pending among many sharing a duration', async () => {
-    const results = await Promise.all(
+    const clock = useTestClock();
+    const all = Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        withTimeout(i % 2 === 0 ? sleep(1).then(() => 'done') : never<string>(), 40).catch((e: unknown) =>
+        withTimeout(i % 2 === 0 ? clock.sleep(1).then(() => 'done') : never<string>(), 40).catch((e: unknown) =>
           e instanceof TimeoutError ? 'timeout' : 'other',
         ),
       ),
     );
+    await clock.advance(40);
+    const results = await all;
     expect(results.filter((r) => r === 'done')).toHaveLength(100);
     expect(results.filter((r) => r === 'timeout')).toHaveLength(100);
     expect(deadlineTimerState().armed).toBe(0);
@@ -198,9 +219,16 @@ describe('withTimeout: expiry', () => {
     process.on('warning', onWarning);
     const cancel = new AbortController();
     try {
-      const huge = withTimeout(never(), 3_000_000_000, { signal: cancel.signal });
-      const outcome = await Promise.race([huge.then(() => 'settled', () => 'rejected'), sleep(30).then(() => 'pending')]);
+      const clock = useTestClock();
+      let outcome = 'pending';
+      void withTimeout(never(), 3_000_000_000, { signal: cancel.signal }).then(
+        () => (outcome = 'settled'),
+        (e: unknown) => (outcome = e instanceof TimeoutError ? 'timed out' : 'rejected'),
+      );
+      await clock.advance(2_999_999_999);
       expect(outcome).toBe('pending');
+      await clock.advance(1);
+      expect(outcome).toBe('timed out');
       expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
     } finally {
       process.off('warning', onWarning);
@@ -217,44 +245,50 @@ describe('withTimeout: expiry', () => {
 
 describe('withTimeout: fallback', () => {
   it('resolves with a fallback value on expiry', async () => {
-    await expect(withTimeout(never<string>(), 10, { fallback: 'cached' })).resolves.toBe('cached');
+    await expect(after(10, withTimeout(never<string>(), 10, { fallback: 'cached' }))).resolves.toBe('cached');
   });
 
   it('resolves with undefined when fallback is explicitly undefined', async () => {
-    await expect(withTimeout(never<string | undefined>(), 10, { fallback: undefined })).resolves.toBeUndefined();
+    await expect(after(10, withTimeout(never<string | undefined>(), 10, { fallback: undefined }))).resolves.toBeUndefined();
   });
 
   it('calls a fallback function with the TimeoutError and resolves with its result', async () => {
     const fallback = vi.fn((error: TimeoutError) => `fallback after ${error.timeoutMs}`);
-    await expect(withTimeout(never<string>(), 10, { name: 'x', fallback })).resolves.toBe('fallback after 10');
+    await expect(after(10, withTimeout(never<string>(), 10, { name: 'x', fallback }))).resolves.toBe('fallback after 10');
     expect(fallback).toHaveBeenCalledOnce();
     expect(fallback.mock.calls[0]?.[0]).toBeInstanceOf(TimeoutError);
   });
 
   it('resolves with the promise a fallback function returns', async () => {
-    await expect(withTimeout(never<number>(), 10, { fallback: async () => 5 })).resolves.toBe(5);
+    await expect(after(10, withTimeout(never<number>(), 10, { fallback: async () => 5 }))).resolves.toBe(5);
   });
 
   it('rejects with the error a fallback function throws', async () => {
     const boom = new Error('fallback failed');
     await expect(
-      withTimeout(never<number>(), 10, {
-        fallback: () => {
-          throw boom;
-        },
-      }),
+      after(
+        10,
+        withTimeout(never<number>(), 10, {
+          fallback: () => {
+            throw boom;
+          },
+        }),
+      ),
     ).rejects.toBe(boom);
   });
 
   it('still aborts the work when a fallback answers', async () => {
     let seen: AbortSignal | undefined;
-    await withTimeout(
-      (signal) => {
-        seen = signal;
-        return never<number>();
-      },
+    await after(
       10,
-      { fallback: 0 },
+      withTimeout(
+        (signal) => {
+          seen = signal;
+          return never<number>();
+        },
+        10,
+        { fallback: 0 },
+      ),
     );
     expect(seen?.aborted).toBe(true);
     expect(seen?.reason).toBeInstanceOf(TimeoutError);
@@ -299,11 +333,12 @@ describe('withTimeout: parent signal', () => {
   it('handles a later rejection of a promise when the parent was already aborted', async () => {
     const parent = new AbortController();
     parent.abort('gone');
-    const late = sleep(10).then(() => {
+    const clock = useTestClock();
+    const late = clock.sleep(10).then(() => {
       throw new Error('late');
     });
     await expect(withTimeout(late, 1000, { signal: parent.signal })).rejects.toBe('gone');
-    await sleep(30);
+    await clock.advance(30);
     expect(unhandled).toEqual([]);
   });
 
@@ -343,7 +378,7 @@ describe('withTimeout: parent signal', () => {
     const parent = new AbortController();
     await expect(withTimeout(Promise.resolve('done'), 1000, { signal: parent.signal })).resolves.toBe('done');
     parent.abort();
-    await sleep(5);
+    await flush();
     expect(unhandled).toEqual([]);
   });
 });
