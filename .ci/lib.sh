@@ -4,7 +4,7 @@
 # ("[node22] ..."). `sed -u` passes the output on line by line, and a line is written in one
 # write(2), so the lines of two legs interleave but are never cut into each other.
 
-# Where each leg leaves its verdict ("passed 93" or "failed 120": status and seconds).
+# Where each leg leaves its verdict ("passed 93 150": verdict, wall and CPU seconds).
 CI_RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/headroom-ci-results.XXXXXX")
 CI_STARTED=$SECONDS
 
@@ -14,33 +14,37 @@ prefix() {
 }
 
 # leg NAME COMMAND...: run COMMAND (a script: it keeps its own `set -e`) with standard output
-# and error prefixed, then print and record its verdict and wall time. Returns COMMAND's status.
+# and error prefixed, then print and record its verdict, wall time and CPU time (user + system
+# of all the processes it waited for). Returns COMMAND's status.
 leg() {
   local name=$1
   shift
-  local start=$SECONDS status=0
+  local status=0 TIMEFORMAT='%R %U %S'
   echo "[$name] start: $*"
-  "$@" 2>&1 </dev/null | prefix "$name" || status=$?
-  local took=$((SECONDS - start))
-  if [ "$status" -eq 0 ]; then
-    echo "[$name] passed in ${took} s"
-    echo "passed $took" >"$CI_RESULTS/$name"
-  else
-    echo "[$name] FAILED (exit $status) in ${took} s"
-    echo "failed $took" >"$CI_RESULTS/$name"
-  fi
+  { time "$@" 2>&1 </dev/null | prefix "$name"; } 2>"$CI_RESULTS/$name.time" || status=$?
+  local wall user sys
+  read -r wall user sys <"$CI_RESULTS/$name.time"
+  rm -f "$CI_RESULTS/$name.time"
+  local verdict=passed
+  [ "$status" -eq 0 ] || verdict="failed (exit $status)"
+  local cpu
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
+  wall=${wall%.*}
+  echo "[$name] $verdict in $wall s wall, $cpu s CPU"
+  echo "${verdict%% *} $wall $cpu" >"$CI_RESULTS/$name"
   return "$status"
 }
 
 # summary: one line per leg that ran, the total wall time, and a closing count; fails when a leg
 # failed (or none ran).
 summary() {
-  local passed=0 failed=0 file verdict took
+  local passed=0 failed=0 file verdict wall cpu
   echo "---- legs ----"
+  printf '%-16s %-7s %8s %8s\n' leg verdict wall CPU
   for file in "$CI_RESULTS"/*; do
     [ -e "$file" ] || continue
-    read -r verdict took <"$file"
-    printf '%-16s %-7s %5s s\n' "$(basename "$file")" "$verdict" "$took"
+    read -r verdict wall cpu <"$file"
+    printf '%-16s %-7s %6s s %6s s\n' "$(basename "$file")" "$verdict" "$wall" "$cpu"
     if [ "$verdict" = passed ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
   echo "wall time of .ci/run: $((SECONDS - CI_STARTED)) s"
