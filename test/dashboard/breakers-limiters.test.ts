@@ -43,10 +43,11 @@ beforeAll(async () => {
   legacy.isolate();
 
   // Limiters on one Redis: 3 allowed and 1 refused by the limit, then a store that stops answering.
+  // storeTimeout is long enough that a busy machine never times out the takes before the pause.
   const redis = await startRedis();
   const store = new RedisRateLimitStore(redis.client());
-  perIp = new RateLimiter({ name: 'per-ip', limit: 3, window: '1m', store, storeTimeout: '50ms' });
-  perAccount = new RateLimiter({ name: 'per-account', limit: 100, window: '1h', store, storeTimeout: '50ms', onStoreError: 'deny' });
+  perIp = new RateLimiter({ name: 'per-ip', limit: 3, window: '1m', store, storeTimeout: '1s' });
+  perAccount = new RateLimiter({ name: 'per-account', limit: 100, window: '1h', store, storeTimeout: '1s', onStoreError: 'deny' });
   for (let i = 0; i < 4; i++) await perIp.take('203.0.113.7');
   await perAccount.take('account-42');
   redis.pause();
