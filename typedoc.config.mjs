@@ -89,7 +89,7 @@ export default {
   customCss: 'docs/site.css',
   out: 'docs/api',
   readme: 'README.md',
-  projectDocuments: ['docs/reliability.md', 'docs/benchmarks.md', 'CHANGELOG.md', 'docs/CONTRIBUTING.md'],
+  projectDocuments: ['docs/redis.md', 'docs/reliability.md', 'docs/benchmarks.md', 'CHANGELOG.md', 'docs/CONTRIBUTING.md'],
   // A flat list of import paths; re-exports stay on the module pages, out of the menu.
   navigation: { includeFolders: false, excludeReferences: true },
   // The search finds each name once, where it is declared.

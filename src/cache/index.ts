@@ -42,4 +42,5 @@ export type {
 export type { BreakerState, CacheStats } from './cache-stats.js';
 export type { BusDownReason, CacheEvents, CacheLayer } from './cache-events.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
+export type { RedisEventListener, RedisPubSub, RedisScripting, RedisSubscriber } from '../core/index.js';
 export { TimeoutError } from '../timeout/index.js';

@@ -45,4 +45,5 @@ export {
 export { fingerprint, canonicalJson } from './fingerprint.js';
 export { jsonSerializer, type IdempotencySerializer } from './outcome.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
+export type { RedisScripting } from '../core/index.js';
 export { idempotencyMiddleware, DEFAULT_REPLAYED_HEADERS, type IdempotencyMiddlewareOptions } from './middleware.js';

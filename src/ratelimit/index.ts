@@ -52,3 +52,4 @@ export {
 } from './middleware.js';
 export { forwardedClientAddress, type ForwardedClientAddressOptions } from './client-address.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
+export type { RedisScripting } from '../core/index.js';

@@ -46,4 +46,5 @@ export { Pipeline, pipeline, type ExtraOf } from './pipeline.js';
 export { isTransientFailure, parseRetryAfter } from './transient.js';
 export { retryingFetch, RetryableResponseError, type FetchFunction, type RetryingFetchOptions } from './retrying-fetch.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
+export type { RedisEventListener, RedisPubSub, RedisSubscriber } from '../core/index.js';
 export { TimeoutError } from '../timeout/index.js';
