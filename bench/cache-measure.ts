@@ -26,7 +26,7 @@ export async function opsSequential(op: (i: number) => Promise<unknown>, budgetM
   const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + budgetMs;
-  let now = start;
+  let now: number;
   do {
     for (let j = 0; j < 1_000; j++) await op(n++);
     now = performance.now();
@@ -41,7 +41,7 @@ export function opsSync(op: (i: number) => unknown, budgetMs: number): Sample {
   const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + budgetMs;
-  let now = start;
+  let now: number;
   do {
     for (let j = 0; j < 10_000; j++) if (op(n++) !== undefined) sink++;
     now = performance.now();

@@ -129,7 +129,7 @@ if (ONLY.has('l1')) {
   for (const peer of peers) for (let i = 0; i < KEYS; i++) await peer.getOrSet(keys[i]!, async () => values[i]);
   await sleep(50);
   const floor = lruFloor();
-  for (let i = 0; i < KEYS; i++) floor.lru.set(keys[i]!, values[i]!);
+  for (let i = 0; i < KEYS; i++) floor.lru.set(keys[i]!, values[i]);
   // The ceiling of any promise-returning API: the same get, in an async function, awaited.
   const asyncGet = async (key: string): Promise<unknown> => floor.lru.get(key);
 

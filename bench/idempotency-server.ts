@@ -14,9 +14,11 @@ import type { Middleware } from '../src/core/index.js';
 import type * as HttpModule from '../src/http/index.js';
 import type * as IdempotencyModule from '../src/idempotency/index.js';
 
-const { toNode } = (await import('../dist/http/index.js' as string)) as typeof HttpModule;
+// A computed specifier, so that tsc does not look for dist/ (it exists only after a build).
+const DIST = '../dist';
+const { toNode } = (await import(`${DIST}/http/index.js`)) as typeof HttpModule;
 const { Idempotency, MemoryIdempotencyStore, RedisIdempotencyStore, idempotencyMiddleware } = (await import(
-  '../dist/idempotency/index.js' as string
+  `${DIST}/idempotency/index.js`
 )) as typeof IdempotencyModule;
 
 /** Requests that reached a server: the denominator of the round-trip count. */

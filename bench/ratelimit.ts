@@ -49,7 +49,7 @@ const keyAt = (fresh: boolean, i: number): string => (fresh ? `fresh-${freshKeys
 /** Runs `n` checks in batches of 1,000 awaited together; checks per CPU second of this process. */
 async function perCpuSecond(check: (key: string) => Promise<unknown>, n: number, fresh: boolean): Promise<number> {
   const cpu = process.cpuUsage();
-  const batch: Promise<unknown>[] = new Array(1000);
+  const batch = new Array<Promise<unknown>>(1000);
   for (let i = 0; i < n; i += 1000) {
     for (let j = 0; j < 1000; j++) batch[j] = check(keyAt(fresh, i + j));
     await Promise.all(batch);

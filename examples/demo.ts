@@ -214,7 +214,7 @@ async function startService(): Promise<Service> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close({ drain: false });
       await cache.close();
-      await health.close();
+      health.close();
       tracker.close();
     },
   };

@@ -69,7 +69,7 @@ export interface Encoded {
 }
 
 /** `String.prototype.isWellFormed` (Node 20+), not yet in the ES2023 lib this package compiles against. */
-const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
 
 /** Encodes an entry; throws whatever the serializer throws. */
 export function encodeEnvelope(codec: EntryCodec, entry: EntryContent): Encoded {

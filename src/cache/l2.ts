@@ -303,7 +303,7 @@ export class L2 implements ReadOwner {
   /** Deletes the lock only if it still holds `token`. */
   release(key: string, token: string): Promise<unknown> {
     if (!this.usable()) return FAIL_PROMISE;
-    return this.bound(this.client.eval(RELEASE_LOCK, 1, key, token) as Promise<unknown>, 'unlock');
+    return this.bound(this.client.eval(RELEASE_LOCK, 1, key, token), 'unlock');
   }
 
   /**

@@ -18,7 +18,7 @@ export {
 /** @internal */
 export { brandError } from './errors.js';
 export { parseDuration, optionalDuration, type Duration, type DurationUnit, type ParseDurationOptions } from './duration.js';
-export { integerOption, numberOption, stringOption, functionArgument, objectArgument } from './validate.js';
+export { integerOption, numberOption, stringOption, functionArgument, objectArgument, isArray } from './validate.js';
 export { Emitter, type Listener, type Disposer } from './emitter.js';
 export type { HeaderMap, HttpResponse, HttpResult, NextOptions, Next, HttpExchange, Middleware } from './http.js';
 export { problemResponse, problemType, setProblemTypeBase, type ProblemDetails } from './problem.js';

@@ -87,3 +87,17 @@ export function objectArgument(value: unknown, name: string): void {
     throw invalidArgument(name, 'an options object', value);
   }
 }
+
+/**
+ * Whether `value` is an array, for checking an option typed as a readonly array. Unlike
+ * `Array.isArray`, which narrows such an option to `any[]`, it narrows nothing: the option keeps
+ * its declared element type after the check.
+ *
+ * @example
+ * ```ts
+ * if (!isArray(options.signals)) throw invalidArgument('signals', 'an array of signal names', options.signals);
+ * ```
+ */
+export function isArray(value: unknown): boolean {
+  return Array.isArray(value);
+}

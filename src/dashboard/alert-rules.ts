@@ -1,4 +1,4 @@
-import { type Disposer, Emitter, invalidArgument, numberOption, objectArgument, parseDuration, type Listener } from '../core/index.js';
+import { type Disposer, Emitter, invalidArgument, isArray, numberOption, objectArgument, parseDuration, type Listener } from '../core/index.js';
 import type { HealthReport } from '../health/index.js';
 import type { PercentileStats, PercentileTracker } from '../percentiles/index.js';
 import type { Alert, AlertCondition, AlertEvents, AlertHealthSource, AlertRule, AlertRulesOptions, AlertSeverity } from './alert-types.js';
@@ -80,7 +80,7 @@ export class AlertRules {
     }
     this.tracker = tracker;
     this.health = health;
-    if (!Array.isArray(options.rules) || options.rules.length === 0) throw invalidArgument('rules', 'a non-empty array of rules', options.rules);
+    if (!isArray(options.rules) || options.rules.length === 0) throw invalidArgument('rules', 'a non-empty array of rules', options.rules);
     const names = new Set<string>();
     this.rules = options.rules.map((rule, i) => {
       const resolved = resolveRule(rule, `rules[${i}]`, tracker, health);

@@ -181,12 +181,14 @@ function checkBreaker(breaker: unknown, name: string): void {
   if (typeof breaker !== 'object' || breaker === null || typeof (breaker as BreakerSource).state !== 'string') {
     throw invalidArgument(name, 'a circuit breaker with a string `state`', breaker);
   }
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only checked here; called on the breaker
   const stats = (breaker as BreakerSource).stats;
   if (stats !== undefined) functionArgument(stats, `${name}.stats`);
 }
 
 function checkLimiter(limiter: unknown, name: string): void {
   if (typeof limiter !== 'object' || limiter === null) throw invalidArgument(name, 'a rate limiter with stats()', limiter);
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only checked here; called on the limiter
   functionArgument((limiter as LimiterSource).stats, `${name}.stats`);
 }
 

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { functionArgument, invalidArgument, objectArgument, optionalDuration, type Duration } from '../core/index.js';
+import { functionArgument, invalidArgument, isArray, objectArgument, optionalDuration, type Duration } from '../core/index.js';
 
 /**
  * What {@link HealthChecker.shutdown} needs of an HTTP server: `close()`, and, when present (as
@@ -97,7 +97,7 @@ export function parseShutdownOptions(options: ShutdownOptions | undefined): Shut
   objectArgument(options, 'options');
   const o = options ?? {};
   const signals = o.signals ?? DEFAULT_SIGNALS;
-  if (!Array.isArray(signals)) throw invalidArgument('signals', 'an array of signal names', signals);
+  if (!isArray(signals)) throw invalidArgument('signals', 'an array of signal names', signals);
   for (const signal of signals) {
     if (typeof signal !== 'string' || !(signal in constants.signals) || UNCATCHABLE.has(signal)) {
       throw invalidArgument('signals', 'an array of catchable signal names such as "SIGTERM"', signal);
@@ -106,16 +106,16 @@ export function parseShutdownOptions(options: ShutdownOptions | undefined): Shut
   const timeoutMs = optionalDuration(o.timeout, 'timeout', 25_000, { positive: true });
   const delayMs = optionalDuration(o.delay, 'delay', Math.min(5_000, Math.floor(timeoutMs / 2)));
   if (delayMs >= timeoutMs) throw invalidArgument('delay', `a duration shorter than timeout (${timeoutMs} ms)`, o.delay);
-  const servers = o.server === undefined ? [] : Array.isArray(o.server) ? o.server : [o.server as ClosableServer];
+  const servers = o.server === undefined ? [] : isArray(o.server) ? (o.server as readonly ClosableServer[]) : [o.server as ClosableServer];
   for (const server of servers) {
-    if (server === null || typeof server !== 'object' || typeof (server as ClosableServer).close !== 'function') {
+    if (server === null || typeof server !== 'object' || typeof server.close !== 'function') {
       throw invalidArgument('server', 'an HTTP server (anything with close())', server);
     }
   }
   const queues = o.queues ?? [];
-  if (!Array.isArray(queues)) throw invalidArgument('queues', 'an array of queues', queues);
+  if (!isArray(queues)) throw invalidArgument('queues', 'an array of queues', queues);
   for (const queue of queues) {
-    if (queue === null || typeof queue !== 'object' || typeof (queue as DrainableQueue).close !== 'function') {
+    if (queue === null || typeof queue !== 'object' || typeof queue.close !== 'function') {
       throw invalidArgument('queues', 'an array of queues with close({ drain })', queue);
     }
   }

@@ -43,7 +43,7 @@ export interface KoaContextLike {
   respond?: boolean;
 }
 
-type RoutedContext = KoaContextLike & { _matchedRoute?: unknown };
+type RoutedContext = KoaContextLike & { _matchedRoute?: string | RegExp | null };
 
 const EMPTY = Buffer.alloc(0);
 const EMPTY_STATUS = new Set([204, 205, 304]);

@@ -51,7 +51,7 @@ export function shed(queue: SheddingQueue): Middleware {
       // is freed when the response is done, as it is when the queue hears of the abort. So the
       // exchange signal (an AbortController) and the queue's abort listener, measured at several
       // microseconds per request, are only paid by requests that wait.
-      const runsNow = peek && (queue.size as number) === 0 && (queue.pending as number) < (queue.concurrency as number);
+      const runsNow = peek && queue.size === 0 && queue.pending < queue.concurrency;
       await queue.add(() => next(UNTIL_HANDLER), runsNow ? undefined : { signal: exchange.signal });
     } catch (err) {
       if (exchange.responded) return;

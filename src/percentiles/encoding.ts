@@ -147,7 +147,7 @@ export function mergeEncoded(encoded: readonly unknown[]): Record<string, Percen
       let histogram;
       try {
         histogram = decodeFromCompressedBase64(part.histogram, 64) as Float64Histogram;
-      } catch (err) {
+      } catch {
         throw invalidArgument('encoded', 'HdrHistogram V2 compressed histograms', part.histogram);
       }
       const length = histogram.countsArrayLength;

@@ -357,7 +357,7 @@ export class PercentileTracker {
    */
   toJSON(): PercentileTrackerJSON {
     this.advance(this.readClock());
-    const keys: Record<string, Record<string, PercentileStats>> = Object.create(null);
+    const keys = Object.create(null) as Record<string, Record<string, PercentileStats>>;
     const levels = this.store.levels;
     for (const series of this.store.series.values()) {
       const perWindow: Record<string, PercentileStats> = {};

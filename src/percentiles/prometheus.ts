@@ -108,7 +108,7 @@ export function writePrometheus(entries: PrometheusEntry[], { name, help, label 
   for (const entry of entries) {
     const key = escapeLabelValue(entry.key);
     for (const [quantile, field] of QUANTILE_LABELS) {
-      lines.push(`${name}{${label}="${key}",quantile="${quantile}"} ${num((entry.window[field] as number) / 1000)}`);
+      lines.push(`${name}{${label}="${key}",quantile="${quantile}"} ${num(entry.window[field] / 1000)}`);
     }
     lines.push(`${name}_sum{${label}="${key}"} ${num(entry.totalSumMs / 1000)}`);
     lines.push(`${name}_count{${label}="${key}"} ${num(entry.totalCount)}`);

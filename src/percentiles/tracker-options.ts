@@ -3,6 +3,7 @@ import {
   functionArgument,
   integerOption,
   invalidArgument,
+  isArray,
   objectArgument,
   optionalDuration,
   parseDuration,
@@ -98,7 +99,7 @@ export function resolveOptions(options: PercentileTrackerOptions | undefined): R
   const o = options ?? {};
   const perWindow = integerOption(o.intervalsPerWindow, 'intervalsPerWindow', 12, { min: 2, max: 120 });
   const rawWindows = o.windows ?? ['1m', '1h'];
-  if (!Array.isArray(rawWindows) || rawWindows.length === 0 || rawWindows.length > 8) {
+  if (!isArray(rawWindows) || rawWindows.length === 0 || rawWindows.length > 8) {
     throw invalidArgument('windows', 'an array of 1 to 8 durations', rawWindows);
   }
   const windows = rawWindows.map((w, i) => parseDuration(w, `windows[${i}]`, { positive: true }));

@@ -98,7 +98,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       const { key, cost, policy } = checks[i] as RateLimitCheck;
       const space = this.space(policy.name);
       let tats = pending.get(space);
-      if (tats === undefined) pending.set(space, (tats = new Map()));
+      if (tats === undefined) pending.set(space, (tats = new Map<string, number>()));
       const reply = gcraStep(tats.get(key) ?? space.get(key)?.tat, now, cost, policy);
       replies[i] = reply;
       if (reply < 0) refused = true;

@@ -223,7 +223,7 @@ export function joinShare(share: unknown, target: ShareMember): BreakerShare {
   if (typeof channel !== 'string' || channel.length === 0) throw invalidArgument('share.channel', 'a non-empty string', channel);
   const name = channel;
   let byChannel = channels.get(client);
-  if (byChannel === undefined) channels.set(client, (byChannel = new Map()));
+  if (byChannel === undefined) channels.set(client, (byChannel = new Map<string, SharedChannel>()));
   let shared = byChannel.get(name);
   if (shared === undefined) {
     const map = byChannel;

@@ -35,7 +35,7 @@ function stageOf(policy: Policy<unknown>): Stage {
     policy instanceof FallbackPolicy ||
     policy instanceof Pipeline
   ) {
-    return policy as unknown as Stage;
+    return policy;
   }
   return new ForeignStage(policy);
 }
@@ -61,7 +61,7 @@ export class Pipeline<Extra = never> implements Policy<Extra> {
   constructor(policies: readonly Policy<unknown>[]) {
     if (policies.length === 0) throw invalidArgument('policies', 'at least one policy', policies);
     policies.forEach((policy, i) => {
-      if (typeof policy !== 'object' || policy === null || typeof (policy as Policy<unknown>).execute !== 'function') {
+      if (typeof policy !== 'object' || policy === null || typeof policy.execute !== 'function') {
         throw invalidArgument(`policies[${i}]`, 'a policy (an object with execute(fn, options))', policy);
       }
     });

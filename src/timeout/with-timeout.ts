@@ -110,12 +110,12 @@ export function withTimeout<T>(
   }
 
   if (typeof operation === 'function') return runFunction(operation, timeoutMs, name, options, parent);
-  if (operation === null || typeof operation !== 'object' || typeof (operation as PromiseLike<T>).then !== 'function') {
+  if (operation === null || typeof operation !== 'object' || typeof operation.then !== 'function') {
     throw invalidArgument('operation', 'a promise or a function (signal) => promise', operation);
   }
 
   const promise = closureFreePromise<T>();
-  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent);
+  const call = new TimeoutCall(timeoutMs, name, options, parent);
   if (parent !== undefined && parent.aborted) {
     call.done = true;
     call.reject(parent.reason);
@@ -137,7 +137,7 @@ function runFunction<T>(
 ): Promise<T> {
   if (parent !== undefined && parent.aborted) return Promise.reject(parent.reason);
   const promise = closureFreePromise<T>();
-  const call = new TimeoutCall(timeoutMs, name, options as WithTimeoutOptions<unknown> | undefined, parent);
+  const call = new TimeoutCall(timeoutMs, name, options, parent);
   call.arm();
   let pending: PromiseLike<T> | T;
   try {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.js';
 import type { RedisServer } from '../support/redis.js';
@@ -94,7 +94,7 @@ describe('coherence across instances', () => {
     await a.delete('secret');
     await waitFor(() => seen.length === 2, 'two bus messages');
     expect(seen.join('')).not.toContain('hunter2');
-    expect(seen.map((m) => JSON.parse(m).o)).toEqual(['s', 'd']);
+    expect(seen.map((m) => (JSON.parse(m) as { o: unknown }).o)).toEqual(['s', 'd']);
     expect(a.stats().bus).toMatchObject({ messagesIn: 0, messagesOut: 2 });
     sub.disconnect();
   });

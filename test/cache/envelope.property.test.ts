@@ -26,7 +26,7 @@ const bytesSerializer: CacheSerializer = {
 /** A custom serializer that hands strings over as they are (any UTF-16, lone surrogates included). */
 const rawStringSerializer: CacheSerializer = {
   serialize: (value) => value as string,
-  deserialize: (data) => data as string,
+  deserialize: (data) => data,
 };
 
 const serializers = fc.constantFrom(

@@ -1,5 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createCache, isHeadroomError, type Cache, type CacheOptions, type CacheSerializer } from '../../src/cache/index.js';
 import type { RedisServer } from '../support/redis.js';
@@ -135,11 +135,11 @@ describe('options', () => {
 describe('serializer and compression', () => {
   const bytesSerializer: CacheSerializer = {
     serialize: (value) => new TextEncoder().encode(`B:${JSON.stringify(value)}`),
-    deserialize: (data) => JSON.parse(new TextDecoder().decode(data as Uint8Array).slice(2)),
+    deserialize: (data) => JSON.parse(new TextDecoder().decode(data as Uint8Array).slice(2)) as unknown,
   };
   const textSerializer: CacheSerializer = {
     serialize: (value) => `T:${JSON.stringify(value)}`,
-    deserialize: (data) => JSON.parse((data as string).slice(2)),
+    deserialize: (data) => JSON.parse((data as string).slice(2)) as unknown,
   };
   const big = { rows: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `row ${i}`, note: 'the same text again' })) };
 

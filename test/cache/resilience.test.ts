@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, isHeadroomError, TimeoutError, type Cache, type CacheOptions } from '../../src/cache/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import type { RedisServer } from '../support/redis.js';

@@ -208,7 +208,7 @@ describe('tag invalidation through createCache (properties)', () => {
       serialize: (value) => Buffer.from(JSON.stringify(value)),
       deserialize: (data) => JSON.parse(Buffer.from(data as Uint8Array).toString('utf8')) as unknown,
     };
-    const raw: CacheSerializer = { serialize: (value) => value as string, deserialize: (data) => data as string };
+    const raw: CacheSerializer = { serialize: (value) => value as string, deserialize: (data) => data };
     const configs = [
       { name: 'JSON', serializer: cacheJsonSerializer },
       { name: 'custom text', serializer: text },

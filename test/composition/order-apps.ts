@@ -41,7 +41,7 @@ interface Gate {
   open: () => void;
 }
 
-function gates(): { wait(name: string): Promise<void>; open(name: string): void } {
+function gates(): { wait: (name: string) => Promise<void>; open: (name: string) => void } {
   const all = new Map<string, Gate>();
   const gate = (name: string): Gate => {
     let found = all.get(name);

@@ -114,7 +114,7 @@ describe('dashboard feed', () => {
     const setSpy = vi.spyOn(globalThis, 'setInterval');
     const clearSpy = vi.spyOn(globalThis, 'clearInterval');
     const { url, dashboard } = await serve({ interval: 333 });
-    const feedTimers = (): unknown[] => setSpy.mock.calls.flatMap((call, i) => (call[1] === 333 ? [setSpy.mock.results[i]?.value] : []));
+    const feedTimers = (): unknown[] => setSpy.mock.calls.flatMap((call, i) => (call[1] === 333 ? [setSpy.mock.results[i]?.value as unknown] : []));
 
     const first = readEvents(`${url}?events`, { ms: 5_000, until: (events) => events.length >= 3 });
     await eventually(() => expect(dashboard.clients).toBe(1));

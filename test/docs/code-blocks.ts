@@ -141,7 +141,7 @@ export interface BlockError {
  * program and returns the errors, located in the Markdown files.
  */
 export function checkCodeBlocks(blocks: readonly CodeBlock[]): BlockError[] {
-  const config = ts.readConfigFile(join(repoRoot, 'tsconfig.json'), ts.sys.readFile);
+  const config = ts.readConfigFile(join(repoRoot, 'tsconfig.json'), (path) => ts.sys.readFile(path));
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, repoRoot);
   const options: ts.CompilerOptions = {
     ...parsed.options,
@@ -166,16 +166,18 @@ export function checkCodeBlocks(blocks: readonly CodeBlock[]): BlockError[] {
   const sourceOf = (block: CodeBlock) => `${block.code}\nexport {};\n${block.prelude ?? ''}\n`;
 
   const host = ts.createCompilerHost(options, true);
-  const { getSourceFile, fileExists, readFile } = host;
-  host.fileExists = (path) => virtual.has(path) || fileExists.call(host, path);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  host.fileExists = (path) => virtual.has(path) || fileExists(path);
   host.readFile = (path) => {
     const block = virtual.get(path);
-    return block ? sourceOf(block) : readFile.call(host, path);
+    return block ? sourceOf(block) : readFile(path);
   };
   host.getSourceFile = (path, languageVersion, onError, shouldCreate) => {
     const block = virtual.get(path);
     if (block) return ts.createSourceFile(path, sourceOf(block), languageVersion, true);
-    return getSourceFile.call(host, path, languageVersion, onError, shouldCreate);
+    return getSourceFile(path, languageVersion, onError, shouldCreate);
   };
 
   const rootNames = [...virtual.keys(), join(repoRoot, 'docs', 'examples.d.ts')];

@@ -302,7 +302,7 @@ describe('readiness ?verbose query', () => {
     for (const [url, verbose] of [['/ready?verbose', true], ['/ready?verbose=1', true], ['/ready?verbose=0', false], ['/ready', false]] as const) {
       const { exchange, answer } = stub(url);
       await ready(exchange, next);
-      expect('checks' in (JSON.parse(String(answer()?.body)) as object), url).toBe(verbose);
+      expect('checks' in (JSON.parse(answer()?.body as string) as object), url).toBe(verbose);
     }
     health.close();
   });

@@ -40,7 +40,7 @@ async function startFixture(env: Record<string, string>): Promise<Fixture> {
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     let nl: number;
     while ((nl = buffered.indexOf('\n')) !== -1) {

@@ -204,7 +204,7 @@ describe('graceful shutdown: signals', () => {
       const health = new HealthChecker();
       let caught: unknown;
       try {
-        health.shutdown(options as never);
+        health.shutdown(options);
       } catch (err) {
         caught = err;
       }

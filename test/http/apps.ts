@@ -206,7 +206,10 @@ function koaApp(middleware: Middleware, log: Log): Server {
   // A stand-in for @koa/router (not installed): it sets ctx._matchedRoute the same way.
   app.use(async (ctx, next) => {
     const match = /^\/users\/([^/]+)$/.exec(ctx.path);
-    if (match === null) return next();
+    if (match === null) {
+      await next();
+      return;
+    }
     (ctx as unknown as { _matchedRoute: string })._matchedRoute = '/users/:id';
     log.handled.push(ctx.path);
     ctx.body = { id: match[1] };
@@ -226,7 +229,9 @@ function koaApp(middleware: Middleware, log: Log): Server {
       ctx.body = { received: await readNodeBody(Object.assign(ctx.req, { body: (ctx.request as { body?: unknown }).body })) };
     }
   });
-  return http.createServer(app.callback());
+  const handle = app.callback();
+  // Koa answers its own errors: the promise of its callback does not reject.
+  return http.createServer((req, res) => void handle(req, res));
 }
 
 function honoApp(middleware: Middleware, log: Log): Hono {
@@ -272,7 +277,7 @@ function fetchHandler(log: Log): (request: Request) => Promise<Response> {
       await work(10_000, signal, log).catch(() => undefined);
       return new Response('aborted', { status: 500 });
     }
-    if (path === '/echo') return Response.json({ received: await request.json() });
+    if (path === '/echo') return Response.json({ received: (await request.json()) as unknown });
     return new Response(null, { status: 404 });
   };
 }

@@ -421,7 +421,7 @@ describe('Idempotency.run', () => {
     await idem.run('k', async () => when);
     const replay = await idem.run('k', async () => new Date());
     expect(replay).toBeInstanceOf(Date);
-    expect((replay as Date).getTime()).toBe(when.getTime());
+    expect(replay.getTime()).toBe(when.getTime());
   });
 
   it('runs the operation exactly once for 200 concurrent duplicates; the others replay or get 409', async () => {

@@ -25,8 +25,8 @@ function startServer(env: Record<string, string>): Promise<Server> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const match = /ready (\d+)/.exec(out);
       if (match !== null) resolve({ child, port: Number(match[1]) });

@@ -45,13 +45,13 @@ describe('PercentileTracker.encode / merge', () => {
     const t = instance();
     for (let i = 1; i <= 1000; i++) t.record('k', i / 10);
     t.record('other', 1);
-    const payload = JSON.parse(t.encode('k', { window: '1h' }));
+    const payload = JSON.parse(t.encode('k', { window: '1h' })) as { keys: { histogram: string }[] };
     expect(payload).toMatchObject({ format: ENCODING_FORMAT, significantDigits: 3, window: '1h' });
     expect(payload.keys).toHaveLength(1);
-    const histogram = decodeFromCompressedBase64(payload.keys[0].histogram);
+    const histogram = decodeFromCompressedBase64(payload.keys[0]!.histogram);
     expect(histogram.totalCount).toBe(1000);
     expect(histogram.getValueAtPercentile(50)).toBeCloseTo(50_000, -2);
-    expect(JSON.parse(t.encode('missing')).keys).toEqual([]);
+    expect((JSON.parse(t.encode('missing')) as { keys: unknown[] }).keys).toEqual([]);
   });
 
   it('returns an empty result for nothing to merge', () => {

@@ -4,7 +4,7 @@ import { PercentileTracker, type RequestOutcome } from '../../src/percentiles/in
 
 const T0 = 1_700_000_000_000;
 
-function tracker(): { t: PercentileTracker; advance(ms: number): void } {
+function tracker(): { t: PercentileTracker; advance: (ms: number) => void } {
   let now = T0;
   const t = new PercentileTracker({ clock: () => now, windows: ['1m', '1h'] });
   return { t, advance: (ms) => void (now += ms) };

@@ -185,7 +185,7 @@ describe('HedgePolicy', () => {
     await vi.advanceTimersByTimeAsync(10);
     controller.abort('client gone');
     await expect(result).rejects.toBe('client gone');
-    expect(attempts.map((a) => a.context.signal.reason)).toEqual(['client gone', 'client gone']);
+    expect(attempts.map((a): unknown => a.context.signal.reason)).toEqual(['client gone', 'client gone']);
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -26,7 +26,7 @@ const cases: Array<[argument: string, build: () => unknown]> = [
   ['budget', () => new RetryPolicy({ budget: { ratio: 0.1 } as never })],
   ['deadline', () => new RetryPolicy({ deadline: 0 })],
   ['name', () => new RetryPolicy({ name: 42 as never })],
-  ['clock', () => new RetryPolicy({ clock: Date as never })],
+  ['clock', () => new RetryPolicy({ clock: Date })],
   ['options', () => new RetryPolicy(null as never)],
   ['ratio', () => new RetryBudget({ ratio: 1.5 })],
   ['minPerSecond', () => new RetryBudget({ minPerSecond: -1 })],

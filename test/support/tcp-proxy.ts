@@ -78,16 +78,17 @@ export class TcpProxy {
 
   /** Starts a proxy on a free loopback port, forwarding to `target`. */
   static async start(target: ProxyTarget): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
     // allowHalfOpen: a client's FIN must not make the proxy close its side by itself.
-    const server = createServer({ allowHalfOpen: true }, (client) => proxy?.accept(client));
+    const server = createServer({ allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    proxy = new TcpProxy(server, port, target);
+    const proxy = new TcpProxy(server, port, target);
+    // Nobody knows the port before start() returns, so no connection can come before this.
+    server.on('connection', (client) => proxy.accept(client));
     return proxy;
   }
 

@@ -59,7 +59,7 @@ describe('withTimeout: settling before the deadline', () => {
   it('accepts a non-native thenable', async () => {
     const thenable: PromiseLike<string> = {
       then(onFulfilled) {
-        setTimeout(() => onFulfilled?.('thenable'), 1);
+        setTimeout(() => void onFulfilled?.('thenable'), 1);
         return this as never;
       },
     };
