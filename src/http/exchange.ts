@@ -145,7 +145,7 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
   /** On the request's first exchange: the answer given in the handler's place, once there is one. */
   private inPlace: AnswerInPlace | undefined = undefined;
   /** On the request's first exchange: the newest exchange of the request (adapters nest in chain order). */
-  private innermost: Exchange<unknown> = this as Exchange<unknown>;
+  private innermost: Exchange<unknown> = this;
   /** On the request's first exchange: the wait for the handler, once someone asked for it. */
   private watch: HandlerWatch | undefined = undefined;
 
@@ -154,8 +154,8 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
     readonly driver: ExchangeDriver<R>,
   ) {
     const root = registeredExchange(key);
-    if (root === undefined) register(key, this as Exchange<unknown>);
-    else root.innermost = this as Exchange<unknown>;
+    if (root === undefined) register(key, this);
+    else root.innermost = this;
     this.root = root;
     driver.exchange = this;
     this.next = (options?: NextOptions) => this.nextPromise ?? (this.nextPromise = this.runNext(options));

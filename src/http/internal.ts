@@ -1,4 +1,4 @@
-import type { HeaderMap, HttpResponse } from '../core/index.js';
+import type { HttpResponse } from '../core/index.js';
 
 /**
  * The answer when a request's chain ends without reaching a handler: every adapter sends this
@@ -6,7 +6,7 @@ import type { HeaderMap, HttpResponse } from '../core/index.js';
  */
 export const NOT_FOUND: HttpResponse = Object.freeze({
   status: 404,
-  headers: Object.freeze({ 'content-type': 'text/plain; charset=utf-8' }) as HeaderMap,
+  headers: Object.freeze({ 'content-type': 'text/plain; charset=utf-8' }),
   body: 'Not Found',
 });
 

@@ -8,13 +8,17 @@ import { ResponseTap, type TapOwner } from './response-tap.js';
 /** A node request as Express and body parsers decorate it. */
 export type NodeRequest = IncomingMessage & {
   body?: unknown;
-  route?: { path?: unknown } | undefined;
+  /** Express's matched route: its path is a string, a RegExp or an array of them. */
+  route?: { path?: string | RegExp | readonly (string | RegExp)[] } | undefined;
   baseUrl?: string;
   originalUrl?: string;
 };
 
-/** The framework's `next` of Connect and Express. */
-export type NodeNext = (err?: unknown) => void;
+/**
+ * The framework's `next` of Connect and Express, or the handler a plain node:http server passes
+ * to `toNode`. What it returns is awaited: a promise that rejects is answered with a 500.
+ */
+export type NodeNext = (err?: unknown) => unknown;
 
 /**
  * The driver of node:http, Connect and Express. `next()` resolves on the response's `close`

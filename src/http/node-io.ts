@@ -262,7 +262,9 @@ export function writeNodeResponse(res: ServerResponse, response: HttpResponse): 
 export function streamToNode(stream: ReadableStream<Uint8Array>, res: ServerResponse): void {
   // Taken now: a respond() after next() then records the handler's writes (LateResponse), not
   // this stream's.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node's own method, called on res
   const write = res.write as (this: ServerResponse, chunk: Uint8Array) => boolean;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node's own method, called on res
   const end = res.end as (this: ServerResponse) => ServerResponse;
   const reader = stream.getReader();
   let open = true;

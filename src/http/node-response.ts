@@ -121,7 +121,9 @@ export interface WriteObserver {
  * its `end()` is reported; a middleware's answer ({@link writeAsAnswer}) passes unseen.
  */
 export function observeWrites(res: ServerResponse, observer: WriteObserver): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node's own method, called on res
   const write = res.write;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node's own method, called on res
   const end = res.end;
   res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown) {
     const recorder = observer.recorder;
@@ -155,6 +157,7 @@ export interface HeadObserver {
  * The wrapper puts the original back on its first call, then reports to `observer`.
  */
 export function observeHead(res: ServerResponse, observer: HeadObserver): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node's own method, called on res (and put back)
   const original = res.writeHead;
   res.writeHead = function (this: ServerResponse, status: unknown, reason?: unknown, headers?: unknown) {
     res.writeHead = original;
@@ -173,7 +176,7 @@ export function observeHead(res: ServerResponse, observer: HeadObserver): void {
     }
     if (typeof given === 'object' && given !== null) observer.headHeaders(given as OutgoingHttpHeaders);
     return (original as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as typeof res.writeHead;
+  };
 }
 
 /** One waiter on a response's `close` (see {@link watchClose}). */

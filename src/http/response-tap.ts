@@ -126,7 +126,7 @@ export class ResponseTap implements CloseWatcher, WriteObserver, HeadObserver {
     const current = res.getHeader(name);
     res.setHeader(name, current === undefined ? value : `${headerText(current)}, ${value}`);
     // Headers the handler passes to writeHead replace these: they are merged there (observeHead).
-    const appended = (this.appended ??= new Map());
+    const appended = (this.appended ??= new Map<string, string>());
     const key = name.toLowerCase();
     const before = appended.get(key);
     appended.set(key, before === undefined ? value : `${before}, ${value}`);

@@ -2,6 +2,7 @@ import type { Duration } from '../core/index.js';
 import type { IdempotencySerializer } from './outcome.js';
 import type { IdempotencyStore } from './store.js';
 // For TSDoc links only.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- read by {@link} tags, which the linter does not see
 import type { IdempotencyLeaseLostError, IdempotencyNotStoredError } from './errors.js';
 
 /*

@@ -78,7 +78,7 @@ export class QueueCore implements TaskOwner {
     }
     counters.added++;
     const promise = closureFreePromise<T>();
-    const queued = new QueuedTask(this, task as Task<unknown>, signal, timeoutMs);
+    const queued = new QueuedTask(this, task, signal, timeoutMs);
     if (signal !== undefined) signal.addEventListener('abort', queued);
     if (runNow) {
       this.start(queued, now());

@@ -39,7 +39,7 @@ describe('an acquire stalled in a paused Redis leaves no orphan lease', () => {
     let runs = 0;
 
     server.pause(); // SIGSTOP: connections stay open, nothing answers
-    let resumedAt = 0;
+    let resumedAt: number;
     try {
       const answers = await Promise.allSettled(keys.map((key) => idempotency.run(key, async () => ++runs)));
       for (const answer of answers) {

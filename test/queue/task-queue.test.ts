@@ -38,7 +38,7 @@ describe('TaskQueue: running tasks', () => {
     const queue = new TaskQueue();
     const seen = await queue.add(function (this: unknown, ...args: unknown[]) {
       return Promise.resolve((args[0] as TaskContext).signal);
-    } as () => Promise<AbortSignal>);
+    });
     expect(seen).toBeInstanceOf(AbortSignal);
   });
 
