@@ -44,11 +44,11 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
       sendProblem(res, failure(err));
     }
   } else if (req.method === 'GET' && path === '/report') {
-    await queued(req, res, async () => send(res, 200, await service.report())); // 503 once the queue is full
+    queued(req, res, async () => send(res, 200, await service.report())); // 503 once the queue is full
   } else if (req.method === 'GET' && template(path) === '/quote/:id') {
     await service.quote(id, requestSignal(req)).then((quote) => send(res, 200, quote), (err) => sendProblem(res, failure(err)));
   } else if (req.method === 'POST' && path === '/orders') {
-    await idempotent(req, res, async () => {
+    idempotent(req, res, async () => {
       const order = await service.placeOrder((req as { body?: unknown }).body); // the bytes the middleware read
       if (order === undefined) send(res, 400, { error: 'expected { sku, quantity }' });
       else send(res, 201, order, { location: `/orders/${order.id}` });

@@ -147,7 +147,7 @@ export async function createService() {
 export function failure(err: unknown): { status: number; headers: HeaderMap; body: string } {
   const problem = isHeadroomError(err) ? err : { status: 502, code: 'UPSTREAM_FAILED', detail: (err as Error).message };
   const { status, headers = {}, body } = problemResponse(problem);
-  return { status, headers, body: String(body) }; // a problem's body is always its JSON text
+  return { status, headers, body: body as string }; // a problem's body is always its JSON text
 }
 
 /** `{ sku, quantity }` from a parsed body, raw bytes or a string; `undefined` when it is not one. */

@@ -49,18 +49,18 @@ async function start(app: App): Promise<Running> {
     },
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${app} printed no URL within 45 s:\n${output}`)), 45_000);
     const onData = (): void => {
       const match = / listening on (http:\/\/\S+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
-      child.stdout!.off('data', onData);
+      child.stdout.off('data', onData);
       resolve(match[1]!);
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${app} exited with ${code} before listening:\n${output}`));
@@ -146,7 +146,7 @@ describe('example apps', () => {
       });
     const placed = await post('order-1', 'buyer');
     expect(placed.status, output()).toBe(201);
-    const order = await placed.json();
+    const order = (await placed.json()) as { id: string };
     expect(order).toEqual({ id: expect.any(Number), sku, quantity: 2 });
     const retried = await post('order-1', 'buyer');
     expect(retried.status).toBe(201);
@@ -157,7 +157,7 @@ describe('example apps', () => {
     // the key belongs to its caller: another one with the same key places its own order
     const other = await post('order-1', 'another-buyer');
     expect(other.status).toBe(201);
-    expect((await other.json()).id).not.toBe(order.id);
+    expect(((await other.json()) as { id: string }).id).not.toBe(order.id);
     expect((await post(undefined, 'buyer')).status).toBe(400); // Idempotency-Key required
 
     // rate limit: a burst of RATE_LIMIT per caller, then 429 (the budget refills one request every

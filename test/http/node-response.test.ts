@@ -101,6 +101,7 @@ describe('observeHead', () => {
   it('reports the status before the head goes out, merges appended values into writeHead headers, and puts writeHead back', async () => {
     const seen: { status?: number; given?: unknown; restored?: boolean } = {};
     const url = await serve((_req, res) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- only compared, never called
       const original = res.writeHead;
       observeHead(res, {
         appended: new Map([['server-timing', 'app;dur=1']]),

@@ -30,7 +30,7 @@ type LegacyClusterArgs = ConstructorParameters<typeof Cluster6<'legacy'>>;
 /** ioredis 6's `Cluster`, whose node connections default to `protocol: 2`. */
 export class Cluster extends Cluster6 {
   constructor(...[startupNodes, options]: LegacyClusterArgs) {
-    super(startupNodes, { ...options, redisOptions: { protocol: 2, ...options?.redisOptions } } as LegacyClusterArgs[1]);
+    super(startupNodes, { ...options, redisOptions: { protocol: 2, ...options?.redisOptions } });
   }
 }
 
