@@ -1,8 +1,10 @@
 /**
  * The example apps (examples/<framework>/server.ts) cannot rot: each is started as its own
  * process, as the README says to run it, against the test Redis (127.0.0.1:6379, keys under a
- * prefix of this run) and PostgreSQL (127.0.0.1:5432, db `test`); real requests check what each
- * route demonstrates, then SIGTERM must end it cleanly (exit code 0) with a dashboard feed open.
+ * prefix of this run; a throwaway redis-server when nothing answers there, as on a fresh CI
+ * machine) and PostgreSQL (127.0.0.1:5432, db `test`; without it the tests are skipped with a
+ * message); real requests check what each route demonstrates, then SIGTERM must end it cleanly
+ * (exit code 0) with a dashboard feed open.
  *
  * The apps run side by side (one test each, concurrently). Each listens on PORT=0 and prints the
  * port the system gave it, so no two runs can race for a port.
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../support/redis.js';
 
 const APPS = ['node-http', 'express', 'fastify', 'koa', 'hono'] as const;
 type App = (typeof APPS)[number];
@@ -32,7 +35,7 @@ interface Running {
 }
 
 /** Starts `examples/<app>/server.ts` and resolves once it printed the URL it listens on. */
-async function start(app: App): Promise<Running> {
+async function start(app: App, redisUrl: string): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', `examples/${app}/server.ts`], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +46,7 @@ async function start(app: App): Promise<Running> {
       RATE_LIMIT: String(RATE_LIMIT),
       DASHBOARD_TOKEN,
       SHUTDOWN_DELAY: '100ms',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: redisUrl,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
       PRICING_URL: undefined, // the app's own flaky stand-in
     },
@@ -71,6 +74,22 @@ async function start(app: App): Promise<Running> {
 
 let pool: pg.Pool | undefined;
 let skipReason = '';
+let redisUrl = 'redis://127.0.0.1:6379';
+let ownRedis: RedisServer | undefined;
+
+/** Whether the test Redis answers PING on 127.0.0.1:6379. */
+async function testRedisAnswers(): Promise<boolean> {
+  const probe = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
 const apps = new Map<App, Promise<Running>>();
 
 beforeAll(async () => {
@@ -84,8 +103,13 @@ beforeAll(async () => {
     await candidate.end().catch(() => undefined);
     return;
   }
+  if (!(await testRedisAnswers())) {
+    ownRedis = await startRedis();
+    redisUrl = ownRedis.url;
+    console.warn(`nothing answers on 127.0.0.1:6379: the examples use a throwaway redis-server at ${redisUrl}`);
+  }
   for (const app of APPS) {
-    const started = start(app);
+    const started = start(app, redisUrl);
     started.catch(() => undefined); // reported by the app's own test
     apps.set(app, started);
   }
@@ -100,7 +124,11 @@ afterAll(async () => {
   if (pool === undefined) return;
   await pool.query('DELETE FROM headroom_example_order WHERE sku LIKE $1', [`${run}%`]).catch(() => undefined);
   await pool.end();
-  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  if (ownRedis !== undefined) {
+    await ownRedis.stop();
+    return;
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     for (let cursor = '0'; ; ) {
