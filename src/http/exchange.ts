@@ -18,10 +18,15 @@ export interface ExchangeDriver<R> {
   exchange: Exchange<R>;
 
   // The request.
+  /** See {@link HttpExchange.method}. */
   readonly method: string;
+  /** See {@link HttpExchange.path}. */
   readonly path: string;
+  /** See {@link HttpExchange.url}. */
   readonly url: string;
+  /** See {@link HttpExchange.route}. */
   readonly route: string | undefined;
+  /** See {@link HttpExchange.header}. */
   header(name: string): string | undefined;
   /** Reads the body the first time `body()` is called (the exchange keeps the promise). */
   readBody(): Promise<unknown>;
@@ -35,7 +40,9 @@ export interface ExchangeDriver<R> {
   readonly answered: boolean;
   /** Too late to answer: the head is on the wire (`respond()` is then a no-op). */
   readonly headSent: boolean;
+  /** See {@link HttpExchange.setHeader}. */
   setHeader(name: string, value: string): void;
+  /** See {@link HttpExchange.appendHeader}. */
   appendHeader(name: string, value: string): void;
   /** Writes a middleware's answer: instead of the handler, or in its place once `next` ran. */
   respond(response: HttpResponse): void;
