@@ -1,8 +1,7 @@
 /**
  * headroom's cache as a benchmark {@link Peer}.
  */
-import type { Redis } from 'ioredis';
-import { createCache } from '../src/cache/index.js';
+import { createCache, type Cache, type CacheRedis } from '../src/cache/index.js';
 import { TTL_MS, type Peer } from './cache-peers.js';
 
 /** Options for {@link headroomPeer}. */
@@ -11,13 +10,13 @@ export interface HeadroomPeerOptions {
   prefix: string;
   /** `true`: the default L1 sized for the benchmark; `false`: no L1 (every read goes to Redis). */
   l1: boolean;
-  redis?: Redis;
+  redis?: CacheRedis;
   /** Cross-process stampede lock (`lock: true`). */
   lock?: boolean;
 }
 
-/** A headroom cache behind the {@link Peer} shape, configured as a user would. */
-export function headroomPeer(options: HeadroomPeerOptions): Peer {
+/** A headroom cache behind the {@link Peer} shape, configured as a user would; `cache` is the cache itself. */
+export function headroomPeer(options: HeadroomPeerOptions): Peer & { cache: Cache } {
   const cache = createCache({
     prefix: options.prefix,
     ttl: TTL_MS,
@@ -27,6 +26,7 @@ export function headroomPeer(options: HeadroomPeerOptions): Peer {
   });
   return {
     name: options.name,
+    cache,
     getOrSet: (key, factory) => cache.getOrSet(key, factory),
     close: () => cache.close(),
   };

@@ -6,6 +6,7 @@
  *
  * 1. L1 hit through getOrSet (1,000 warm keys, one caller awaiting each call).
  * 2. L2 hit (no L1, 1,000 keys in Redis, 64 concurrent callers).
+ *    2b. The same against raw ioredis on each ioredis major (5, 6 with RESP3, 6 with RESP2).
  * 3. Stampede: 1,000 concurrent cold getOrSet of one key, in one process, then across four
  *    processes sharing Redis: factory calls counted.
  *
@@ -13,12 +14,13 @@
  * interleaved over several rounds in a rotated order; each figure is a median, each ratio the
  * median of per-round ratios (short batches, many rounds: the machine is shared and noisy).
  * Environment: BENCH_ROUNDS (default 11), BENCH_MS (time per peer per round for L1, default 120;
- * L2 uses 1.5x that), BENCH_ONLY (a comma-separated subset of `l1,l2,stampede`; default all).
+ * L2 uses 1.5x that), BENCH_ONLY (a comma-separated subset of `l1,l2,majors,stampede`; default all).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { Redis as Redis6 } from 'ioredis6';
 import { startRedis, stopAllRedis } from '../test/support/redis.js';
 import {
   bentoMemory,
@@ -32,6 +34,7 @@ import {
   type Peer,
 } from './cache-peers.js';
 import { headroomPeer } from './cache-headroom.js';
+import type { CacheRedis } from '../src/cache/index.js';
 import { fmtOps, fmtRatio, fmtUs, gc, median, opsConcurrent, opsSequential, opsSync, sleep, table, type Sample } from './cache-measure.js';
 import type { WorkerCommand, WorkerReply } from './cache-stampede-worker.js';
 
@@ -41,7 +44,7 @@ const L2_MS = L1_MS * 1.5;
 const KEYS = 1_000;
 const L2_CONCURRENCY = 64;
 const began = performance.now();
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'l1,l2,stampede').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'l1,l2,majors,stampede').split(',').map((s) => s.trim()));
 
 const server = await startRedis();
 const plain = server.client();
@@ -212,6 +215,60 @@ if (ONLY.has('l2')) {
   console.log(goalLine('headroom vs BentoCache, both plain', results, hA, 'BentoCache (redis, plain client)', 2));
   console.log();
   await Promise.all(peers.map((p) => p.close()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b. L2 hit against raw ioredis, on each ioredis major (same keys, same callers as 2.)
+// ---------------------------------------------------------------------------------------------
+if (ONLY.has('majors')) {
+  const rawKeys = keys.map((k) => `bench-majors:${k}`);
+  for (let i = 0; i < KEYS; i++) await plain.set(rawKeys[i]!, JSON.stringify(values[i]), 'PX', 600_000);
+  const six = { host: server.host, port: server.port, enableAutoPipelining: true };
+  const majors: Array<{ label: string; client: Pick<Redis, 'get' | 'quit'> & CacheRedis; own: boolean }> = [
+    { label: 'ioredis 5', client: piped, own: false },
+    { label: 'ioredis 6 (RESP3)', client: new Redis6(six), own: true },
+    { label: 'ioredis 6 (RESP2)', client: new Redis6({ ...six, protocol: 2 }), own: true },
+  ];
+  let missCount = 0;
+  const miss = async (): Promise<unknown> => {
+    missCount++;
+    return values[0];
+  };
+  const contenders: Contender[] = [];
+  const caches: Array<ReturnType<typeof headroomPeer>> = [];
+  for (const [m, { label, client }] of majors.entries()) {
+    const peer = headroomPeer({ name: `${label}: headroom (L2)`, prefix: `bench-major${m}`, l1: false, redis: client });
+    caches.push(peer);
+    for (let i = 0; i < KEYS; i++) await peer.getOrSet(keys[i]!, async () => values[i]);
+    const raw = async (i: number): Promise<unknown> => {
+      const text = await client.get(rawKeys[i % KEYS]!);
+      if (text === null) missCount++;
+      return text === null ? undefined : (JSON.parse(text) as unknown);
+    };
+    contenders.push({ name: `${label}: GET + JSON.parse (auto-pipelined)`, run: () => opsConcurrent(raw, L2_MS, L2_CONCURRENCY) });
+    contenders.push({ name: peer.name, run: () => opsConcurrent((i) => peer.getOrSet(keys[i % KEYS]!, miss), L2_MS, L2_CONCURRENCY) });
+  }
+  await sleep(200);
+  missCount = 0;
+  const results = await interleave(contenders);
+  console.log(`## L2 hit on each ioredis major (no L1, 1,000 keys, ${L2_CONCURRENCY} concurrent callers, auto-pipelined clients)\n`);
+  const rows = majors.map(({ label }, m) => {
+    const raw = `${label}: GET + JSON.parse (auto-pipelined)`;
+    const ours = `${label}: headroom (L2)`;
+    const ops = (name: string) => fmtOps(median(results.get(name)!.map((x) => x.opsPerSec)));
+    return [
+      label,
+      ops(raw),
+      ops(ours),
+      `${fmtRatio(wallRatio(results, ours, raw))} / ${fmtRatio(cpuRatio(results, ours, raw))}`,
+      String(caches[m]!.cache.stats().l2.directReads),
+    ];
+  });
+  console.log(table(['ioredis', 'raw GET + JSON.parse ops/s', 'headroom L2 ops/s', 'headroom vs raw (ops/s / CPU)', 'stats().l2.directReads'], rows));
+  console.log();
+  if (missCount > 0) console.log(`> WARNING: ${missCount} factory calls / missing keys during the hit phase.\n`);
+  await Promise.all(caches.map((c) => c.close()));
+  for (const { client, own } of majors) if (own) await client.quit();
 }
 
 // ---------------------------------------------------------------------------------------------
