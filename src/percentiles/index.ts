@@ -44,4 +44,4 @@ export {
   type PercentileMiddlewareOptions,
   type MetricsHandlerOptions,
 } from './middleware.js';
-export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
+export { HeadroomError, isHeadroomError, ErrorCode, type Duration, type Clock } from '../core/index.js';

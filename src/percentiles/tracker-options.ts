@@ -1,6 +1,7 @@
 import {
   type Duration,
-  functionArgument,
+  clockOption,
+  type Clock,
   integerOption,
   invalidArgument,
   isArray,
@@ -48,11 +49,26 @@ export interface PercentileTrackerOptions {
    */
   eventCooldown?: Duration;
   /**
-   * Wall clock in ms, for tests and simulations. When given, every call reads it and no timer is
-   * started. Default: `Date.now`, read by an unref()'d timer a few times per interval so that
-   * `record()` never reads the clock itself.
+   * Wall clock in ms, for tests and simulations: a {@link Clock} (`{ now() }`, as every headroom
+   * `clock` option takes) or a function returning the time. When given, every call reads it and
+   * no timer is started. Default: `Date.now`, read by an unref()'d timer a few times per interval
+   * so that `record()` never reads the clock itself.
+   *
+   * @example
+   * ```ts
+   * let now = Date.now();
+   * const tracker = new PercentileTracker({ windows: ['1m'], clock: { now: () => now } });
+   * now += 60_000; // the minute is over
+   * ```
    */
-  clock?: () => number;
+  clock?: Clock | (() => number);
+}
+
+/** The `clock` option as a function: a function is used as it is, a {@link Clock} is read through `now()`. */
+function clockReader(clock: unknown): (() => number) | undefined {
+  if (clock === undefined || typeof clock === 'function') return clock as (() => number) | undefined;
+  const given = clockOption(clock);
+  return () => given.now();
 }
 
 /** A window, the ring of intervals that serves it, and how it relates to the smallest one. @internal */
@@ -126,6 +142,5 @@ export function resolveOptions(options: PercentileTrackerOptions | undefined): R
   if (highestMs < 1) throw invalidArgument('highest', "a duration of at least '1ms'", o.highest);
   if (highestMs > 365 * 86_400_000) throw invalidArgument('highest', "a duration of at most '365d'", o.highest);
   const eventCooldownMs = optionalDuration(o.eventCooldown, 'eventCooldown', 10_000);
-  if (o.clock !== undefined) functionArgument(o.clock, 'clock');
-  return { levels, significantDigits, maxKeys, slowThresholdMs, highestMs, eventCooldownMs, clock: o.clock };
+  return { levels, significantDigits, maxKeys, slowThresholdMs, highestMs, eventCooldownMs, clock: clockReader(o.clock) };
 }
