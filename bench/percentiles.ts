@@ -25,34 +25,14 @@ import { createHistogram } from 'node:perf_hooks';
 import { Int32Histogram } from 'hdr-histogram-js';
 import promClient from 'prom-client';
 import { PercentileTracker } from '../src/percentiles/index.js';
+import { lognormal, pareto } from '../test/percentiles/data.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const N = Number(process.env.BENCH_N ?? 500_000);
 const began = performance.now();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-// Seeded values so every run and every peer sees the same data.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function lognormal(n: number, seed: number, medianMs: number, sigma: number): number[] {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => {
-    const z = Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
-    return Math.round(medianMs * Math.exp(sigma * z) * 1000) / 1000;
-  });
-}
-function pareto(n: number, seed: number, minMs: number, alpha: number): number[] {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => Math.round((minMs / Math.pow(1 - r(), 1 / alpha)) * 1000) / 1000);
-}
+// Seeded values (the accuracy tests' generators) so every run and every peer sees the same data.
 
 const SAMPLE = 1 << 16;
 const MASK = SAMPLE - 1;

@@ -1,7 +1,7 @@
 import { invalidArgument } from '../core/index.js';
 import type { BucketLayout } from './bucket-layout.js';
 import type { Cooldown } from './cooldown.js';
-import { type HotInterval, type Snapshot, mergeSnapshots, takeSnapshot } from './snapshot.js';
+import { type HotInterval, MomentFields, type Snapshot, mergeSnapshots, takeSnapshot } from './snapshot.js';
 import type { Accumulator, RequestOutcome } from './stats.js';
 import type { Level } from './tracker-options.js';
 
@@ -29,21 +29,11 @@ class Ring {
  *
  * @internal
  */
-export class Series implements HotInterval {
+export class Series extends MomentFields implements HotInterval {
   counts: Uint16Array = NO_COUNTS;
   carry: Map<number, number> | null = null;
   /** Epoch (in smallest-window intervals) of the live interval, or -1 when there is none. */
   hotEpoch = -1;
-  count = 0;
-  sum = 0;
-  sumSq = 0;
-  min = Infinity;
-  max = 0;
-  errors = 0;
-  clamped = 0;
-  shed = 0;
-  timedOut = 0;
-  clientGone = 0;
   totalCount = 0;
   totalSum = 0;
   totalErrors = 0;
@@ -58,6 +48,7 @@ export class Series implements HotInterval {
     readonly key: string,
     levels: readonly Level[],
   ) {
+    super();
     this.rings = levels.map((level) => new Ring(level.slots));
   }
 
@@ -126,16 +117,7 @@ export class Series implements HotInterval {
     this.totalShed += this.shed;
     this.totalTimedOut += this.timedOut;
     this.totalClientGone += this.clientGone;
-    this.count = 0;
-    this.sum = 0;
-    this.sumSq = 0;
-    this.min = Infinity;
-    this.max = 0;
-    this.errors = 0;
-    this.clamped = 0;
-    this.shed = 0;
-    this.timedOut = 0;
-    this.clientGone = 0;
+    this.clearMoments();
     this.hotEpoch = -1;
   }
 

@@ -56,6 +56,39 @@ export interface Moments {
 }
 
 /**
+ * The moments as plain fields, starting empty: the base of what adds values up (a key's live
+ * interval, the reads' accumulator).
+ *
+ * @internal
+ */
+export class MomentFields implements Moments {
+  count = 0;
+  sum = 0;
+  sumSq = 0;
+  min = Infinity;
+  max = 0;
+  errors = 0;
+  clamped = 0;
+  shed = 0;
+  timedOut = 0;
+  clientGone = 0;
+
+  /** Empties the moments: every count and sum back to 0, `min` back to `Infinity`. */
+  protected clearMoments(): void {
+    this.count = 0;
+    this.sum = 0;
+    this.sumSq = 0;
+    this.min = Infinity;
+    this.max = 0;
+    this.errors = 0;
+    this.clamped = 0;
+    this.shed = 0;
+    this.timedOut = 0;
+    this.clientGone = 0;
+  }
+}
+
+/**
  * One closed interval of one key, stored sparse: only the non-zero counts of the HdrHistogram
  * layout, in index order, plus exact moments. Immutable once built, so the same snapshot can sit
  * in several rings at once.

@@ -1,5 +1,5 @@
 import type { BucketLayout } from './bucket-layout.js';
-import type { HotInterval, Moments, Snapshot } from './snapshot.js';
+import { type HotInterval, type Moments, MomentFields, type Snapshot } from './snapshot.js';
 
 /**
  * What a key did over one window. Durations are in milliseconds (fractions keep sub-millisecond
@@ -107,22 +107,13 @@ function rankOf(quantile: number, total: number): number {
  *
  * @internal
  */
-export class Accumulator {
+export class Accumulator extends MomentFields {
   private readonly dense: Float64Array;
   private lo = Infinity;
   private hi = -1;
-  count = 0;
-  private sum = 0;
-  private sumSq = 0;
-  private min = Infinity;
-  private max = 0;
-  private errors = 0;
-  private clamped = 0;
-  private shed = 0;
-  private timedOut = 0;
-  private clientGone = 0;
 
   constructor(readonly layout: BucketLayout) {
+    super();
     this.dense = new Float64Array(layout.length);
   }
 
@@ -255,15 +246,6 @@ export class Accumulator {
     if (this.hi >= this.lo) this.dense.fill(0, this.lo, this.hi + 1);
     this.lo = Infinity;
     this.hi = -1;
-    this.count = 0;
-    this.sum = 0;
-    this.sumSq = 0;
-    this.min = Infinity;
-    this.max = 0;
-    this.errors = 0;
-    this.clamped = 0;
-    this.shed = 0;
-    this.timedOut = 0;
-    this.clientGone = 0;
+    this.clearMoments();
   }
 }
