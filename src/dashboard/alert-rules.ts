@@ -8,7 +8,7 @@ import { routeOutcomes } from './route-outcomes.js';
 const SEVERITIES: ReadonlySet<string> = new Set<AlertSeverity>(['info', 'warning', 'critical']);
 
 /** A rule, checked, with its condition and durations resolved. */
-interface Resolved {
+interface CheckedRule {
   name: string;
   severity: AlertSeverity;
   condition: AlertCondition;
@@ -59,7 +59,7 @@ interface Finding {
 export class AlertRules {
   private readonly tracker: PercentileTracker | undefined;
   private readonly health: AlertHealthSource | undefined;
-  private readonly rules: Resolved[];
+  private readonly rules: CheckedRule[];
   private readonly events = new Emitter<AlertEvents>();
   private readonly states = new Map<string, State>();
   private readonly webhook: AlertWebhook | undefined;
@@ -201,7 +201,7 @@ export class AlertRules {
     return this.webhook?.close() ?? Promise.resolve();
   }
 
-  private hold(id: string, rule: Resolved, finding: Finding, now: number): void {
+  private hold(id: string, rule: CheckedRule, finding: Finding, now: number): void {
     let state = this.states.get(id);
     if (state === undefined) {
       state = { since: now, alert: undefined };
@@ -229,7 +229,7 @@ export class AlertRules {
     this.webhook?.send({ status: 'firing', alert: { ...alert } });
   }
 
-  private trackerFindings(rule: Resolved, summaries: Map<string, Record<string, PercentileStats>>): Finding[] {
+  private trackerFindings(rule: CheckedRule, summaries: Map<string, Record<string, PercentileStats>>): Finding[] {
     const tracker = this.tracker as PercentileTracker;
     let stats: [string, PercentileStats][];
     if (rule.key !== undefined) {
@@ -259,7 +259,7 @@ export class AlertRules {
   }
 }
 
-function failingChecks(rule: Resolved, report: HealthReport | undefined): Finding[] {
+function failingChecks(rule: CheckedRule, report: HealthReport | undefined): Finding[] {
   if (report === undefined) return [];
   const findings: Finding[] = [];
   for (const [name, check] of Object.entries(report.checks)) {
@@ -277,7 +277,7 @@ function percent(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10}%`;
 }
 
-function resolveRule(rule: AlertRule, at: string, tracker: PercentileTracker | undefined, health: AlertHealthSource | undefined): Resolved {
+function resolveRule(rule: AlertRule, at: string, tracker: PercentileTracker | undefined, health: AlertHealthSource | undefined): CheckedRule {
   if (rule === null || typeof rule !== 'object') throw invalidArgument(at, 'a rule object', rule);
   if (typeof rule.name !== 'string' || rule.name.length === 0) throw invalidArgument(`${at}.name`, 'a non-empty string', rule.name);
   if (!SEVERITIES.has(rule.severity)) throw invalidArgument(`${at}.severity`, '"info", "warning" or "critical"', rule.severity);

@@ -26,15 +26,15 @@ export const PAGE_SCRIPT = `
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
   }
   function svg(tag, cls) {
-    var e = document.createElementNS(SVG, tag);
-    if (cls) e.setAttribute('class', cls);
-    return e;
+    var node = document.createElementNS(SVG, tag);
+    if (cls) node.setAttribute('class', cls);
+    return node;
   }
   function ms(v) {
     if (v === null || v === undefined) return '\\u2013';

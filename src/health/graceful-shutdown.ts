@@ -95,40 +95,40 @@ interface ShutdownPlan {
 /** Validates {@link ShutdownOptions} once, throwing `INVALID_ARGUMENT` naming the option. */
 export function parseShutdownOptions(options: ShutdownOptions | undefined): ShutdownPlan {
   objectArgument(options, 'options');
-  const o = options ?? {};
-  const signals = o.signals ?? DEFAULT_SIGNALS;
+  const given = options ?? {};
+  const signals = given.signals ?? DEFAULT_SIGNALS;
   if (!isArray(signals)) throw invalidArgument('signals', 'an array of signal names', signals);
   for (const signal of signals) {
     if (typeof signal !== 'string' || !(signal in constants.signals) || UNCATCHABLE.has(signal)) {
       throw invalidArgument('signals', 'an array of catchable signal names such as "SIGTERM"', signal);
     }
   }
-  const timeoutMs = optionalDuration(o.timeout, 'timeout', 25_000, { positive: true });
-  const delayMs = optionalDuration(o.delay, 'delay', Math.min(5_000, Math.floor(timeoutMs / 2)));
-  if (delayMs >= timeoutMs) throw invalidArgument('delay', `a duration shorter than timeout (${timeoutMs} ms)`, o.delay);
-  const servers = o.server === undefined ? [] : isArray(o.server) ? (o.server as readonly ClosableServer[]) : [o.server as ClosableServer];
+  const timeoutMs = optionalDuration(given.timeout, 'timeout', 25_000, { positive: true });
+  const delayMs = optionalDuration(given.delay, 'delay', Math.min(5_000, Math.floor(timeoutMs / 2)));
+  if (delayMs >= timeoutMs) throw invalidArgument('delay', `a duration shorter than timeout (${timeoutMs} ms)`, given.delay);
+  const servers = given.server === undefined ? [] : isArray(given.server) ? (given.server as readonly ClosableServer[]) : [given.server as ClosableServer];
   for (const server of servers) {
     if (server === null || typeof server !== 'object' || typeof server.close !== 'function') {
       throw invalidArgument('server', 'an HTTP server (anything with close())', server);
     }
   }
-  const queues = o.queues ?? [];
+  const queues = given.queues ?? [];
   if (!isArray(queues)) throw invalidArgument('queues', 'an array of queues', queues);
   for (const queue of queues) {
     if (queue === null || typeof queue !== 'object' || typeof queue.close !== 'function') {
       throw invalidArgument('queues', 'an array of queues with close({ drain })', queue);
     }
   }
-  if (o.onShutdown !== undefined) functionArgument(o.onShutdown, 'onShutdown');
-  if (o.exit !== undefined && typeof o.exit !== 'boolean') throw invalidArgument('exit', 'a boolean', o.exit);
+  if (given.onShutdown !== undefined) functionArgument(given.onShutdown, 'onShutdown');
+  if (given.exit !== undefined && typeof given.exit !== 'boolean') throw invalidArgument('exit', 'a boolean', given.exit);
   return {
     signals: [...signals],
     delayMs,
     timeoutMs,
     servers: [...servers],
     queues: [...queues],
-    onShutdown: o.onShutdown,
-    exit: o.exit ?? true,
+    onShutdown: given.onShutdown,
+    exit: given.exit ?? true,
   };
 }
 

@@ -116,7 +116,7 @@ export class HealthChecker {
 
   /** The names of the registered checks, in registration order. */
   get names(): string[] {
-    return this.entries.map((e) => e.name);
+    return this.entries.map((entry) => entry.name);
   }
 
   /**
@@ -138,7 +138,7 @@ export class HealthChecker {
     if (typeof name !== 'string' || name.length === 0 || name.includes(':') || name === '__proto__') {
       throw invalidArgument('name', 'a non-empty string without ":"', name);
     }
-    if (this.entries.some((e) => e.name === name)) {
+    if (this.entries.some((entry) => entry.name === name)) {
       throw invalidArgument('name', `a name not registered yet ("${name}" is)`, name);
     }
     if (typeof check !== 'function') throw invalidArgument('check', 'a function (signal) => result', check);

@@ -16,8 +16,8 @@ export class BucketLayout {
   readonly length: number;
   /** log2 of the sub-bucket half count. */
   private readonly halfMagnitude: number;
-  /** Values up to this take the `clz32` path. */
-  private readonly fast: boolean;
+  /** True when every value fits in 32 bits, so the index comes from `Math.clz32` and a shift. */
+  private readonly fitsIn32Bits: boolean;
   /** hdr's own histogram, used for its index and value-equivalence arithmetic. */
   readonly template: Int32Histogram;
 
@@ -28,12 +28,12 @@ export class BucketLayout {
     this.template = new Int32Histogram(1, highestUs, significantDigits);
     this.length = this.template.countsArrayLength;
     this.halfMagnitude = this.template.subBucketHalfCountMagnitude;
-    this.fast = highestUs < 2 ** 32;
+    this.fitsIn32Bits = highestUs < 2 ** 32;
   }
 
   /** Index of the counts slot for `us`, an integer from 0 to `highestUs`. */
   index(us: number): number {
-    if (this.fast) {
+    if (this.fitsIn32Bits) {
       let bucket = 31 - Math.clz32(us) - this.halfMagnitude;
       if (bucket < 0) bucket = 0;
       return (bucket << this.halfMagnitude) + (us >>> bucket);

@@ -62,10 +62,9 @@ export function encodeAccumulator(acc: Accumulator): string {
     total += count;
   });
   histogram.setTotalCount(total);
-  const m = acc.moments();
   if (total > 0) {
-    histogram.updateMinAndMax(m.min === 0 ? 1 : m.min);
-    histogram.updateMinAndMax(m.max);
+    histogram.updateMinAndMax(acc.min === 0 ? 1 : acc.min);
+    histogram.updateMinAndMax(acc.max);
   }
   return encodeIntoCompressedBase64(histogram);
 }
@@ -84,34 +83,34 @@ function parsePayload(item: unknown, index: number): EncodedPayload {
       throw invalidArgument(name, `a string from PercentileTracker.encode()`, item);
     }
   }
-  const p = doc as Partial<EncodedPayload> | null;
+  const payload = doc as Partial<EncodedPayload> | null;
   if (
-    typeof p !== 'object' ||
-    p === null ||
-    p.format !== ENCODING_FORMAT ||
-    !Number.isInteger(p.significantDigits) ||
-    !isNonNegative(p.highestUs) ||
-    !isNonNegative(p.spanMs) ||
-    !Array.isArray(p.keys)
+    typeof payload !== 'object' ||
+    payload === null ||
+    payload.format !== ENCODING_FORMAT ||
+    !Number.isInteger(payload.significantDigits) ||
+    !isNonNegative(payload.highestUs) ||
+    !isNonNegative(payload.spanMs) ||
+    !Array.isArray(payload.keys)
   ) {
     throw invalidArgument(name, `a string from PercentileTracker.encode() (format ${ENCODING_FORMAT})`, item);
   }
-  for (const k of p.keys as unknown[]) {
-    const e = k as Partial<EncodedKey> | null;
-    const fields = [e?.count, e?.sum, e?.sumSq, e?.min, e?.max, e?.errors, e?.clamped];
-    const outcomes = [e?.shed, e?.timedOut, e?.clientGone];
+  for (const entry of payload.keys as unknown[]) {
+    const encoded = entry as Partial<EncodedKey> | null;
+    const fields = [encoded?.count, encoded?.sum, encoded?.sumSq, encoded?.min, encoded?.max, encoded?.errors, encoded?.clamped];
+    const outcomes = [encoded?.shed, encoded?.timedOut, encoded?.clientGone];
     if (
-      typeof e !== 'object' ||
-      e === null ||
-      typeof e.key !== 'string' ||
-      typeof e.histogram !== 'string' ||
+      typeof encoded !== 'object' ||
+      encoded === null ||
+      typeof encoded.key !== 'string' ||
+      typeof encoded.histogram !== 'string' ||
       !fields.every(isNonNegative) ||
-      !outcomes.every((n) => n === undefined || isNonNegative(n))
+      !outcomes.every((count) => count === undefined || isNonNegative(count))
     ) {
-      throw invalidArgument(`${name}.keys`, 'entries written by PercentileTracker.encode()', k);
+      throw invalidArgument(`${name}.keys`, 'entries written by PercentileTracker.encode()', entry);
     }
   }
-  return p as EncodedPayload;
+  return payload as EncodedPayload;
 }
 
 /**
@@ -129,15 +128,15 @@ export function mergeEncoded(encoded: readonly unknown[]): Record<string, Percen
       throw invalidArgument(`encoded[${i}]`, `histograms of ${digits} significant digits, like encoded[0]`, payloads[i]?.significantDigits);
     }
   }
-  const highestUs = Math.max(...payloads.map((p) => p.highestUs));
-  const spanMs = Math.max(...payloads.map((p) => p.spanMs));
+  const highestUs = Math.max(...payloads.map((payload) => payload.highestUs));
+  const spanMs = Math.max(...payloads.map((payload) => payload.spanMs));
   const layout = new BucketLayout(highestUs, digits);
   const byKey = new Map<string, EncodedKey[]>();
-  for (const p of payloads) {
-    for (const k of p.keys) {
-      const list = byKey.get(k.key);
-      if (list === undefined) byKey.set(k.key, [k]);
-      else list.push(k);
+  for (const payload of payloads) {
+    for (const part of payload.keys) {
+      const list = byKey.get(part.key);
+      if (list === undefined) byKey.set(part.key, [part]);
+      else list.push(part);
     }
   }
   const acc = new Accumulator(layout);

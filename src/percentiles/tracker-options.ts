@@ -112,13 +112,13 @@ export function formatDuration(ms: number): string {
 /** Validates the constructor options once. @internal */
 export function resolveOptions(options: PercentileTrackerOptions | undefined): ResolvedOptions {
   objectArgument(options, 'options');
-  const o = options ?? {};
-  const perWindow = integerOption(o.intervalsPerWindow, 'intervalsPerWindow', 12, { min: 2, max: 120 });
-  const rawWindows = o.windows ?? ['1m', '1h'];
+  const given = options ?? {};
+  const perWindow = integerOption(given.intervalsPerWindow, 'intervalsPerWindow', 12, { min: 2, max: 120 });
+  const rawWindows = given.windows ?? ['1m', '1h'];
   if (!isArray(rawWindows) || rawWindows.length === 0 || rawWindows.length > 8) {
     throw invalidArgument('windows', 'an array of 1 to 8 durations', rawWindows);
   }
-  const windows = rawWindows.map((w, i) => parseDuration(w, `windows[${i}]`, { positive: true }));
+  const windows = rawWindows.map((window, i) => parseDuration(window, `windows[${i}]`, { positive: true }));
   for (let i = 0; i < windows.length; i++) {
     if ((windows[i] as number) < perWindow) {
       throw invalidArgument(`windows[${i}]`, `at least ${perWindow}ms (one ms per interval)`, rawWindows[i]);
@@ -135,12 +135,12 @@ export function resolveOptions(options: PercentileTrackerOptions | undefined): R
     const label = typeof raw === 'string' ? raw.trim() : formatDuration(windowMs);
     return { windowMs, label, intervalMs, factor, slots: Math.max(2, Math.round(windowMs / intervalMs)) };
   });
-  const significantDigits = integerOption(o.significantDigits, 'significantDigits', 3, { min: 1, max: 4 });
-  const maxKeys = integerOption(o.maxKeys, 'maxKeys', 1000, { min: 1, max: 1_000_000 });
-  const slowThresholdMs = optionalDuration(o.slowThreshold, 'slowThreshold', Infinity);
-  const highestMs = optionalDuration(o.highest, 'highest', 60_000);
-  if (highestMs < 1) throw invalidArgument('highest', "a duration of at least '1ms'", o.highest);
-  if (highestMs > 365 * 86_400_000) throw invalidArgument('highest', "a duration of at most '365d'", o.highest);
-  const eventCooldownMs = optionalDuration(o.eventCooldown, 'eventCooldown', 10_000);
-  return { levels, significantDigits, maxKeys, slowThresholdMs, highestMs, eventCooldownMs, clock: clockReader(o.clock) };
+  const significantDigits = integerOption(given.significantDigits, 'significantDigits', 3, { min: 1, max: 4 });
+  const maxKeys = integerOption(given.maxKeys, 'maxKeys', 1000, { min: 1, max: 1_000_000 });
+  const slowThresholdMs = optionalDuration(given.slowThreshold, 'slowThreshold', Infinity);
+  const highestMs = optionalDuration(given.highest, 'highest', 60_000);
+  if (highestMs < 1) throw invalidArgument('highest', "a duration of at least '1ms'", given.highest);
+  if (highestMs > 365 * 86_400_000) throw invalidArgument('highest', "a duration of at most '365d'", given.highest);
+  const eventCooldownMs = optionalDuration(given.eventCooldown, 'eventCooldown', 10_000);
+  return { levels, significantDigits, maxKeys, slowThresholdMs, highestMs, eventCooldownMs, clock: clockReader(given.clock) };
 }
