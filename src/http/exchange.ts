@@ -1,5 +1,6 @@
 import type { HeaderMap, HttpExchange, HttpResponse, HttpResult, Middleware, Next, NextOptions } from '../core/index.js';
 import { CHAIN_HOOKS, type ChainHooks } from './chain-hooks.js';
+import { disconnectReason, register, registered } from './exchange-registry.js';
 import { HandlerWatch } from './handler-watch.js';
 import { NOT_FOUND } from './internal.js';
 
@@ -76,36 +77,9 @@ export interface ExchangeDriver<R> {
   finish(): R | Promise<R>;
 }
 
-/**
- * The exchange each request gets, kept on the request object the adapter registered it under
- * (node `IncomingMessage` or fetch `Request`). Only the first exchange of a request is stored:
- * a second adapter on the same request (two `app.use(toNode(...))`) shares its signal, so
- * `requestSignal(req)` and every middleware see one signal.
- *
- * A symbol-keyed property rather than a WeakMap: the exchange references its request, and a
- * WeakMap entry whose value holds its own key is an ephemeron the garbage collector has to
- * revisit; measured at 10-20 us of GC per request through node:http. The property is invisible
- * to `Object.keys`, `for...in` and `JSON.stringify`. The WeakMap stays as the fallback for a
- * request object that cannot take a property (frozen).
- */
-const EXCHANGE: unique symbol = Symbol('headroom.exchange');
-const fallback = new WeakMap<object, Exchange<unknown>>();
-
-type Keyed = { [EXCHANGE]?: Exchange<unknown> };
-
-/** The exchange registered for `key`, if an adapter has seen it. */
+/** The exchange registered for `key` (see exchange-registry.ts), if an adapter has seen it. */
 export function registeredExchange(key: object): Exchange<unknown> | undefined {
-  return (key as Keyed)[EXCHANGE] ?? fallback.get(key);
-}
-
-function register(key: object, exchange: Exchange<unknown>): void {
-  if (Object.isExtensible(key)) (key as Keyed)[EXCHANGE] = exchange;
-  else fallback.set(key, exchange);
-}
-
-/** The reason the exchange signal carries when the client goes away first. */
-export function disconnectReason(): DOMException {
-  return new DOMException('headroom: the client closed the connection', 'AbortError');
+  return registered<Exchange<unknown>>(key);
 }
 
 /** An answer a middleware gave with `respond()` while the handler may have been running, as it went out. */
