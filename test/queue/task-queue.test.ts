@@ -4,6 +4,7 @@ import { HeadroomError, isHeadroomError } from '../../src/core/index.js';
 import { QueueClosedError, QueueFullError, TaskQueue, TimeoutError, type TaskContext } from '../../src/queue/index.js';
 import { deadlineTimerState } from '../../src/core/index.js';
 import { deferred, flush, sleep, trackUnhandledRejections } from '../support/async.js';
+import { useTestClock } from '../support/test-clock.js';
 
 
 const unhandled = trackUnhandledRejections();
@@ -197,10 +198,13 @@ describe('TaskQueue: bounded waiting', () => {
   });
 
   it('estimates retryAfterMs from recent run times, waiting tasks and concurrency', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ concurrency: 2, maxSize: 4 });
-    await Promise.all(Array.from({ length: 6 }, () => queue.add(() => sleep(40))));
+    const first = Promise.all(Array.from({ length: 6 }, () => queue.add(() => clock.sleep(40))));
+    await clock.advance(120); // three rounds of two
+    await first;
     const recent = queue.stats().recentRunMs;
-    expect(recent).toBeGreaterThanOrEqual(35);
+    expect(recent).toBe(40);
     const gate = deferred();
     const all = Array.from({ length: 6 }, () => queue.add(() => gate.promise));
     const error = (await queue.add(async () => 0).catch((e: unknown) => e)) as QueueFullError;
@@ -301,16 +305,18 @@ describe('TaskQueue: timeouts', () => {
   });
 
   it('frees the slot of a timed-out task only when it really settles', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ concurrency: 1, maxSize: 10, timeout: 20 });
     const stubborn = deferred<string>();
-    const first = queue.add(() => stubborn.promise); // ignores its signal
+    const first = queue.add(() => stubborn.promise).catch((e: unknown) => e); // ignores its signal
     let secondStarted = false;
     const second = queue.add(async () => {
       secondStarted = true;
       return 'second';
     });
-    await expect(first).rejects.toBeInstanceOf(TimeoutError);
-    await sleep(30);
+    await clock.advance(20);
+    expect(await first).toBeInstanceOf(TimeoutError);
+    await clock.advance(30);
     expect(secondStarted).toBe(false);
     expect(queue.pending).toBe(1);
     expect(queue.size).toBe(1);
@@ -322,36 +328,49 @@ describe('TaskQueue: timeouts', () => {
   });
 
   it('handles a late rejection of a timed-out task', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ timeout: 10 });
     const late = deferred();
-    await expect(queue.add(() => late.promise)).rejects.toBeInstanceOf(TimeoutError);
+    const call = queue.add(() => late.promise).catch((e: unknown) => e);
+    await clock.advance(10);
+    expect(await call).toBeInstanceOf(TimeoutError);
     late.reject(new Error('late failure'));
     await queue.onIdle();
   });
 
   it('uses the per-task timeout instead of the queue timeout', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ timeout: 5_000 });
-    const error = (await queue.add(() => sleep(200), { timeout: '20ms' }).catch((e: unknown) => e)) as TimeoutError;
+    const call = queue.add(() => clock.sleep(200), { timeout: '20ms' }).catch((e: unknown) => e);
+    await clock.advance(20);
+    const error = (await call) as TimeoutError;
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error.timeoutMs).toBe(20);
+    await clock.advance(180);
     await queue.onIdle();
   });
 
   it('counts the timeout from the start of the task, not from add()', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ concurrency: 1, maxSize: 10, timeout: 60 });
-    const first = queue.add(() => sleep(40));
-    const second = queue.add(() => sleep(40));
-    // The second waits ~40 ms then runs ~40 ms: 80 ms after add(), but within its own 60 ms.
+    const first = queue.add(() => clock.sleep(40));
+    const second = queue.add(() => clock.sleep(40));
+    // The second waits 40 ms then runs 40 ms: 80 ms after add(), but within its own 60 ms.
+    await clock.advance(80);
     await expect(Promise.all([first, second])).resolves.toBeDefined();
     expect(queue.stats().timedOut).toBe(0);
   });
 
   it('emits timeout events', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ timeout: 10 });
     const events: unknown[] = [];
     queue.on('timeout', (event) => events.push(event));
-    await queue.add(() => sleep(40)).catch(() => undefined);
+    const call = queue.add(() => clock.sleep(40)).catch(() => undefined);
+    await clock.advance(10);
+    await call;
     expect(events).toEqual([{ timeoutMs: 10, overrunning: 1 }]);
+    await clock.advance(30);
     await queue.onIdle();
   });
 
@@ -612,13 +631,16 @@ describe('TaskQueue: fire and forget', () => {
 
 describe('TaskQueue: stats', () => {
   it('counts outcomes and measures wait and run times', async () => {
+    const clock = useTestClock();
     const queue = new TaskQueue({ concurrency: 1, maxSize: 2, timeout: 100 });
-    const outcomes = await Promise.allSettled([
-      queue.add(() => sleep(30).then(() => 'a')),
+    const settled = Promise.allSettled([
+      queue.add(() => clock.sleep(30).then(() => 'a')),
       queue.add(() => Promise.reject(new Error('b'))),
-      queue.add(() => sleep(150)),
+      queue.add(() => clock.sleep(150)),
       queue.add(async () => 'refused'),
     ]);
+    await clock.advance(180); // 30 ms, then the third runs 150 ms (its caller gives up at 100)
+    const outcomes = await settled;
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
     await queue.onIdle();
     const stats = queue.stats();
@@ -633,8 +655,8 @@ describe('TaskQueue: stats', () => {
       timedOut: 1,
       overrunning: 0,
     });
-    expect(stats.maxRunMs).toBeGreaterThanOrEqual(140);
-    expect(stats.maxWaitMs).toBeGreaterThanOrEqual(25);
+    expect(stats.maxRunMs).toBe(150);
+    expect(stats.maxWaitMs).toBe(30);
     expect(stats.avgWaitMs).toBeGreaterThan(0);
     expect(stats.avgRunMs).toBeGreaterThan(0);
     expect(stats.recentRunMs).toBeGreaterThan(0);
