@@ -426,6 +426,7 @@ describe('bounded L2 reads', () => {
     const cache = make({ ttl: 30, grace: '1m', l2Timeout: 80, breaker: { threshold: 100, cooldown: 100 }, clock });
     await cache.set('k', 'old');
     await clock.advance(50); // past ttl, within grace: a stale L1 entry
+    await written(); // no other call of this cache is in flight when Redis stops answering
     server.pause();
     try {
       const t0 = Date.now();
