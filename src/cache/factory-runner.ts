@@ -1,4 +1,4 @@
-import { closureFreePromise, DeadlineCall, type AbortHandle } from '../core/index.js';
+import { promiseWithSettlers, DeadlineCall, type AbortHandle } from '../core/index.js';
 import type { TimeoutError } from '../timeout/index.js';
 import { factoryTimeout } from './cache-errors.js';
 import { stamp } from './clock.js';
@@ -59,7 +59,7 @@ export class FactoryRunner {
   async run(flight: Flight): Promise<unknown> {
     const { key, settings } = flight;
     const { counters, events, running } = this.parts;
-    const promise = closureFreePromise();
+    const promise = promiseWithSettlers();
     const call = new FactoryCall(settings.hardTimeout, key);
     running.add(call);
     const context = new FactoryContextImpl(key, call, flight.stale?.value);

@@ -1,4 +1,4 @@
-import { closureFreePromise, Deadline, settlers, type CorkableSocket, type Settle } from '../core/index.js';
+import { promiseWithSettlers, Deadline, settlers, type CorkableSocket, type Settle } from '../core/index.js';
 import { FAIL, type Fail } from './l2-outcome.js';
 
 /** What a read reports its outcome to: the L2 it was sent through (its breaker and hooks). */
@@ -79,7 +79,7 @@ export abstract class L2Read {
   slot = 0;
 
   constructor() {
-    this.promise = closureFreePromise();
+    this.promise = promiseWithSettlers();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
   }

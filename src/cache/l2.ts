@@ -1,6 +1,6 @@
 import {
   corkClient,
-  closureFreePromise,
+  promiseWithSettlers,
   Deadline,
   settlers,
   type Settle,
@@ -69,7 +69,7 @@ class BoundCall extends Deadline {
     private unsure: Unsure | undefined,
   ) {
     super();
-    this.promise = closureFreePromise();
+    this.promise = promiseWithSettlers();
     this.resolve = settlers.resolve;
     this.onValue = (value) => this.settle(value, false);
     this.onError = (error) => this.settle(error, true);

@@ -1,5 +1,5 @@
 import type { CacheTime } from './clock.js';
-import { closureFreePromise, DeadlineCall, deadlineNow } from '../core/index.js';
+import { promiseWithSettlers, DeadlineCall, deadlineNow } from '../core/index.js';
 import { BusOp, keysMessage, type SpacePublisher } from './bus-message.js';
 import type { CoreCounters } from './counters.js';
 import type { EntrySettings } from './entry-settings.js';
@@ -131,7 +131,7 @@ export class RedisLock {
 
   /** Pauses `ms`, or less if the holder of `key` announces its value. */
   private nap(key: string, ms: number): Promise<void> {
-    const promise = closureFreePromise<void>();
+    const promise = promiseWithSettlers<void>();
     const nap = new Nap(ms, this.naps, key);
     this.naps.set(key, nap);
     nap.arm();

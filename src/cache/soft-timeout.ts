@@ -1,4 +1,4 @@
-import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
+import { promiseWithSettlers, Deadline, settlers, type Settle } from '../core/index.js';
 import type { SpaceCounters } from './counters.js';
 import type { Flight, StaleListener } from './flights.js';
 import type { SpaceEvents } from './space-events.js';
@@ -25,7 +25,7 @@ export class SoftTimeout extends Deadline implements StaleListener {
     private readonly events: SpaceEvents,
   ) {
     super();
-    this.promise = closureFreePromise();
+    this.promise = promiseWithSettlers();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
   }

@@ -64,7 +64,7 @@ export class LazyAbortController implements AbortHandle, LazyAbortState {
  * (`handleEvent`), so bounding work allocates this object, the promise it settles and the two
  * callbacks attached to the work.
  *
- * Make the promise with `closureFreePromise()` right before constructing the call (it takes the
+ * Make the promise with `promiseWithSettlers()` right before constructing the call (it takes the
  * resolving functions from `settlers`), then {@link DeadlineCall.start}.
  *
  * @internal

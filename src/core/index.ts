@@ -42,7 +42,7 @@ export { clockOption, performanceClock, wallClock } from './clock.js';
 export { quitWithin, type Quittable } from './quit-within.js';
 export type { Settle } from './settlers.js';
 /** @internal */
-export { closureFreePromise, settlers } from './settlers.js';
+export { promiseWithSettlers, settlers } from './settlers.js';
 /** @internal */
 export { DeadlineCall, LazyAbortController, type AbortHandle } from './deadline-call.js';
 export {

@@ -1,5 +1,5 @@
 import { Deadline } from './deadline.js';
-import { closureFreePromise, settlers, type Settle } from './settlers.js';
+import { promiseWithSettlers, settlers, type Settle } from './settlers.js';
 
 /** A client that can be asked to close its connection politely (ioredis' `Redis` and `Cluster`). @internal */
 export interface Quittable {
@@ -14,7 +14,7 @@ class QuitCall extends Deadline {
 
   constructor() {
     super();
-    this.promise = closureFreePromise<boolean>();
+    this.promise = promiseWithSettlers<boolean>();
     this.resolve = settlers.resolve;
   }
 

@@ -6,7 +6,7 @@ type Executor<T> = (resolve: (value: T | PromiseLike<T>) => void, reject: (reaso
 function noop(): void {}
 
 /**
- * The resolving functions of the promise made by the last {@link closureFreePromise} call. Read
+ * The resolving functions of the promise made by the last {@link promiseWithSettlers} call. Read
  * them right after that call, before anything else can make another promise.
  *
  * @internal
@@ -20,13 +20,14 @@ function capture(resolve: Settle, reject: Settle): void {
 }
 
 /**
- * Makes a promise without allocating an executor closure: its resolve and reject functions are
- * left in {@link settlers}. The deadline-bound objects of the hot paths (a `withTimeout` call, a
- * queued task, a cache read, a request deadline) keep them as fields, so settling needs no
+ * Makes a promise and leaves its resolve and reject functions in {@link settlers}, as
+ * `Promise.withResolvers()` would return them, but without allocating an executor closure or a
+ * result object. The deadline-bound objects of the hot paths (a `withTimeout` call, a queued
+ * task, a cache read, a request deadline) take them into fields at once, so settling needs no
  * closure either.
  *
  * @internal
  */
-export function closureFreePromise<T>(): Promise<T> {
+export function promiseWithSettlers<T>(): Promise<T> {
   return new Promise<T>(capture as Executor<T>);
 }

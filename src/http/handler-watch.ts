@@ -1,4 +1,4 @@
-import { closureFreePromise, settlers, type HttpResult, type Settle } from '../core/index.js';
+import { promiseWithSettlers, settlers, type HttpResult, type Settle } from '../core/index.js';
 
 /**
  * How long a handler may go on after its request was answered in its place (a timeout's 504, a
@@ -41,7 +41,7 @@ export class HandlerWatch {
   private limit: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor() {
-    this.promise = closureFreePromise<HttpResult>();
+    this.promise = promiseWithSettlers<HttpResult>();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
   }

@@ -6,7 +6,7 @@ import {
   type Duration,
   type HttpExchange,
   type Middleware,
-  closureFreePromise,
+  promiseWithSettlers,
   Deadline,
   settlers,
   type Settle,
@@ -101,7 +101,7 @@ export function timeout(duration: Duration, options: TimeoutMiddlewareOptions = 
   objectArgument(options, 'options');
   const name = options.name === undefined ? undefined : stringOption(options.name, 'options.name', '');
   return function timeoutMiddleware(exchange, next) {
-    const promise = closureFreePromise<void>();
+    const promise = promiseWithSettlers<void>();
     const deadline = new RequestDeadline(exchange, timeoutMs, name);
     deadline.armDeadline(timeoutMs);
     let pending;

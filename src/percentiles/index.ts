@@ -20,16 +20,7 @@
  * @packageDocumentation
  */
 export { PercentileTracker } from './percentile-tracker.js';
-export type {
-  RecordOptions,
-  WindowOptions,
-  SlowestOptions,
-  EncodeOptions,
-  KeyedStats,
-  PercentileTrackerJSON,
-  StopTimer,
-  WindowInfo,
-} from './tracker-types.js';
+export type { RecordOptions, WindowOptions, SlowestOptions, EncodeOptions, KeyedStats, PercentileTrackerJSON, StopTimer, WindowInfo } from './tracker-types.js';
 export type { PercentileTrackerOptions } from './tracker-options.js';
 export type { PercentileStats, RequestOutcome } from './stats.js';
 export type { Budget, BudgetMetric, BudgetViolation } from './budgets.js';

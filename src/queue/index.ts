@@ -24,14 +24,6 @@
  * @packageDocumentation
  */
 export { TaskQueue } from './task-queue.js';
-export type {
-  Task,
-  TaskContext,
-  TaskQueueOptions,
-  AddOptions,
-  CloseOptions,
-  TaskQueueStats,
-  TaskQueueEvents,
-} from './queue-types.js';
+export type { Task, TaskContext, TaskQueueOptions, AddOptions, CloseOptions, TaskQueueStats, TaskQueueEvents } from './queue-types.js';
 export { QueueFullError, QueueClosedError } from './queue-errors.js';
 export { TimeoutError } from '../timeout/index.js';

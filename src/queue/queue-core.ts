@@ -1,11 +1,4 @@
-import {
-  type Emitter,
-  invalidArgument,
-  objectArgument,
-  parseDuration,
-  deadlineNow as now,
-  closureFreePromise,
-} from '../core/index.js';
+import { type Emitter, invalidArgument, objectArgument, parseDuration, deadlineNow as now, promiseWithSettlers } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import { QueueClosedError, QueueFullError } from './queue-errors.js';
 import { QueueCounters } from './queue-counters.js';
@@ -77,7 +70,7 @@ export class QueueCore implements TaskOwner {
       return Promise.reject(new QueueFullError(this.maxSize, this.retryAfterMs(), this.name));
     }
     counters.added++;
-    const promise = closureFreePromise<T>();
+    const promise = promiseWithSettlers<T>();
     const queued = new QueuedTask(this, task, signal, timeoutMs);
     if (signal !== undefined) signal.addEventListener('abort', queued);
     if (runNow) {
@@ -114,11 +107,7 @@ export class QueueCore implements TaskOwner {
       this.settle(queued, err, false);
       return;
     }
-    if (
-      result !== null &&
-      (typeof result === 'object' || typeof result === 'function') &&
-      typeof (result as PromiseLike<unknown>).then === 'function'
-    ) {
+    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
       try {
         (result as PromiseLike<unknown>).then(
           (value) => this.settle(queued, value, true),

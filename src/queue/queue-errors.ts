@@ -35,11 +35,10 @@ export class QueueFullError extends HeadroomError {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      super(
-        ErrorCode.QUEUE_FULL,
-        `headroom: ${queue === undefined ? 'queue' : `queue "${queue}"`} is full (${maxSize} waiting); retry in ${retryAfterMs} ms`,
-        { status: 503, retryAfterMs },
-      );
+      super(ErrorCode.QUEUE_FULL, `headroom: ${queue === undefined ? 'queue' : `queue "${queue}"`} is full (${maxSize} waiting); retry in ${retryAfterMs} ms`, {
+        status: 503,
+        retryAfterMs,
+      });
     } finally {
       Error.stackTraceLimit = limit;
     }

@@ -1,12 +1,4 @@
-import {
-  Emitter,
-  integerOption,
-  invalidArgument,
-  objectArgument,
-  optionalDuration,
-  type Disposer,
-  type Listener,
-} from '../core/index.js';
+import { Emitter, integerOption, invalidArgument, objectArgument, optionalDuration, type Disposer, type Listener } from '../core/index.js';
 import { QueueCore } from './queue-core.js';
 import type { AddOptions, CloseOptions, Task, TaskQueueEvents, TaskQueueOptions, TaskQueueStats } from './queue-types.js';
 

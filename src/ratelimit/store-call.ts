@@ -1,4 +1,4 @@
-import { closureFreePromise, Deadline, settlers, type Settle } from '../core/index.js';
+import { promiseWithSettlers, Deadline, settlers, type Settle } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import type { LimiterCore } from './limiter-core.js';
 import type { StoreReply } from './policy.js';
@@ -26,7 +26,7 @@ abstract class BoundCall<T> extends Deadline {
     private readonly operation: string,
   ) {
     super();
-    this.promise = closureFreePromise();
+    this.promise = promiseWithSettlers();
     this.resolve = settlers.resolve;
     this.reject = settlers.reject;
     this.armDeadline(timeoutMs);

@@ -153,4 +153,3 @@ export function tripRule(trip: unknown = { consecutive: 5 }): TripRule {
 export function notAnAbort(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name !== 'AbortError';
 }
-

@@ -76,7 +76,8 @@ export class CircuitBreaker implements Policy {
     this.window = trip.window;
     this.cooldownMs = options.cooldown === undefined ? 5_000 : parseDuration(options.cooldown, 'cooldown', { positive: true });
     this.halfOpenProbes = integerOption(options.halfOpenProbes, 'halfOpenProbes', 1, { min: 1, max: Number.MAX_SAFE_INTEGER });
-    if (options.isFailure !== undefined && typeof options.isFailure !== 'function') throw invalidArgument('isFailure', 'a function (error) => boolean', options.isFailure);
+    if (options.isFailure !== undefined && typeof options.isFailure !== 'function')
+      throw invalidArgument('isFailure', 'a function (error) => boolean', options.isFailure);
     this.isFailure = options.isFailure ?? notAnAbort;
     this.clock = clockOption(options.clock);
     this.share =

@@ -5,7 +5,7 @@ import { settlers, type Settle } from '../core/index.js';
  * it settles once, its timer, and its listener on the caller's signal, all let go of on settling.
  * It is the caller's `abort` listener itself (`handleEvent`), so listening allocates nothing.
  *
- * Make the promise with `closureFreePromise()` right before constructing it.
+ * Make the promise with `promiseWithSettlers()` right before constructing it.
  *
  * @internal
  */

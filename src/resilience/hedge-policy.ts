@@ -1,6 +1,6 @@
 import {
   Emitter,
-  closureFreePromise,
+  promiseWithSettlers,
   integerOption,
   invalidArgument,
   objectArgument,
@@ -167,7 +167,7 @@ export class HedgePolicy implements Policy {
   run<T>(fn: Attempt<T>, link: Link): Promise<T> {
     const parentSignal = link.watchable();
     if (parentSignal?.aborted === true) return Promise.reject(parentSignal.reason);
-    const promise = closureFreePromise<T>();
+    const promise = promiseWithSettlers<T>();
     const race = new HedgeRace(this, fn, parentSignal, this.currentDelay());
     this.budget?.recordRequest();
     race.start();

@@ -1,7 +1,7 @@
 import {
   Emitter,
   LazyAbortController,
-  closureFreePromise,
+  promiseWithSettlers,
   integerOption,
   invalidArgument,
   objectArgument,
@@ -230,7 +230,7 @@ export class RetryPolicy implements Policy {
   run<T>(fn: Attempt<T>, link: Link): Promise<T> {
     const parentSignal = link.watchable();
     if (parentSignal?.aborted === true) return Promise.reject(parentSignal.reason);
-    const promise = closureFreePromise<T>();
+    const promise = promiseWithSettlers<T>();
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : this.now() + this.deadlineMs;
     const run = new RetryRun(this, fn, link, deadlineAt);
     if (deadlineAt !== Infinity) {

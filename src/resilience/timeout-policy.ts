@@ -1,4 +1,4 @@
-import { DeadlineCall, closureFreePromise, invalidArgument, objectArgument, parseDuration, type Duration } from '../core/index.js';
+import { DeadlineCall, promiseWithSettlers, invalidArgument, objectArgument, parseDuration, type Duration } from '../core/index.js';
 import { TimeoutError } from '../timeout/index.js';
 import { linkFor, type Link } from './link.js';
 import type { Attempt, ExecuteOptions, Policy } from './policy.js';
@@ -84,7 +84,7 @@ export class TimeoutPolicy implements Policy {
   run<T>(fn: Attempt<T>, link: Link): Promise<T> {
     const parentSignal = link.watchable();
     if (parentSignal?.aborted === true) return Promise.reject(parentSignal.reason);
-    const promise = closureFreePromise<T>();
+    const promise = promiseWithSettlers<T>();
     const attempt = new TimeoutAttempt(this, link.attempt, parentSignal);
     attempt.arm();
     let pending: PromiseLike<T> | T;

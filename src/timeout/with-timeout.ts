@@ -1,4 +1,4 @@
-import { DeadlineCall, closureFreePromise, invalidArgument, parseDuration, type Duration } from '../core/index.js';
+import { DeadlineCall, promiseWithSettlers, invalidArgument, parseDuration, type Duration } from '../core/index.js';
 import { TimeoutError } from './timeout-error.js';
 
 /** Work that `withTimeout` can bound: a promise, or a function that receives an AbortSignal. */
@@ -114,7 +114,7 @@ export function withTimeout<T>(
     throw invalidArgument('operation', 'a promise or a function (signal) => promise', operation);
   }
 
-  const promise = closureFreePromise<T>();
+  const promise = promiseWithSettlers<T>();
   const call = new TimeoutCall(timeoutMs, name, options, parent);
   if (parent !== undefined && parent.aborted) {
     call.done = true;
@@ -136,7 +136,7 @@ function runFunction<T>(
   parent: AbortSignal | undefined,
 ): Promise<T> {
   if (parent !== undefined && parent.aborted) return Promise.reject(parent.reason);
-  const promise = closureFreePromise<T>();
+  const promise = promiseWithSettlers<T>();
   const call = new TimeoutCall(timeoutMs, name, options, parent);
   call.arm();
   let pending: PromiseLike<T> | T;
