@@ -67,6 +67,25 @@ export interface NextOptions {
    * and to store what the handler really did.
    */
   untilHandlerSettles?: boolean;
+  /**
+   * Hold the handler's response instead of sending it: its status, headers and body are
+   * recorded (a streamed body is buffered whole), and `next()` resolves with them once the
+   * handler has ended its response, as with `untilHandlerSettles` (implied) and `captureBody`
+   * (implied). Nothing reaches the client until the middleware decides: it answers with
+   * `exchange.respond()` (the held response, or another one), or returns without answering and
+   * the held response is sent as it is, then. Until then `exchange.responded` is `false`.
+   *
+   * Works the same on every adapter: node:http, Connect and Express (`res.writeHead`, `res.write`,
+   * `res.end`, Express's `res.json`, its error handling's `500`), Fastify (the payload of
+   * `reply.send` or a returned value waits in `onSend`), Koa (`ctx.body`), Hono and fetch (the
+   * returned `Response`). The buffered body is as large as the handler makes it: hold only
+   * responses whose size you bound (an API's JSON answers), not downloads.
+   *
+   * Default `false`: the handler's response goes out as the handler writes it.
+   * `idempotencyMiddleware` holds its handler's response while the record is stored
+   * (`holdUntilStored`), so that a response is never sent unless it was stored.
+   */
+  holdResponse?: boolean;
 }
 
 /** Runs the rest of the chain (other middleware, then the framework's handler). */

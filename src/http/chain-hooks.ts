@@ -15,6 +15,11 @@ export interface ChainHooks {
   handlerOutcome(): Promise<HttpResult>;
   /** Resolves with the response once it is done, whoever produced it. */
   settle(): Promise<HttpResult>;
+  /**
+   * The middleware that asked for `next({ holdResponse: true })` returned: sends the held
+   * response unless an answer was given (see `NextOptions.holdResponse`).
+   */
+  releaseHeld(): void;
 }
 
 /**

@@ -8,6 +8,8 @@ const passThrough: Middleware = async (_exchange, next) => {
 /** One run of a composed chain over one exchange. */
 class Chain {
   private capture = false;
+  /** The index of the middleware that asked to hold the handler's response, if one did. */
+  private heldBy = -1;
   private reached: Promise<HttpResult> | undefined = undefined;
 
   constructor(
@@ -20,10 +22,14 @@ class Chain {
     const next: Next =
       index + 1 === this.middlewares.length ? (options) => this.reach(options) : (options) => this.step(index + 1, options);
     await this.middlewares[index]!(this.exchange, next);
+    // The middleware that held the handler's response returned: what it did not answer goes out
+    // now, before the middlewares further out wait for the response to be sent.
+    if (this.heldBy === index) chainHooksOf(this.exchange)?.releaseHeld();
   }
 
   private step(index: number, options: NextOptions | undefined): Promise<HttpResult> {
-    if (options?.captureBody === true) this.capture = true;
+    if (options?.captureBody === true || options?.holdResponse === true) this.capture = true;
+    if (options?.holdResponse === true) this.heldBy = index - 1;
     const hooks = chainHooksOf(this.exchange);
     // Watched from before the rest of the chain runs, so that the handler's end is seen.
     const untilHandler = hooks !== undefined && hooks.applyNextOptions(options);
@@ -31,6 +37,7 @@ class Chain {
   }
 
   private reach(options: NextOptions | undefined): Promise<HttpResult> {
+    if (options?.holdResponse === true) this.heldBy = this.middlewares.length - 1;
     if (this.capture && options?.captureBody !== true) options = { ...options, captureBody: true };
     return (this.reached ??= this.last(options));
   }

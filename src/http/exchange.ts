@@ -51,6 +51,14 @@ export interface ExchangeDriver<R> {
   hookBeforeSend(): void;
   /** Starts recording the body the response will carry; called once, when capture is first asked. */
   startCapture(): void;
+  /**
+   * Records the handler's response instead of sending it (`next({ holdResponse: true })`);
+   * called once, before the handler runs. While held, `answered` and `headSent` are false and
+   * `respond()` answers in its place; the watch on the handler settles with what it recorded.
+   */
+  hold(): void;
+  /** Sends the held response as recorded, unless an answer was given; once the handler ended, if it has not yet. */
+  releaseHeld(): void;
 
   // Going on and waiting.
   /** Runs the framework's downstream handler; resolves as {@link ExchangeDriver.settle} or, when `untilHandler`, with `exchange.handlerOutcome()`. */
@@ -117,6 +125,8 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
   nextCalled = false;
   /** `next({ captureBody: true })` was asked for, by this middleware or one composed in it. */
   capturing = false;
+  /** `next({ holdResponse: true })` was asked for: the handler's response is held (see {@link releaseHeld}). */
+  holding = false;
   private controller: AbortController | undefined = undefined;
   private beforeSend: Array<(status: number) => void> | undefined = undefined;
   private nextPromise: Promise<HttpResult> | undefined = undefined;
@@ -257,6 +267,7 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
       }
       driver.report(err);
     }
+    if (this.holding) this.releaseHeld();
     if (!this.nextCalled) {
       if (!this.responded) this.respond(NOT_FOUND);
       this.chainEndedWithoutHandler();
@@ -281,16 +292,33 @@ export class Exchange<R> implements HttpExchange, ChainHooks {
   }
 
   /**
-   * Applies `next()`'s options before the chain goes on: starts capturing the body, and watching
-   * the handler when asked. Returns whether the caller waits for the handler
-   * (`untilHandlerSettles`) rather than for the answer.
+   * Applies `next()`'s options before the chain goes on: starts capturing the body, holding the
+   * response and watching the handler when asked. Returns whether the caller waits for the
+   * handler (`untilHandlerSettles`, `holdResponse`) rather than for the answer.
    */
   applyNextOptions(options: NextOptions | undefined): boolean {
     if (options === undefined) return false;
-    if (options.captureBody === true) this.startCapture();
-    if (options.untilHandlerSettles !== true) return false;
-    this.watchHandler(options.captureBody === true);
+    const hold = options.holdResponse === true;
+    const capture = hold || options.captureBody === true;
+    if (capture) this.startCapture();
+    if (!hold && options.untilHandlerSettles !== true) return false;
+    this.watchHandler(capture);
+    if (hold && !this.holding) {
+      this.holding = true;
+      this.driver.hold();
+    }
     return true;
+  }
+
+  /**
+   * The middleware that held the handler's response returned (see `NextOptions.holdResponse`):
+   * unless it answered, or an answer went out in the handler's place, the held response is sent
+   * as recorded (at once, or when the handler ends its response).
+   */
+  releaseHeld(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (!this.respondedHere && !this.answeredInPlace) this.driver.releaseHeld();
   }
 
   /**

@@ -70,6 +70,10 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
   /** The `preHandler` hook ran: the route's handler may be running. */
   private handling = false;
   private payload: Uint8Array | undefined = undefined;
+  /** `holdResponse`: the handler's payload waits in onSend until the middleware decides. */
+  private holdOpen = false;
+  /** The onSend `done` of the held payload, while it waits. */
+  private heldDone: PayloadDone | undefined = undefined;
 
   constructor(
     private readonly request: FastifyRequestLike,
@@ -144,6 +148,20 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
 
   respond(response: HttpResponse): void {
     const exchange = this.exchange;
+    const heldDone = this.heldDone;
+    if (heldDone !== undefined) {
+      // The handler's payload waits in onSend: this answer goes out in its place.
+      this.heldDone = undefined;
+      this.holdOpen = false;
+      const reply = this.reply;
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.code(response.status);
+      const headers = response.headers;
+      if (headers !== undefined) for (const name in headers) reply.header(name, headers[name]!);
+      const body = response.body;
+      heldDone(null, body === undefined ? '' : isStreamBody(body) ? body : toBuffer(body));
+      return;
+    }
     if (!this.released) {
       this.sendAnswer(response);
       return;
@@ -197,6 +215,30 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
 
   startCapture(): void {
     // The payload is captured in onSend.
+  }
+
+  hold(): void {
+    this.holdOpen = true;
+  }
+
+  releaseHeld(): void {
+    this.holdOpen = false;
+    const done = this.heldDone;
+    if (done === undefined) return;
+    this.heldDone = undefined;
+    done(null, this.payload);
+  }
+
+  /** onSend of a held response: the payload is kept and waits for the middleware's decision. */
+  private holdPayload(bytes: Uint8Array, done: PayloadDone): void {
+    this.payload = bytes;
+    if (!this.holdOpen) {
+      // The middleware returned while the handler ran: the response goes out as it is.
+      done(null, bytes);
+      return;
+    }
+    this.heldDone = done;
+    this.exchange.pendingWatch?.settle(this.handlerResult());
   }
 
   /** preHandler: the route's handler is about to run, unless the request was answered already. */
@@ -257,7 +299,12 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
   /** onSend: late headers, then the payload as sent (captured when asked). */
   sending(payload: unknown, done: PayloadDone): void {
     this.exchange.fireBeforeSend(this.reply.statusCode);
-    if (!this.exchange.capturing) {
+    if (this.holdOpen && !this.exchange.answeredInPlace) {
+      if (payload === null || payload === undefined) this.holdPayload(new Uint8Array(0), done);
+      else if (typeof payload === 'string' || payload instanceof Uint8Array) this.holdPayload(toBuffer(payload), done);
+      else if (typeof (payload as Readable).pipe === 'function') readAll(payload as Readable).then((bytes) => this.holdPayload(bytes, done), (err: Error) => done(err));
+      else done(null, payload);
+    } else if (!this.exchange.capturing) {
       done(null, payload);
     } else if (payload === null || payload === undefined) {
       this.payload = new Uint8Array(0);

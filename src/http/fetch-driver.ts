@@ -15,6 +15,8 @@ export class FetchDriver<A extends unknown[]> implements ExchangeDriver<Response
   private readonly web: WebRequest;
   private response: Response | undefined = undefined;
   private pending: Headers | undefined = undefined;
+  /** `holdResponse`: the handler's response is not taken as an answer until the middleware decides. */
+  private holdOpen = false;
   private pendingAppend: Headers | undefined = undefined;
   private cachedPath: string | undefined = undefined;
 
@@ -56,7 +58,7 @@ export class FetchDriver<A extends unknown[]> implements ExchangeDriver<Response
   }
 
   get answered(): boolean {
-    return this.response !== undefined;
+    return !this.holdOpen && this.response !== undefined;
   }
 
   get headSent(): boolean {
@@ -88,6 +90,13 @@ export class FetchDriver<A extends unknown[]> implements ExchangeDriver<Response
   }
 
   respond(response: HttpResponse): void {
+    if (this.holdOpen && this.response !== undefined) {
+      // In place of the held response, which the handler returned.
+      this.holdOpen = false;
+      this.response = toWebResponse(response, undefined);
+      return;
+    }
+    this.holdOpen = false;
     const answer = (this.response = toWebResponse(response, this.pending));
     this.pending = undefined;
     if (this.exchange.nextCalled) this.exchange.noteAnswerInPlace(response, webHeaderMap(answer.headers));
@@ -99,6 +108,15 @@ export class FetchDriver<A extends unknown[]> implements ExchangeDriver<Response
 
   startCapture(): void {
     // The bytes are read from the response when next() resolves.
+  }
+
+  hold(): void {
+    this.holdOpen = true;
+  }
+
+  releaseHeld(): void {
+    // The handler's response is what finish() hands back.
+    this.holdOpen = false;
   }
 
   proceed(untilHandler: boolean): Promise<HttpResult> {

@@ -1,7 +1,7 @@
 import type { HttpResponse, HttpResult } from '../core/index.js';
 import type { Exchange, ExchangeDriver } from './exchange.js';
 import { HonoLateResponse, type HonoContextLike } from './hono-context.js';
-import { reportLateError } from './internal.js';
+import { noop, reportLateError } from './internal.js';
 import { WebRequest, notFoundResponse, sentResult, toWebResponse, unsentResultOf, webHeaderMap, webResultOf } from './web-io.js';
 
 export type { HonoContextLike } from './hono-context.js';
@@ -25,6 +25,10 @@ export class HonoDriver implements ExchangeDriver<Response | undefined> {
   private matched: string | undefined = undefined;
   /** The answer in the handler's place that this exchange gave, which finish() hands to Hono. */
   private answeredHere: HonoLateResponse | undefined = undefined;
+  /** `holdResponse`: the handler's response in `c.res` is not taken as an answer until the middleware decides. */
+  private holdOpen = false;
+  /** The downstream (the handler) returned. */
+  private downstreamReturned = false;
 
   constructor(
     private readonly c: HonoContextLike,
@@ -78,7 +82,7 @@ export class HonoDriver implements ExchangeDriver<Response | undefined> {
   }
 
   get answered(): boolean {
-    return this.c.finalized;
+    return !this.holdOpen && this.c.finalized;
   }
 
   get headSent(): boolean {
@@ -106,6 +110,14 @@ export class HonoDriver implements ExchangeDriver<Response | undefined> {
   respond(response: HttpResponse): void {
     const c = this.c;
     // Keep headers other middleware set, but not over the ones this response sets.
+    if (this.holdOpen && this.downstreamReturned) {
+      // In place of the held response: its headers are the handler's, not kept.
+      this.holdOpen = false;
+      c.res = undefined;
+      c.res = toWebResponse(response, undefined);
+      return;
+    }
+    this.holdOpen = false;
     const answer = toWebResponse(response, c.res.headers);
     if (!this.exchange.nextCalled) {
       // Reset first: Hono's setter would merge the old headers over the new response.
@@ -126,9 +138,19 @@ export class HonoDriver implements ExchangeDriver<Response | undefined> {
     // The bytes are read from c.res when next() resolves.
   }
 
+  hold(): void {
+    this.holdOpen = true;
+  }
+
+  releaseHeld(): void {
+    // c.res holds the handler's response, which Hono sends once the middleware returned.
+    this.holdOpen = false;
+  }
+
   proceed(untilHandler: boolean): Promise<HttpResult> {
     const exchange = this.exchange;
     const downstream = this.honoNext();
+    if (this.holdOpen) downstream.then(() => (this.downstreamReturned = true), noop);
     // Hono calls the next handler at once: if it was another headroom adapter, that exchange is
     // the innermost now, and it watches the handler.
     const watch = exchange.pendingWatch;

@@ -60,6 +60,8 @@ export class KoaDriver implements ExchangeDriver<void>, TapOwner {
   exchange!: Exchange<void>;
   private readonly tap: ResponseTap;
   private captured: Uint8Array | undefined = undefined;
+  /** `holdResponse`: an answer after the handler returned replaces its response whole. */
+  private holdOpen = false;
 
   constructor(
     private readonly ctx: KoaContextLike,
@@ -165,6 +167,11 @@ export class KoaDriver implements ExchangeDriver<void>, TapOwner {
   private respondInPlace(response: HttpResponse): void {
     const res = this.ctx.res;
     this.ctx.respond = false;
+    if (this.holdOpen) {
+      // In place of a held response: none of the handler's headers (its Location, its cookies) go with it.
+      this.holdOpen = false;
+      if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
+    }
     const late = new LateResponse(res, false, noop);
     this.tap.writeAnswer(response);
     this.exchange.noteAnswerInPlace(response, nodeHeaderMap(res.getHeaders()));
@@ -177,6 +184,17 @@ export class KoaDriver implements ExchangeDriver<void>, TapOwner {
 
   startCapture(): void {
     // Read from ctx when the downstream returned (captureBody).
+  }
+
+  hold(): void {
+    // Koa sends ctx once the middleware returned: the handler's response is held already, and
+    // respond() after next() writes in its place.
+    this.holdOpen = true;
+  }
+
+  releaseHeld(): void {
+    // Koa sends ctx.
+    this.holdOpen = false;
   }
 
   proceed(untilHandler: boolean): Promise<HttpResult> {

@@ -81,11 +81,11 @@ export class NodeDriver implements ExchangeDriver<void>, TapOwner {
   }
 
   get answered(): boolean {
-    return this.tap.res.headersSent;
+    return !this.tap.holding && this.tap.res.headersSent;
   }
 
   get headSent(): boolean {
-    return this.tap.res.headersSent;
+    return !this.tap.holding && this.tap.res.headersSent;
   }
 
   setHeader(name: string, value: string): void {
@@ -100,7 +100,8 @@ export class NodeDriver implements ExchangeDriver<void>, TapOwner {
   respond(response: HttpResponse): void {
     // Instead of the handler: for a middleware further out that waits on the handler, this is it.
     if (!this.exchange.nextCalled) writeNodeResponse(this.tap.res, response);
-    // In the handler's place (a timeout): the handler goes on against a recording of its own.
+    // In the handler's place (a timeout, or in place of a held response): the handler goes on,
+    // or had ended, against a recording of its own.
     else this.tap.answerInPlace(response);
   }
 
@@ -110,6 +111,14 @@ export class NodeDriver implements ExchangeDriver<void>, TapOwner {
 
   startCapture(): void {
     this.tap.keepBody();
+  }
+
+  hold(): void {
+    this.tap.hold();
+  }
+
+  releaseHeld(): void {
+    this.tap.releaseHeld();
   }
 
   proceed(untilHandler: boolean): Promise<HttpResult> {

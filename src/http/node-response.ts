@@ -21,13 +21,15 @@ interface ResponseFlags {
   answering: boolean;
   /** A recording of the handler's response was installed after its client left. */
   recording: boolean;
+  /** The recording that holds the handler's response, while it is installed (`holdResponse`). */
+  held: LateResponse | undefined;
 }
 
 const FLAGS: unique symbol = Symbol('headroom.responseFlags');
 type Flagged = ServerResponse & { [FLAGS]?: ResponseFlags };
 
 function flagsOf(res: ServerResponse): ResponseFlags {
-  return ((res as Flagged)[FLAGS] ??= { answering: false, recording: false });
+  return ((res as Flagged)[FLAGS] ??= { answering: false, recording: false, held: undefined });
 }
 
 /** Whether a middleware's answer is being written on `res` right now (see {@link writeAsAnswer}). */
@@ -41,15 +43,48 @@ export function setAnswerUnderWay(res: ServerResponse, value: boolean): void {
   flagsOf(res).answering = value;
 }
 
-/** Runs `write` (which writes a middleware's answer on `res`) with the wrappers letting it pass. */
+/**
+ * Runs `write` (which writes a middleware's answer on `res`) with the wrappers letting it pass.
+ * A recording that holds the handler's response is taken off for the answer, and put back when
+ * the handler has not ended yet (it goes on against it).
+ */
 export function writeAsAnswer(res: ServerResponse, write: () => void): void {
   const flags = flagsOf(res);
+  const held = flags.held;
+  if (held !== undefined) {
+    held.uninstall(res);
+    flags.held = undefined;
+  }
   flags.answering = true;
   try {
     write();
   } finally {
     flags.answering = false;
+    if (held !== undefined && !held.done) {
+      held.install(res);
+      flags.held = held;
+    }
   }
+}
+
+/**
+ * Makes the handler write its response to a recording (`next({ holdResponse: true })`): nothing
+ * reaches `res` until a middleware's answer ({@link writeAsAnswer}) or {@link LateResponse.sendOn}.
+ * Returns the recording; `onEnd` is called when the handler ends its response.
+ */
+export function holdResponse(res: ServerResponse, onEnd: (result: HttpResult) => void): LateResponse {
+  const flags = flagsOf(res);
+  if (flags.held !== undefined) return flags.held;
+  const held = new LateResponse(res, true, onEnd);
+  held.install(res);
+  flags.held = held;
+  return held;
+}
+
+/** The recording holding the handler's response on `res`, while it is installed. */
+export function heldResponse(res: ServerResponse): LateResponse | undefined {
+  const flags = (res as Flagged)[FLAGS];
+  return flags === undefined ? undefined : flags.held;
 }
 
 /** Marks `res` as recording its handler's response; false when it already was. */
@@ -225,6 +260,28 @@ function onResponseClose(this: WatchedResponse): void {
 
 type HeaderValue = OutgoingHttpHeader;
 
+/** What {@link LateResponse.install} replaces on a response. */
+const INSTALLED: readonly string[] = [
+  'statusCode',
+  'headersSent',
+  'writableEnded',
+  'setHeader',
+  'appendHeader',
+  'setHeaders',
+  'getHeader',
+  'getHeaders',
+  'getHeaderNames',
+  'hasHeader',
+  'removeHeader',
+  'writeHead',
+  'flushHeaders',
+  'cork',
+  'uncork',
+  'addTrailers',
+  'write',
+  'end',
+];
+
 function joined(value: HeaderValue): string {
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
@@ -256,6 +313,8 @@ export class LateResponse {
   private readonly headers = new Map<string, HeaderValue>();
   private readonly chunks: Uint8Array[] = [];
   private ended = false;
+  /** The response's own properties that {@link install} replaced, to put back in {@link uninstall}. */
+  private saved: Map<string, PropertyDescriptor | undefined> | undefined = undefined;
 
   /**
    * @param res - the response, before the answer is written on it: the handler's status and
@@ -333,10 +392,35 @@ export class LateResponse {
     return { status: this.status, headers, body };
   }
 
+  /**
+   * Writes the recorded response on `res` (taken off it with {@link uninstall} first): status,
+   * headers as the handler set them (a repeated `set-cookie` stays repeated) and body.
+   */
+  sendOn(res: ServerResponse): void {
+    res.statusCode = this.status;
+    for (const [name, value] of this.headers) res.setHeader(name, value);
+    const body = this.chunks.length === 0 ? undefined : this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    if (body !== undefined && !res.hasHeader('transfer-encoding')) res.setHeader('content-length', body.byteLength);
+    res.end(body);
+  }
+
+  /** Gives `res` back its own methods and properties, as before {@link install}. */
+  uninstall(res: ServerResponse): void {
+    const saved = this.saved;
+    if (saved === undefined) return;
+    this.saved = undefined;
+    for (const [key, descriptor] of saved) {
+      if (descriptor === undefined) delete (res as unknown as Record<string, unknown>)[key];
+      else Object.defineProperty(res, key, descriptor);
+    }
+  }
+
   /** Takes over the handler-facing side of `res` (after the answer was written on it). */
   install(res: ServerResponse): void {
     const late = this;
     const target = res as unknown as Record<string, unknown>;
+    const saved = (this.saved = new Map());
+    for (const key of INSTALLED) saved.set(key, Object.getOwnPropertyDescriptor(res, key));
     Object.defineProperty(res, 'statusCode', {
       get: () => late.status,
       set: (value: unknown) => {

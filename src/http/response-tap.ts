@@ -5,6 +5,8 @@ import { NodeResult, headerText, nodeClientGone, nodeHeaderMap, writeNodeRespons
 import {
   BodyRecorder,
   LateResponse,
+  heldResponse,
+  holdResponse,
   observeHead,
   observeWrites,
   startRecording,
@@ -47,6 +49,10 @@ export class ResponseTap implements CloseWatcher, WriteObserver, HeadObserver {
   private settleResolve: ((result: HttpResult) => void) | undefined = undefined;
   private settlePromise: Promise<HttpResult> | undefined = undefined;
   private headHooked = false;
+  /** The recording holding the handler's response (`holdResponse`), until it is sent or answered. */
+  private held: LateResponse | undefined = undefined;
+  /** The held response goes out as recorded once the handler ends it (see {@link releaseHeld}). */
+  private sendWhenEnded = false;
   private writesWrapped = false;
   /** Headers given to `writeHead(status, headers)`: node keeps them out of `getHeaders()`. */
   private givenHead: OutgoingHttpHeaders | readonly unknown[] | undefined = undefined;
@@ -135,7 +141,38 @@ export class ResponseTap implements CloseWatcher, WriteObserver, HeadObserver {
 
   /** Writes a middleware's answer: the wrappers that watch the handler's writes let it pass. */
   writeAnswer(response: HttpResponse): void {
+    this.held = undefined;
     writeAsAnswer(this.res, () => writeNodeResponse(this.res, response));
+  }
+
+  /** Whether the handler's response is held and no answer went out yet: the real head is not sent. */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** Records the handler's response instead of sending it (see `NextOptions.holdResponse`). */
+  hold(): void {
+    if (this.held !== undefined || this.res.headersSent) return;
+    this.held = holdResponse(this.res, (result) => {
+      this.owner.exchange.pendingWatch?.settle(result);
+      if (this.sendWhenEnded) this.sendHeld();
+    });
+  }
+
+  /** Sends the held response as recorded: now if the handler ended it, else when it does. */
+  releaseHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    if (held.done) this.sendHeld();
+    else this.sendWhenEnded = true;
+  }
+
+  private sendHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    const res = this.res;
+    writeAsAnswer(res, () => held.sendOn(res));
   }
 
   /**
@@ -145,6 +182,12 @@ export class ResponseTap implements CloseWatcher, WriteObserver, HeadObserver {
   answerInPlace(response: HttpResponse): void {
     const exchange = this.owner.exchange;
     const res = this.res;
+    if (heldResponse(res) !== undefined) {
+      // The handler writes to the recording that holds its response already: it goes on there.
+      this.writeAnswer(response);
+      exchange.noteAnswerInPlace(response, nodeHeaderMap(res.getHeaders()));
+      return;
+    }
     const late = new LateResponse(res, exchange.pendingWatch?.wantsBody === true, (result) => exchange.pendingWatch?.settle(result));
     this.writeAnswer(response);
     exchange.noteAnswerInPlace(response, nodeHeaderMap(res.getHeaders()));

@@ -97,6 +97,12 @@ const METHOD = /^[A-Z]+$/;
  */
 const HANDLER_OUTCOME: NextOptions = Object.freeze({ captureBody: true, untilHandlerSettles: true });
 
+/**
+ * The same, and the handler's response is held (not sent) until the record is stored
+ * (`holdUntilStored`): the middleware sends it, or a 503 in its place.
+ */
+const HELD_OUTCOME: NextOptions = Object.freeze({ captureBody: true, untilHandlerSettles: true, holdResponse: true });
+
 function keyInvalid(detail: string): HttpResponse {
   return problemResponse({ status: 400, code: ErrorCode.IDEMPOTENCY_KEY_INVALID, detail });
 }
@@ -185,9 +191,10 @@ function jsonBytesFingerprint(head: string, body: Uint8Array): string {
  * - 503 `SERVICE_UNAVAILABLE` with `Retry-After`: the store is unreachable or did not answer
  *   within the instance's `storeTimeout` (the handler did not run);
  * - 503 `IDEMPOTENCY_NOT_STORED` with `Retry-After` (with `holdUntilStored`, the default): the
- *   handler ran but its response could not be stored before the lease would lapse, on Koa, whose
- *   response goes out only once the middleware returns. On node:http, Express, Fastify and Hono
- *   the handler's response is committed before the store is tried, and it goes out.
+ *   handler ran but its response could not be stored before the lease would lapse. Its response
+ *   is held until the record is stored (`next({ holdResponse: true })`, on every adapter), so it
+ *   never reaches the client then: a retry runs the handler again, and its answer is the only
+ *   successful one any client saw. The held body is buffered whole (see `holdResponse`).
  *
  * A key stays in progress until the handler it admitted has really settled, whatever answered
  * the client first (an outer `timeout()`'s 504, a client that left): duplicates meanwhile get
@@ -252,6 +259,7 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
   const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, { min: 0, max: 2 ** 40 });
   const bodyTooLarge = problemResponse(new IdempotencyBodyTooLargeError(maxBodyBytes));
   const tooLong = new KeyProblem(`The Idempotency-Key header is longer than ${maxKeyLength} characters.`);
+  const outcome = idempotency.holdUntilStored ? HELD_OUTCOME : HANDLER_OUTCOME;
 
   function toStored(result: HttpResult): StoredResponse {
     const headers: HeaderMap = {};
@@ -317,7 +325,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
           ran = true;
           // The handler's own response once it has settled: a key stays in progress until then,
           // whoever answered the client first, and what it really did is what gets stored.
-          const result = await next(HANDLER_OUTCOME);
+          // With holdUntilStored it is held, not sent: it goes out once stored (or as a 5xx not
+          // to be stored), when this middleware returns without answering.
+          const result = await next(outcome);
           if (result.status >= 500 && !storeServerErrors) throw new ReleaseWithoutStoring();
           return toStored(result);
         },
@@ -328,10 +338,9 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
     } catch (err) {
       if (err instanceof ReleaseWithoutStoring) return; // the 5xx already went out; the key is free again
       if (err instanceof IdempotencyNotStoredError) {
-        // The handler ran but its response could not be stored (holdUntilStored). Where the
-        // adapter has not committed it yet (Koa), a 503 goes out instead, so that this response
-        // and a retry's can never be two different successes; where it went out, the error
-        // events have told.
+        // The handler ran but its response could not be stored (holdUntilStored): it was held,
+        // and a 503 goes out in its place, so that this response and a retry's can never be two
+        // different successes.
         if (!exchange.responded) exchange.respond(problemResponse(err));
         return;
       }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   Idempotency,
   MemoryIdempotencyStore,
@@ -232,7 +232,7 @@ describe.each(['node', 'express', 'fastify', 'koa', 'hono'] as const)('idempoten
     expect((await post(app, '/payments', { body: big })).status).toBe(201);
   });
 
-  it('on Koa, answers 503 IDEMPOTENCY_NOT_STORED instead of a response that could not be stored', async () => {
+  it('answers 503 IDEMPOTENCY_NOT_STORED instead of a response that could not be stored', async () => {
     const inner = new MemoryIdempotencyStore();
     // A store that takes keys but cannot store results (it went away after the acquire).
     const store: IdempotencyStore = {
@@ -244,16 +244,19 @@ describe.each(['node', 'express', 'fastify', 'koa', 'hono'] as const)('idempoten
     const app = await start(kind, {}, new Idempotency({ store, lockTtl: 200, storeTimeout: 20 }));
     const reply = await post(app, '/payments', { key: 'k1' });
     expect(app.runs).toBe(1);
-    if (kind === 'koa') {
-      // Koa sends ctx.body once the middleware returns: the 201 that could not be stored never goes out.
-      expect(reply.status).toBe(503);
-      expect(reply.json).toMatchObject({ code: 'IDEMPOTENCY_NOT_STORED' });
-      expect(reply.headers.get('retry-after')).toBe('1');
-    } else {
-      // The handler's response is committed before the store is tried (node:http, Express and
-      // Fastify write it themselves; Hono's is set on the context): it goes out.
-      expect(reply.status).toBe(201);
-    }
+    // The handler's 201 was held (holdResponse) while the store was tried: it never goes out.
+    expect(reply.status).toBe(503);
+    expect(reply.json).toMatchObject({ code: 'IDEMPOTENCY_NOT_STORED' });
+    expect(reply.headers.get('retry-after')).toBe('1');
+    expect(reply.headers.get('location')).toBeNull();
+  });
+
+  it('with holdUntilStored off, sends the handler response at once, stored in the background', async () => {
+    const app = await start(kind, {}, new Idempotency({ store: new MemoryIdempotencyStore(), holdUntilStored: false }));
+    const first = await post(app, '/payments', { key: 'k1' });
+    expect(first.status).toBe(201);
+    await vi.waitFor(async () => expect((await post(app, '/payments', { key: 'k1' })).headers.get('idempotent-replayed')).toBe('true'));
+    expect(app.runs).toBe(1);
   });
 
   it('lets other methods through untouched', async () => {
