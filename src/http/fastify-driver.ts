@@ -4,7 +4,7 @@ import type { HeaderMap, HttpResponse, HttpResult } from '../core/index.js';
 import type { Exchange, ExchangeDriver } from './exchange.js';
 import { isStreamBody, toBuffer } from './internal.js';
 import { hasBody, headerText, nodeHeaderMap, readAll } from './node-io.js';
-import { LateResponse, setAnswerUnderWay } from './node-response.js';
+import { LateResponse, answerUnderWay, setAnswerUnderWay } from './node-response.js';
 import { ResponseTap, type TapOwner } from './response-tap.js';
 
 /** The parts of a Fastify request the adapter uses. */
@@ -168,8 +168,13 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
     }
     if (!this.handling) {
       // Fastify is between hooks: it sees the reply sent and never calls the handler, so whoever
-      // waits for the handler gets this answer.
+      // waits for the handler gets this answer. Until it is written, onSend hooks (a held
+      // response's among them) see it as a middleware's answer.
+      const res = this.reply.raw;
+      setAnswerUnderWay(res, true);
       this.sendAnswer(response);
+      if (res.writableEnded) setAnswerUnderWay(res, false);
+      else res.once('finish', () => setAnswerUnderWay(res, false));
       exchange.noteAnswerInPlace(response, nodeHeaderMap(this.reply.getHeaders() as OutgoingHttpHeaders));
       exchange.pendingWatch?.settle(this.tap.settle());
       return;
@@ -299,7 +304,8 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
   /** onSend: late headers, then the payload as sent (captured when asked). */
   sending(payload: unknown, done: PayloadDone): void {
     this.exchange.fireBeforeSend(this.reply.statusCode);
-    if (this.holdOpen && !this.exchange.answeredInPlace) {
+    // A middleware's answer (a timeout's 504, see respond) is not the handler's: never held.
+    if (this.holdOpen && !this.exchange.answeredInPlace && !answerUnderWay(this.reply.raw)) {
       if (payload === null || payload === undefined) this.holdPayload(new Uint8Array(0), done);
       else if (typeof payload === 'string' || payload instanceof Uint8Array) this.holdPayload(toBuffer(payload), done);
       else if (typeof (payload as Readable).pipe === 'function') readAll(payload as Readable).then((bytes) => this.holdPayload(bytes, done), (err: Error) => done(err));

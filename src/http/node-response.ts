@@ -13,6 +13,10 @@ import { forEachHeadHeader, withAppended } from './node-io.js';
  *
  * The per-response flags live on the response under a symbol, since every exchange of the
  * request (two adapters on one response) sees the same writes.
+ *
+ * Over 400 lines on purpose: keeping every patch of `ServerResponse` in one file is what lets a
+ * reader check that they compose (a held response, an answer in the handler's place, the
+ * write wrappers), which matters more here than the file's length.
  */
 
 /** Flags of one response that every wrapper on it reads. */
