@@ -20,19 +20,33 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** One key. ARGV: interval, tolerance, cost, commit ('1' takes; '0' answers as a peek: the debt now). */
+/**
+ * Independent checks, each of one key (all in one slot on a Cluster), one after another: a key
+ * checked twice sees its first check's write. ARGV, four per key: interval, tolerance, cost,
+ * commit ('1' takes; '0' answers as a peek: the debt now). One reply per key. A lone check is
+ * this script with one key.
+ */
 export const CHECK: Script = script(`
 local now = redis.call('TIME')
 now = now[1] * 1000000 + now[2]
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local cost = tonumber(ARGV[3])
-local debt = tat - now + cost * tonumber(ARGV[1])
-local over = debt - tonumber(ARGV[2])
-if over > 1 then return -math.ceil(over) end
-if ARGV[4] ~= '1' then return math.ceil(tat - now) end
-if cost > 0 then redis.call('SET', KEYS[1], now + debt, 'PX', math.ceil(debt / 1000)) end
-return math.ceil(debt)
+local replies = {}
+for i = 1, #KEYS do
+  local a = 4 * i
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  local cost = tonumber(ARGV[a - 1])
+  local debt = tat - now + cost * tonumber(ARGV[a - 3])
+  local over = debt - tonumber(ARGV[a - 2])
+  if over > 1 then
+    replies[i] = -math.ceil(over)
+  elseif ARGV[a] ~= '1' then
+    replies[i] = math.ceil(tat - now)
+  else
+    if cost > 0 then redis.call('SET', KEYS[i], now + debt, 'PX', math.ceil(debt / 1000)) end
+    replies[i] = math.ceil(debt)
+  end
+end
+return replies
 `);
 
 /**

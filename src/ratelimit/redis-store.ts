@@ -1,5 +1,6 @@
 import { corkClient, invalidArgument, objectArgument, stringOption, type CorkableSocket, type RedisScripting } from '../core/index.js';
 import { takeAllOrNothing, type AtomicPart } from './all-or-nothing.js';
+import { CheckBatch } from './check-batch.js';
 import { clusterSlot } from './cluster-slot.js';
 import { asPeeks, type RateLimitPolicy, type StoreReply } from './policy.js';
 import { CHECK, CHECK_ALL, REFUND, type Script } from './redis-scripts.js';
@@ -46,12 +47,8 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-function fromMicros(reply: unknown): StoreReply {
-  return Number(reply) / 1000;
-}
-
 function allFromMicros(replies: unknown): StoreReply[] {
-  return (replies as unknown[]).map(fromMicros);
+  return (replies as unknown[]).map((reply) => Number(reply) / 1000);
 }
 
 /**
@@ -66,9 +63,11 @@ function allFromMicros(replies: unknown): StoreReply[] {
  * and keys in several slots are taken at once and given back when one refuses (see
  * {@link RateLimiter.takeAll}).
  *
- * On a standalone client the commands started in one tick leave in one socket write (the socket is
- * corked until the end of the tick), as ioredis' auto-pipelining would send them; each check is
- * still its own command and its own reply.
+ * The checks started in one turn of the event loop go to Redis as one script call carrying all
+ * their keys (on a Cluster, one call per hash slot), each caller settled from its place in the
+ * reply: a lone caller costs one round trip, and concurrent callers share one command, which is
+ * what Redis spends most of its time on. Checks of one key in one batch apply in order. On a
+ * standalone client the commands started in one tick leave in one socket write.
  *
  * Needs Redis 5 or later. The store never closes the client; the limiter bounds every call with
  * `storeTimeout`, and ioredis' own `commandTimeout`, `maxRetriesPerRequest` and
@@ -89,6 +88,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: RateLimitRedis;
   private readonly isCluster: boolean;
   private readonly args = new WeakMap<RateLimitPolicy, PolicyArgs>();
+  private readonly batch: CheckBatch;
   /** The socket corked for the commands of this tick, until {@link RedisRateLimitStore.uncork} runs. */
   private corked: CorkableSocket | undefined = undefined;
   private readonly uncork = (): void => {
@@ -109,6 +109,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.redis = redis;
     this.isCluster = (redis as { isCluster?: boolean }).isCluster === true;
     this.prefix = stringOption(options.prefix, 'prefix', 'headroom:rl:');
+    this.batch = new CheckBatch((keys, argv) => {
+      this.cork();
+      return this.run(CHECK, keys, argv);
+    }, this.isCluster);
   }
 
   /** {@inheritDoc RateLimitStore.take} */
@@ -158,12 +162,7 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   private check(key: string, cost: number, policy: RateLimitPolicy, commit: string): Promise<StoreReply> {
     const args = this.argsOf(policy);
-    const fullKey = args.keyPrefix + key;
-    this.cork();
-    return this.redis.evalsha(CHECK.sha, 1, fullKey, args.interval, args.tolerance, cost, commit).then(fromMicros, (error: unknown) => {
-      if (!isNoScript(error)) throw error;
-      return this.redis.eval(CHECK.source, 1, fullKey, args.interval, args.tolerance, cost, commit).then(fromMicros);
-    });
+    return this.batch.add(args.keyPrefix + key, args.interval, args.tolerance, cost, commit);
   }
 
   /** One CHECK_ALL for checks that share a node (and, on a Cluster, a slot). */
