@@ -124,6 +124,24 @@ describe('RedisRateLimitStore on Redis', () => {
 });
 
 describe('RedisRateLimitStore on a Cluster', () => {
+  it('answers concurrent checks of keys in many slots from one call per slot, each key in order', async () => {
+    const limiter = new RateLimiter({
+      ...steady,
+      name: 'b',
+      limit: 3,
+      window: '1h',
+      store: new RedisRateLimitStore(clusterClient, { prefix: `batch-${randomUUID()}:` }),
+    });
+    const keys = Array.from({ length: 40 }, (_, i) => `client-${i}`);
+    // Each key four times in one tick: three allowed (remaining 2, 1, 0), the fourth refused.
+    const answers = await Promise.all([...keys, ...keys, ...keys, ...keys].map((k) => limiter.take(k)));
+    for (let i = 0; i < keys.length; i++) {
+      const mine = [0, 1, 2, 3].map((round) => answers[round * keys.length + i]!);
+      expect(mine.map((a) => a.allowed)).toEqual([true, true, true, false]);
+      expect(mine.slice(0, 3).map((a) => a.remaining)).toEqual([2, 1, 0]);
+    }
+  });
+
   it('spreads keys over the slots, one key per check', async () => {
     const prefix = `spread-${randomUUID()}:`;
     const limiter = new RateLimiter({ ...steady, name: 'n', limit: 10, window: '1m', store: new RedisRateLimitStore(clusterClient, { prefix }) });
