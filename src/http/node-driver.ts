@@ -139,9 +139,26 @@ export class NodeDriver implements ExchangeDriver<void>, TapOwner {
       return settled;
     }
     if (typeof returned === 'object' && returned !== null && typeof (returned as PromiseLike<unknown>).then === 'function') {
-      (returned as PromiseLike<unknown>).then(undefined, (err: unknown) => this.handlerFailed(err));
+      (returned as PromiseLike<unknown>).then(
+        () => this.handlerReturned(),
+        (err: unknown) => this.handlerFailed(err),
+      );
     }
     return settled;
+  }
+
+  /**
+   * The final handler's promise resolved. Normally its response has ended by then, or will (a
+   * stream still piping). But a handler that stops on its signal after an answer went out in its
+   * place (a timeout's 504) often returns without ending the recording it writes to: it has
+   * settled all the same, so whoever waits for it (shed's slot, the idempotency lease) hears so
+   * now, with the answer given in its place, instead of after HANDLER_SETTLE_LIMIT_MS.
+   */
+  private handlerReturned(): void {
+    const exchange = this.exchange;
+    const watch = exchange.pendingWatch;
+    if (watch === undefined || !exchange.answeredInPlace) return;
+    watch.settle(exchange.inPlaceResult(watch.wantsBody));
   }
 
   /**

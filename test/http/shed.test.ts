@@ -75,3 +75,38 @@ describe.each(KINDS)('shed() on %s', (kind: Kind) => {
     await occupant.catch(() => undefined);
   });
 });
+
+describe('shed() on node:http, a handler that stops on its signal without ending its response', () => {
+  it('frees the slot as soon as the handler returns, not after the settle limit', async () => {
+    const { createServer } = await import('node:http');
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const { requestSignal, toNode } = await import('../../src/http/index.js');
+    const slots = new TaskQueue({ concurrency: 1, maxSize: 0, name: 'gives-up' });
+    const guard = toNode(compose(timeout('50ms'), shed(slots)));
+    let returned = 0;
+    const server = createServer((req, res) => {
+      guard(req, res, async () => {
+        try {
+          await sleep(2_000, undefined, { signal: requestSignal(req) });
+          res.end('late');
+        } catch {
+          // Aborted: the timeout answered 504; stop without touching the response.
+        }
+        returned += 1;
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(504);
+      await eventually(() => expect(returned).toBe(1));
+      await eventually(() => expect(slots.pending).toBe(0));
+      // The one slot serves the next request (it would answer 503 QUEUE_FULL if still held).
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(504);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await slots.close({ drain: false });
+    }
+  });
+});
