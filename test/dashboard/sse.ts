@@ -90,7 +90,7 @@ export function expectDocumentedFrame(frame: DashboardFrame): void {
     expect(nullable('number')(q.avgWaitMs) && nullable('number')(q.maxSize)).toBe(true);
   }
   if (frame.idempotency !== null) {
-    expect(Object.keys(frame.idempotency).sort()).toEqual(['conflicts', 'executions', 'keyReused', 'replays', 'running', 'storeUnavailable']);
+    expect(Object.keys(frame.idempotency).sort()).toEqual(['compensatingReleases', 'completionRetries', 'conflicts', 'executions', 'keyReused', 'notStored', 'replays', 'running', 'storeUnavailable']);
   }
   for (const b of frame.breakers) expect(typeof b.state).toBe('string');
   for (const a of frame.alerts) {
