@@ -50,7 +50,9 @@ export function bentoMemoryRedis(redis: Redis, prefix: string): Peer {
     default: 'tiered',
     prefix,
     stores: {
-      tiered: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })).useL2Layer(redisDriver({ connection: redis })),
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: 10_000 }))
+        .useL2Layer(redisDriver({ connection: redis })),
     },
   });
   return {

@@ -13,8 +13,7 @@ import { headroomPeer } from './cache-headroom.js';
 export type WorkerCommand = { type: 'run'; scenario: string; key: string; callers: number; factoryMs: number } | { type: 'exit' };
 /** Message to the parent. */
 export type WorkerReply =
-  | { type: 'ready'; scenarios: string[] }
-  | { type: 'done'; scenario: string; factoryCalls: number; wrong: number; errors: number; ms: number };
+  { type: 'ready'; scenarios: string[] } | { type: 'done'; scenario: string; factoryCalls: number; wrong: number; errors: number; ms: number };
 
 const port = Number(process.argv[2]);
 const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });

@@ -180,14 +180,16 @@ if (ONLY.has('l2')) {
   for (const peer of peers) for (let i = 0; i < KEYS; i++) await peer.getOrSet(keys[i]!, async () => values[i]);
   await sleep(200);
 
-  const rawGet = (client: Redis) => async (i: number): Promise<unknown> => {
-    const text = await client.get(rawKeys[i % KEYS]!);
-    if (text === null) {
-      missCount++;
-      return undefined;
-    }
-    return JSON.parse(text) as unknown;
-  };
+  const rawGet =
+    (client: Redis) =>
+    async (i: number): Promise<unknown> => {
+      const text = await client.get(rawKeys[i % KEYS]!);
+      if (text === null) {
+        missCount++;
+        return undefined;
+      }
+      return JSON.parse(text) as unknown;
+    };
   const raw = 'ioredis GET + JSON.parse (auto-pipelined)';
   const contenders: Contender[] = [
     { name: 'ioredis GET + JSON.parse', run: () => opsConcurrent(rawGet(plain), L2_MS, L2_CONCURRENCY) },
@@ -309,7 +311,9 @@ if (ONLY.has('stampede')) {
       bad.set(peer.name, bad.get(peer.name)! + wrong);
     }
   }
-  console.log(`## Stampede, one process (${STAMPEDE_CALLERS.toLocaleString('en-US')} concurrent cold getOrSet of one key, factory ${FACTORY_MS} ms, ${STAMPEDE_ROUNDS} rounds)\n`);
+  console.log(
+    `## Stampede, one process (${STAMPEDE_CALLERS.toLocaleString('en-US')} concurrent cold getOrSet of one key, factory ${FACTORY_MS} ms, ${STAMPEDE_ROUNDS} rounds)\n`,
+  );
   console.log(
     table(
       ['peer', 'factory calls per round', 'callers without the value', 'time to settle all (median)'],

@@ -85,7 +85,10 @@ async function main(): Promise<void> {
       globalThis.gc?.();
       const b = await load(bareFirst ? v.server : bare!.server);
       const [base, run] = bareFirst ? [a, b] : [b, a];
-      for (const [name, r] of [[bare!.name, base], [v.name, run]] as const) {
+      for (const [name, r] of [
+        [bare!.name, base],
+        [v.name, run],
+      ] as const) {
         rps.get(name)!.push(r.rps);
         cpu.get(name)!.push(r.cpuUs);
         non2xx += r.non2xx;
@@ -110,7 +113,9 @@ async function main(): Promise<void> {
     const c = median(cpu.get(v.name)!);
     const spread = `${Math.round(Math.min(...rps.get(v.name)!))}-${Math.round(Math.max(...rps.get(v.name)!))}`;
     const d = median(added.get(v.name)!);
-    console.log(`| ${v.name} | ${Math.round(m)} (${spread}) | ${median(ratio.get(v.name)!).toFixed(2)}x | ${c.toFixed(0)} | ${d >= 0 ? '+' : ''}${d.toFixed(0)} us |`);
+    console.log(
+      `| ${v.name} | ${Math.round(m)} (${spread}) | ${median(ratio.get(v.name)!).toFixed(2)}x | ${c.toFixed(0)} | ${d >= 0 ? '+' : ''}${d.toFixed(0)} us |`,
+    );
   }
   if (non2xx > 0) console.log(`\nnote: ${non2xx} non-2xx responses during the run`);
   for (const v of variants) {

@@ -211,7 +211,9 @@ async function main(): Promise<void> {
     `\nidempotency middleware, node:http on loopback, servers in their own process (built package), autocannon ${CONNECTIONS} connections from another, ${ROUNDS} rounds of ${SECONDS}s runs, each variant paired with a run of no middleware next to it, medians (ratios: median of per-pair ratios)`,
   );
   console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| variant | req/s | throughput vs no middleware | server CPU us / request | server CPU vs no middleware | server core use | Redis round trips / request |');
+  console.log(
+    '| variant | req/s | throughput vs no middleware | server CPU us / request | server CPU vs no middleware | server core use | Redis round trips / request |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const v of variants) {
     const m = median(rps.get(v.name)!);

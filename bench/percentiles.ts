@@ -71,16 +71,42 @@ function peers(): Peer[] {
   let at = 0;
   let i = 0;
   return [
-    { name: 'hdr-histogram-js recordValue (raw)', run: (n) => { for (let k = 0; k < n; k++) hdr.recordValue(usValues[(i++) & MASK] as number); } },
-    { name: 'headroom record(key, ms)', run: (n) => { for (let k = 0; k < n; k++) tracker.record(KEYS[k & 7] as string, msValues[(i++) & MASK] as number); } },
-    { name: 'prom-client Histogram observe', run: (n) => { for (let k = 0; k < n; k++) histogram.observe(LABELS[k & 7] as { route: string }, sValues[(i++) & MASK] as number); } },
-    { name: 'prom-client Summary observe (60 s window)', scale: 0.1, run: (n) => { for (let k = 0; k < n; k++) summary.observe(LABELS[k & 7] as { route: string }, sValues[(i++) & MASK] as number); } },
-    { name: 'perf_hooks createHistogram record', run: (n) => { for (let k = 0; k < n; k++) perf.record(nsValues[(i++) & MASK] as number); } },
+    {
+      name: 'hdr-histogram-js recordValue (raw)',
+      run: (n) => {
+        for (let k = 0; k < n; k++) hdr.recordValue(usValues[i++ & MASK] as number);
+      },
+    },
+    {
+      name: 'headroom record(key, ms)',
+      run: (n) => {
+        for (let k = 0; k < n; k++) tracker.record(KEYS[k & 7] as string, msValues[i++ & MASK] as number);
+      },
+    },
+    {
+      name: 'prom-client Histogram observe',
+      run: (n) => {
+        for (let k = 0; k < n; k++) histogram.observe(LABELS[k & 7] as { route: string }, sValues[i++ & MASK] as number);
+      },
+    },
+    {
+      name: 'prom-client Summary observe (60 s window)',
+      scale: 0.1,
+      run: (n) => {
+        for (let k = 0; k < n; k++) summary.observe(LABELS[k & 7] as { route: string }, sValues[i++ & MASK] as number);
+      },
+    },
+    {
+      name: 'perf_hooks createHistogram record',
+      run: (n) => {
+        for (let k = 0; k < n; k++) perf.record(nsValues[i++ & MASK] as number);
+      },
+    },
     {
       name: 'array, last 1,000 (push)',
       run: (n) => {
         for (let k = 0; k < n; k++) {
-          ring[at] = msValues[(i++) & MASK] as number;
+          ring[at] = msValues[i++ & MASK] as number;
           at = at === 999 ? 0 : at + 1;
         }
         sink += ring.length;
@@ -96,7 +122,9 @@ function median(xs: number[]): number {
 }
 
 console.log('# Percentile tracker benchmark\n');
-console.log(`${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'} · ${ROUNDS} rounds of ${N.toLocaleString('en')} records, peers interleaved in rotated order, medians\n`);
+console.log(
+  `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'} · ${ROUNDS} rounds of ${N.toLocaleString('en')} records, peers interleaved in rotated order, medians\n`,
+);
 
 const list = peers();
 // Warm-up, so that every peer runs optimised code from the first timed round.
@@ -140,7 +168,14 @@ async function readCost(): Promise<void> {
   const tracker = new PercentileTracker({ windows: ['1m', '1h'] });
   const hdr = new Int32Histogram(1, 60_000_000, 3);
   const registry = new promClient.Registry();
-  const summary = new promClient.Summary({ name: 'r_seconds', help: 'r', percentiles: [0.5, 0.9, 0.95, 0.99, 0.999], maxAgeSeconds: 60, ageBuckets: 12, registers: [registry] });
+  const summary = new promClient.Summary({
+    name: 'r_seconds',
+    help: 'r',
+    percentiles: [0.5, 0.9, 0.95, 0.99, 0.999],
+    maxAgeSeconds: 60,
+    ageBuckets: 12,
+    registers: [registry],
+  });
   const last: number[] = [];
   for (let k = 0; k < 100_000; k++) {
     const v = msValues[k & MASK] as number;
@@ -153,7 +188,13 @@ async function readCost(): Promise<void> {
     ['headroom stats(key) (all figures)', () => tracker.stats('k')],
     ['hdr-histogram-js 5 x getValueAtPercentile', () => [50, 90, 95, 99, 99.9].map((p) => hdr.getValueAtPercentile(p))],
     ['prom-client Summary get() (windowed)', () => summary.get()],
-    ['array, last 1,000: copy + sort + 5 picks', () => { const s = [...last].sort((a, b) => a - b); return [0.5, 0.9, 0.95, 0.99, 0.999].map((q) => s[Math.ceil(q * s.length) - 1]); }],
+    [
+      'array, last 1,000: copy + sort + 5 picks',
+      () => {
+        const s = [...last].sort((a, b) => a - b);
+        return [0.5, 0.9, 0.95, 0.99, 0.999].map((q) => s[Math.ceil(q * s.length) - 1]);
+      },
+    ],
   ];
   const times = new Map<string, number[]>(readers.map(([n]) => [n, []]));
   for (let round = 0; round < 3; round++) {

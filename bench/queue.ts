@@ -120,7 +120,10 @@ interface Offered {
 }
 
 /** Offers OFFERED_PER_MS tasks per millisecond for `seconds`; samples heap after GC each second. */
-async function overload(target: Offered, seconds: number): Promise<{ samples: number[]; offered: number; rejected: number; completed: number; maxWaiting: number }> {
+async function overload(
+  target: Offered,
+  seconds: number,
+): Promise<{ samples: number[]; offered: number; rejected: number; completed: number; maxWaiting: number }> {
   gc();
   const samples = [process.memoryUsage().heapUsed];
   let offered = 0;

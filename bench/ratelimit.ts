@@ -87,7 +87,9 @@ async function memory(): Promise<void> {
   console.log(
     `\n### Memory store: checks per CPU second, batches of 1,000 awaited, ${rounds} interleaved rounds of ${N.toLocaleString('en')} checks each, medians (range)\n`,
   );
-  console.log('| scenario | headroom `RateLimiter` + `MemoryRateLimitStore` | rate-limiter-flexible `RateLimiterMemory` | headroom / peer (median of rounds) | best round / best round |');
+  console.log(
+    '| scenario | headroom `RateLimiter` + `MemoryRateLimitStore` | rate-limiter-flexible `RateLimiterMemory` | headroom / peer (median of rounds) | best round / best round |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const s of scenarios) {
     const ours = (key: string) => s.ours.take(key);
@@ -181,9 +183,7 @@ async function redisStores(): Promise<void> {
       peer: new RateLimiterRedis({ storeClient: redis, points: 1, duration: 3600, keyPrefix: 'rlf-shut' }),
     },
   ];
-  console.log(
-    `\n### Redis store: 64 concurrent callers on one ioredis client, 10,000 keys, ${rounds} interleaved rounds of ${seconds}s, medians (range)\n`,
-  );
+  console.log(`\n### Redis store: 64 concurrent callers on one ioredis client, 10,000 keys, ${rounds} interleaved rounds of ${seconds}s, medians (range)\n`);
   console.log('| scenario | store | checks/s | client CPU us / check | redis-server CPU us / check | Redis commands per check |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   const summaries: string[] = [];
@@ -321,7 +321,10 @@ async function http(): Promise<void> {
     );
   }
   console.log('');
-  for (const [framework, erlIndex] of [['node:http', 0], ['Express', 2]] as const) {
+  for (const [framework, erlIndex] of [
+    ['node:http', 0],
+    ['Express', 2],
+  ] as const) {
     const erl = stats.get(variants[erlIndex]!.name)!;
     const ours = stats.get(variants[erlIndex + 1]!.name)!;
     // Each limiter's req/s is taken relative to the run of the bare framework next to it, then the

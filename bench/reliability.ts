@@ -36,7 +36,12 @@ function spread(values: number[]): string {
 }
 
 /** A reader whose connections go through `proxy`, and a writer on a direct connection. */
-async function pair(server: RedisServer, proxy: TcpProxy | undefined, prefix: string, options: CacheOptions = {}): Promise<{ a: Cache; b: Cache; close: () => Promise<void> }> {
+async function pair(
+  server: RedisServer,
+  proxy: TcpProxy | undefined,
+  prefix: string,
+  options: CacheOptions = {},
+): Promise<{ a: Cache; b: Cache; close: () => Promise<void> }> {
   const writer = server.client();
   const reader = proxy === undefined ? server.client() : new Redis({ host: proxy.host, port: proxy.port, maxRetriesPerRequest: 1 });
   reader.on('error', () => {});
@@ -217,7 +222,9 @@ async function main(): Promise<void> {
   try {
     await detection(server, proxy);
     console.log("### A 5 s Redis outage, 1,000 keys in the reader's L1, 10 deleted by a writer during it\n");
-    console.log('| Redis | bus | source reads during the outage | source reads in the 10 s after | L2 reads in the 10 s after | bus-up after Redis is back | log |');
+    console.log(
+      '| Redis | bus | source reads during the outage | source reads in the 10 s after | L2 reads in the 10 s after | bus-up after Redis is back | log |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const fault of ['pause', 'restart'] as const) {
       console.log(await outage(server, 10_000, fault));

@@ -106,7 +106,7 @@ function table(title: string, { wall, cpu }: CostResults): string {
   const lines = [
     `### ${title}`,
     '',
-    '| implementation | ns per call (wall) | added ns (wall) | added ns (CPU) | its added cost / headroom counterpart\'s (wall / CPU) |',
+    "| implementation | ns per call (wall) | added ns (wall) | added ns (CPU) | its added cost / headroom counterpart's (wall / CPU) |",
     '| --- | ---: | ---: | ---: | --- |',
   ];
   for (const [name, { total, added }] of wall) {

@@ -26,7 +26,10 @@ redis.on('error', (err) => console.warn('redis:', err.message)); // connection e
 const options = { prefix: 'headroom-example:', redis, ttl: '10m', jitter: 0.1, grace: '1h' } as const;
 const podA = createCache(options);
 const podB = createCache(options);
-for (const [name, cache] of [['A', podA], ['B', podB]] as const) {
+for (const [name, cache] of [
+  ['A', podA],
+  ['B', podB],
+] as const) {
   cache.on('hit', ({ key, layer }) => layer === 'l2' && console.log(`  pod ${name}: hit ${key} in L2 (Redis)`));
   cache.on('miss', ({ key }) => console.log(`  pod ${name}: miss ${key} -> Postgres`));
 }

@@ -137,10 +137,14 @@ function routes(service: Pick<Service, 'cache' | 'orders' | 'flaky'>) {
         }
       } else if (req.method === 'GET' && path === '/report') {
         // An expensive aggregate (120 ms), cached for a second: one computation serves everyone.
-        const report = await service.cache.getOrSet('report', async ({ signal: work }) => {
-          await busy(120, work);
-          return { generatedAt: new Date().toISOString(), total: Math.round(Math.random() * 1e6) };
-        }, '1s');
+        const report = await service.cache.getOrSet(
+          'report',
+          async ({ signal: work }) => {
+            await busy(120, work);
+            return { generatedAt: new Date().toISOString(), total: Math.round(Math.random() * 1e6) };
+          },
+          '1s',
+        );
         json(res, 200, report);
       } else if (req.method === 'POST' && path === '/orders') {
         service.orders.run += 1;
@@ -175,12 +179,18 @@ async function startService(): Promise<Service> {
 
   // Plain node:http has no route templates; these paths carry no ids, so method + path is safe.
   const timed = percentileMiddleware(tracker, { serverTiming: true, key: (ex) => `${ex.method} ${ex.path}` });
-  const guard = toNode(
-    compose(timed, limited, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)),
-  );
+  const guard = toNode(compose(timed, limited, timeout(REQUEST_TIMEOUT, { name: 'request' }), shed(queue), idempotencyMiddleware(idempotency)));
   const ready = toNode(readinessHandler(health, { detail: 'full' }));
   // The demo listens on loopback only; a real service passes `authorize` (see docs/dashboard.md).
-  const sources = { percentiles: tracker, cache, health, idempotency, queues: { demo: queue }, breakers: { upstream: flaky.breaker }, limiters: { 'per-client': limiter } };
+  const sources = {
+    percentiles: tracker,
+    cache,
+    health,
+    idempotency,
+    queues: { demo: queue },
+    breakers: { upstream: flaky.breaker },
+    limiters: { 'per-client': limiter },
+  };
   const alerts = alertRules({
     percentiles: tracker,
     rules: [{ name: 'flaky-is-slow', severity: 'warning', key: 'GET /flaky', p99Above: '300ms', for: '5s' }],
@@ -348,11 +358,19 @@ async function report(result: LoadResult, service: Service): Promise<void> {
   console.log(`  limited    ${count(429)}   (429 + Retry-After + RateLimit headers: over 20 requests a second for one client)`);
   const other = total - count(200) - count(201) - count(504) - count(503) - count(429);
   if (other > 0 || result.errors > 0) {
-    console.log(`  other      ${other} responses (409: order retried while in flight; 502: GET /flaky's upstream failed its retries), ${result.errors} network errors`);
+    console.log(
+      `  other      ${other} responses (409: order retried while in flight; 502: GET /flaky's upstream failed its retries), ${result.errors} network errors`,
+    );
   }
 
-  table('client-side latency (ms), by outcome', ['served', 'timed out', 'shed', 'rate limited'].map((o) => row(o, result.latency, o)));
-  table('server-side latency (ms), by route (headroom/percentiles)', ROUTES.map((r) => row(r, service.tracker, r)));
+  table(
+    'client-side latency (ms), by outcome',
+    ['served', 'timed out', 'shed', 'rate limited'].map((o) => row(o, result.latency, o)),
+  );
+  table(
+    'server-side latency (ms), by route (headroom/percentiles)',
+    ROUTES.map((r) => row(r, service.tracker, r)),
+  );
 
   const g = result.greedy;
   const p = result.polite;
@@ -379,7 +397,9 @@ async function report(result: LoadResult, service: Service): Promise<void> {
       `the breaker opened ${b.opened} times and refused ${b.rejected} calls at once (503 + Retry-After) during the outage, now ${b.state}`,
   );
   const health = await service.health.check();
-  const checks = Object.entries(health.checks).map(([name, c]) => `${name} ${c.status}`).join(', ');
+  const checks = Object.entries(health.checks)
+    .map(([name, c]) => `${name} ${c.status}`)
+    .join(', ');
   console.log(`health: ${health.status} (${checks})`);
 }
 
@@ -393,7 +413,10 @@ async function serve(service: Service): Promise<void> {
   const client = async (): Promise<void> => {
     while (!stopping) {
       const { path, init } = pickRequest();
-      await fetch(service.url + path, init).then((r) => r.arrayBuffer(), () => undefined);
+      await fetch(service.url + path, init).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
       await sleep(50 + Math.random() * 200);
     }
   };

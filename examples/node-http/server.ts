@@ -46,7 +46,10 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   } else if (req.method === 'GET' && path === '/report') {
     queued(req, res, async () => send(res, 200, await service.report())); // 503 once the queue is full
   } else if (req.method === 'GET' && template(path) === '/quote/:id') {
-    await service.quote(id, requestSignal(req)).then((quote) => send(res, 200, quote), (err) => sendProblem(res, failure(err)));
+    await service.quote(id, requestSignal(req)).then(
+      (quote) => send(res, 200, quote),
+      (err) => sendProblem(res, failure(err)),
+    );
   } else if (req.method === 'POST' && path === '/orders') {
     idempotent(req, res, async () => {
       const order = await service.placeOrder((req as { body?: unknown }).body); // the bytes the middleware read

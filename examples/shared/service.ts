@@ -39,7 +39,12 @@ export async function createService() {
   // headroom/idempotency: POST /orders runs once per key and caller, Redis holds the outcomes.
   const idempotency = new Idempotency({ store: new RedisIdempotencyStore(redis, { prefix: `${prefix}idem:` }), ttl: '24h', storeTimeout: '1s' });
   // headroom/ratelimit: RATE_LIMIT requests a minute per caller, counted in Redis for every instance.
-  const limiter = new RateLimiter({ name: 'per-caller', limit: config.rateLimit, window: '1m', store: new RedisRateLimitStore(redis, { prefix: `${prefix}rl:` }) });
+  const limiter = new RateLimiter({
+    name: 'per-caller',
+    limit: config.rateLimit,
+    window: '1m',
+    store: new RedisRateLimitStore(redis, { prefix: `${prefix}rl:` }),
+  });
   // headroom/resilience: retries within a budget, a breaker, and a deadline per attempt.
   const pricingBreaker = new CircuitBreaker({ name: 'pricing', cooldown: '5s' });
   const pricing = retryingFetch(fetch, {

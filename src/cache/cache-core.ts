@@ -91,7 +91,12 @@ export class CacheCore implements SpaceContext, CacheState {
     if (redis !== undefined) {
       this.l2 = new L2(
         redis,
-        { timeoutMs: config.l2TimeoutMs, breakerThreshold: config.breakerThreshold, breakerCooldownMs: config.breakerCooldownMs, directReads: config.directReads },
+        {
+          timeoutMs: config.l2TimeoutMs,
+          breakerThreshold: config.breakerThreshold,
+          breakerCooldownMs: config.breakerCooldownMs,
+          directReads: config.directReads,
+        },
         {
           error: (error, operation, timedOut) => {
             if (timedOut) this.counters.l2Timeouts++;

@@ -16,11 +16,9 @@ export function cacheClosed(): HeadroomError {
 /** `CACHE_KEY_INVALID` (400): `key` is not a non-empty string of at most `maxKeyLength`. */
 export function invalidKey(key: unknown, maxKeyLength: number): HeadroomError {
   const got = typeof key === 'string' ? `a string of ${key.length}` : typeof key;
-  return new HeadroomError(
-    ErrorCode.CACHE_KEY_INVALID,
-    `headroom cache: a key must be a non-empty string of at most ${maxKeyLength} characters; got ${got}`,
-    { status: 400 },
-  );
+  return new HeadroomError(ErrorCode.CACHE_KEY_INVALID, `headroom cache: a key must be a non-empty string of at most ${maxKeyLength} characters; got ${got}`, {
+    status: 400,
+  });
 }
 
 /** `CACHE_INVALID_VALUE` (500): `set(key, undefined)`. */

@@ -78,4 +78,3 @@ export interface CacheEvents {
     resynced: boolean;
   };
 }
-

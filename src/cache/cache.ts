@@ -41,10 +41,7 @@ export interface WarmEntry<T = unknown> {
 }
 
 /** What {@link Cache.warm} accepts: entries, or a function that loads them. */
-export type WarmSource =
-  | Iterable<WarmEntry>
-  | AsyncIterable<WarmEntry>
-  | (() => Iterable<WarmEntry> | AsyncIterable<WarmEntry> | Promise<Iterable<WarmEntry>>);
+export type WarmSource = Iterable<WarmEntry> | AsyncIterable<WarmEntry> | (() => Iterable<WarmEntry> | AsyncIterable<WarmEntry> | Promise<Iterable<WarmEntry>>);
 
 /**
  * A multi-level cache (see {@link createCache}). The root cache and each namespace view share

@@ -1,12 +1,5 @@
 import { cacheTime } from './clock.js';
-import {
-  integerOption,
-  invalidArgument,
-  objectArgument,
-  optionalDuration,
-  parseDuration,
-  stringOption,
-} from '../core/index.js';
+import { integerOption, invalidArgument, objectArgument, optionalDuration, parseDuration, stringOption } from '../core/index.js';
 import { CacheCore } from './cache-core.js';
 import { resolveDefaults, resolveL1 } from './entry-settings.js';
 import { cacheJsonSerializer } from './serializer.js';
@@ -48,7 +41,13 @@ export function createCache(options: CacheOptions = {}): Cache {
   const prefix = stringOption(options.prefix, 'prefix', 'hr:');
   const l1 = resolveL1(options.l1, 'l1', { maxEntries: 10_000 });
   const redis = options.redis;
-  if (redis !== undefined && (redis === null || typeof redis !== 'object' || typeof (redis as { get?: unknown }).get !== 'function' || typeof (redis as { duplicate?: unknown }).duplicate !== 'function')) {
+  if (
+    redis !== undefined &&
+    (redis === null ||
+      typeof redis !== 'object' ||
+      typeof (redis as { get?: unknown }).get !== 'function' ||
+      typeof (redis as { duplicate?: unknown }).duplicate !== 'function')
+  ) {
     throw invalidArgument('redis', 'an ioredis Redis or Cluster', redis);
   }
   if (redis !== undefined) {
@@ -56,7 +55,11 @@ export function createCache(options: CacheOptions = {}): Cache {
     const clientOptions = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
     const keyPrefix = clientOptions?.keyPrefix ?? clientOptions?.redisOptions?.keyPrefix;
     if (typeof keyPrefix === 'string' && keyPrefix.length > 0) {
-      throw invalidArgument('redis', "a client without ioredis' keyPrefix (use the cache's prefix option)", `a client with keyPrefix ${JSON.stringify(keyPrefix)}`);
+      throw invalidArgument(
+        'redis',
+        "a client without ioredis' keyPrefix (use the cache's prefix option)",
+        `a client with keyPrefix ${JSON.stringify(keyPrefix)}`,
+      );
     }
   }
   const l2TimeoutMs = parseDuration(options.l2Timeout ?? '1s', 'l2Timeout', { positive: true });
@@ -115,4 +118,3 @@ export function createCache(options: CacheOptions = {}): Cache {
   });
   return core.root;
 }
-

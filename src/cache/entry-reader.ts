@@ -39,7 +39,6 @@ export interface EntryReaderParts {
  * size for a byte-bounded L1. Tags are judged by the {@link TagCheck}.
  */
 export class EntryReader {
-
   constructor(private readonly parts: EntryReaderParts) {}
 
   /**

@@ -44,7 +44,6 @@ export interface EntryWriterParts {
  * L1, then sends the L2 `SET` and, when asked, the bus message after it.
  */
 export class EntryWriter {
-
   constructor(private readonly parts: EntryWriterParts) {}
 
   /**

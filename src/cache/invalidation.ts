@@ -22,7 +22,6 @@ export interface InvalidationParts {
  * is announced once Redis answers; a write the breaker skipped was never sent and is not.
  */
 export class Invalidation {
-
   constructor(private readonly parts: InvalidationParts) {}
 
   /** Deletes the entries of `keys` (one `UNLINK`), then announces it. */

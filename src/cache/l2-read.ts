@@ -125,4 +125,3 @@ export abstract class L2Read {
     this.onReply(FAIL);
   }
 }
-

@@ -1,10 +1,4 @@
-import {
-  corkClient,
-  promiseWithSettlers,
-  Deadline,
-  settlers,
-  type Settle,
-} from '../core/index.js';
+import { corkClient, promiseWithSettlers, Deadline, settlers, type Settle } from '../core/index.js';
 import { CircuitBreaker } from '../resilience/index.js';
 import { l2Timeout } from './cache-errors.js';
 import type { CacheRedis } from './cache-options.js';

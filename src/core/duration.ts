@@ -71,11 +71,6 @@ export function parseDuration(value: unknown, name: string, options: ParseDurati
  * const ttlMs = optionalDuration(options.ttl, 'ttl', 300_000);
  * ```
  */
-export function optionalDuration<T extends number | undefined>(
-  value: unknown,
-  name: string,
-  fallback: T,
-  options: ParseDurationOptions = {},
-): number | T {
+export function optionalDuration<T extends number | undefined>(value: unknown, name: string, fallback: T, options: ParseDurationOptions = {}): number | T {
   return value === undefined ? fallback : parseDuration(value, name, options);
 }

@@ -90,10 +90,10 @@ export class Emitter<Events extends object> {
       try {
         (list[i] as Listener<Events[K]>)(payload);
       } catch (err) {
-        process.emitWarning(
-          `headroom: a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`,
-          { code: 'HEADROOM_LISTENER_ERROR', detail: err instanceof Error ? err.stack : undefined },
-        );
+        process.emitWarning(`headroom: a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`, {
+          code: 'HEADROOM_LISTENER_ERROR',
+          detail: err instanceof Error ? err.stack : undefined,
+        });
       }
     }
   }

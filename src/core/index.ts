@@ -4,15 +4,7 @@
  *
  * @packageDocumentation
  */
-export {
-  ErrorCode,
-  HeadroomError,
-  InvalidArgumentError,
-  isHeadroomError,
-  invalidArgument,
-  describe,
-  type HeadroomErrorOptions,
-} from './errors.js';
+export { ErrorCode, HeadroomError, InvalidArgumentError, isHeadroomError, invalidArgument, describe, type HeadroomErrorOptions } from './errors.js';
 // The re-exports marked @internal are for headroom's modules only: the published declarations
 // leave them out (stripInternal), as they leave out the declarations themselves.
 /** @internal */

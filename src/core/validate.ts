@@ -9,12 +9,7 @@ import { invalidArgument } from './errors.js';
  * const concurrency = integerOption(options.concurrency, 'concurrency', 1, { min: 1 });
  * ```
  */
-export function integerOption(
-  value: unknown,
-  name: string,
-  fallback: number,
-  bounds: { min?: number; max?: number } = {},
-): number {
+export function integerOption(value: unknown, name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
   if (value === undefined) return fallback;
   const min = bounds.min ?? 0;
   const max = bounds.max ?? Infinity;
@@ -33,12 +28,7 @@ export function integerOption(
  * const jitter = numberOption(options.jitter, 'jitter', 0, { min: 0, max: 1 });
  * ```
  */
-export function numberOption(
-  value: unknown,
-  name: string,
-  fallback: number,
-  bounds: { min?: number; max?: number } = {},
-): number {
+export function numberOption(value: unknown, name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
   if (value === undefined) return fallback;
   const min = bounds.min ?? -Infinity;
   const max = bounds.max ?? Infinity;

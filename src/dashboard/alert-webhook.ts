@@ -60,15 +60,17 @@ export class AlertWebhook {
   /** Queues `message`; returns at once. */
   send(message: WebhookMessage): void {
     const body = JSON.stringify(message);
-    this.queue.add(({ signal }) => this.deliver(body, signal)).then(
-      () => {
-        this.delivered++;
-      },
-      (error: unknown) => {
-        this.failed++;
-        this.onFailure(error, message);
-      },
-    );
+    this.queue
+      .add(({ signal }) => this.deliver(body, signal))
+      .then(
+        () => {
+          this.delivered++;
+        },
+        (error: unknown) => {
+          this.failed++;
+          this.onFailure(error, message);
+        },
+      );
   }
 
   stats(): WebhookStats {

@@ -143,7 +143,8 @@ export function dashboardHandler(options: DashboardOptions = {}): DashboardHandl
     throw invalidArgument('alerts', 'the result of alertRules()', alerts);
   }
   const title = options.title ?? 'headroom';
-  if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw invalidArgument('title', 'a non-empty string of at most 200 characters', title);
+  if (typeof title !== 'string' || title.length === 0 || title.length > 200)
+    throw invalidArgument('title', 'a non-empty string of at most 200 characters', title);
   const authorize = options.authorize;
   if (authorize !== undefined) functionArgument(authorize, 'authorize');
   const path = pathOption(options.path);
@@ -163,7 +164,11 @@ export function dashboardHandler(options: DashboardOptions = {}): DashboardHandl
   }
 
   const builder = new FrameBuilder({ sources, alerts, window: { window: windowMs }, windowLabel, intervalMs, maxRoutes });
-  const feed = new FrameFeed(() => builder.build(), () => builder.reset(), intervalMs);
+  const feed = new FrameFeed(
+    () => builder.build(),
+    () => builder.reset(),
+    intervalMs,
+  );
   const page = pageResponse(title, intervalMs);
   const head: HttpResponse = { status: 200, headers: page.headers };
   let closed = false;

@@ -36,17 +36,7 @@ export type {
   ResolvedAlert,
 } from './alert-types.js';
 export type { WebhookStats } from './alert-webhook.js';
-export type {
-  DashboardFrame,
-  RouteFrame,
-  HealthFrame,
-  HealthCheckFrame,
-  CacheFrame,
-  QueueFrame,
-  BreakerFrame,
-  LimiterFrame,
-  AlertSource,
-} from './frame.js';
+export type { DashboardFrame, RouteFrame, HealthFrame, HealthCheckFrame, CacheFrame, QueueFrame, BreakerFrame, LimiterFrame, AlertSource } from './frame.js';
 export type {
   DashboardSources,
   CacheSource,

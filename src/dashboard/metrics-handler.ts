@@ -1,11 +1,6 @@
 import { invalidArgument, objectArgument, writeFamilies, type Middleware } from '../core/index.js';
 import type { HealthReport } from '../health/index.js';
-import {
-  metricsHandler as trackerMetricsHandler,
-  type MetricsHandlerOptions,
-  type PercentileTracker,
-  type PrometheusOptions,
-} from '../percentiles/index.js';
+import { metricsHandler as trackerMetricsHandler, type MetricsHandlerOptions, type PercentileTracker, type PrometheusOptions } from '../percentiles/index.js';
 import { sourceFamilies } from './source-families.js';
 import { resolveSources, type DashboardSources, type HealthSource } from './sources.js';
 

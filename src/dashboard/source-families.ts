@@ -61,9 +61,19 @@ function cacheFamilies(f: Families, c: CacheStats): void {
   f.one('headroom_cache_factory_runs_total', 'counter', 'Cache factory runs.', c.factory.calls);
   f.one('headroom_cache_factory_errors_total', 'counter', 'Cache factory runs that threw.', c.factory.errors);
   f.one('headroom_cache_factory_timeouts_total', 'counter', 'Cache factory runs past factoryTimeout.hard.', c.factory.timeouts);
-  f.one('headroom_cache_coalesced_total', 'counter', 'getOrSet calls that joined a run already in flight (factory runs saved by stampede protection).', c.factory.coalesced);
+  f.one(
+    'headroom_cache_coalesced_total',
+    'counter',
+    'getOrSet calls that joined a run already in flight (factory runs saved by stampede protection).',
+    c.factory.coalesced,
+  );
   f.one('headroom_cache_refreshes_total', 'counter', 'Background refreshes started.', c.refreshes);
-  f.add('headroom_cache_breaker_state', 'gauge', 'State of the L2 circuit breaker (1 for the current state).', stateSet('state', BREAKER_STATES, c.breaker.state));
+  f.add(
+    'headroom_cache_breaker_state',
+    'gauge',
+    'State of the L2 circuit breaker (1 for the current state).',
+    stateSet('state', BREAKER_STATES, c.breaker.state),
+  );
   f.one('headroom_cache_breaker_opened_total', 'counter', 'Times the L2 circuit breaker opened.', c.breaker.opened);
   if (c.bus.enabled) f.one('headroom_cache_bus_connected', 'gauge', 'Whether the invalidation bus is connected (1) or not (0).', c.bus.connected ? 1 : 0);
   f.one('headroom_cache_bus_messages_received_total', 'counter', 'Invalidation messages received from other instances.', c.bus.messagesIn);
@@ -110,7 +120,12 @@ function idempotencyFamilies(f: Families, s: IdempotencyStats): void {
 }
 
 function healthFamilies(f: Families, report: HealthReport): void {
-  f.add('headroom_health_status', 'gauge', 'Service health (1 for the current status).', stateSet('status', ['healthy', 'degraded', 'unhealthy'], report.status));
+  f.add(
+    'headroom_health_status',
+    'gauge',
+    'Service health (1 for the current status).',
+    stateSet('status', ['healthy', 'degraded', 'unhealthy'], report.status),
+  );
   const checks = Object.entries(report.checks);
   if (checks.length === 0) return;
   const status: PrometheusSample[] = [];

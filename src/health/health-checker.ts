@@ -1,23 +1,7 @@
-import {
-  ErrorCode,
-  HeadroomError,
-  invalidArgument,
-  objectArgument,
-  optionalDuration,
-  parseDuration,
-} from '../core/index.js';
+import { ErrorCode, HeadroomError, invalidArgument, objectArgument, optionalDuration, parseDuration } from '../core/index.js';
 import { TimeoutError, withTimeout } from '../timeout/index.js';
 import { GracefulShutdown, parseShutdownOptions, type ShutdownHooks, type ShutdownOptions, type ShutdownResult } from './graceful-shutdown.js';
-import type {
-  CheckReport,
-  CheckResult,
-  CheckStatus,
-  HealthCheck,
-  HealthCheckerOptions,
-  HealthReport,
-  HealthStatus,
-  RegisterOptions,
-} from './types.js';
+import type { CheckReport, CheckResult, CheckStatus, HealthCheck, HealthCheckerOptions, HealthReport, HealthStatus, RegisterOptions } from './types.js';
 
 /** One registered check and the state of its latest invocation. */
 interface Entry {
@@ -306,7 +290,8 @@ export class HealthChecker {
       status,
       healthy: status !== 'unhealthy',
       degraded: status === 'degraded',
-      message: problems.length === 0 ? (entries.length === 0 ? 'healthy: no checks registered' : 'healthy: all checks pass') : `${status}: ${problems.join(', ')}`,
+      message:
+        problems.length === 0 ? (entries.length === 0 ? 'healthy: no checks registered' : 'healthy: all checks pass') : `${status}: ${problems.join(', ')}`,
       checks,
       durationMs: round(performance.now() - started),
       timestamp: new Date().toISOString(),
@@ -323,7 +308,11 @@ export class HealthChecker {
       // Calling it again would pile a second hanging call on the first (another connection,
       // another socket): report the hang instead until the first call settles.
       return Promise.resolve(
-        this.entryReport(entry, { status: 'fail', output: `still running since ${new Date(entry.runningSince).toISOString()} (timeout ${entry.timeoutMs} ms)` }, 0),
+        this.entryReport(
+          entry,
+          { status: 'fail', output: `still running since ${new Date(entry.runningSince).toISOString()} (timeout ${entry.timeoutMs} ms)` },
+          0,
+        ),
       );
     }
     const started = performance.now();

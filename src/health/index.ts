@@ -34,13 +34,7 @@ export type {
   HealthReport,
   HealthCheckerOptions,
 } from './types.js';
-export type {
-  ShutdownOptions,
-  ShutdownResult,
-  ShutdownContext,
-  ClosableServer,
-  DrainableQueue,
-} from './graceful-shutdown.js';
+export type { ShutdownOptions, ShutdownResult, ShutdownContext, ClosableServer, DrainableQueue } from './graceful-shutdown.js';
 export { toHealthJson, healthJsonStatus, type HealthJson, type HealthJsonCheck, type HealthJsonOptions, type HealthDetail } from './health-json.js';
 export { redisCheck, type PingableRedis, type RedisCheckOptions, type RedisClusterLike, type RedisNodeLike } from './checks/redis-check.js';
 export { pgCheck, type Queryable } from './checks/pg-check.js';

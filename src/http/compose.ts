@@ -19,8 +19,7 @@ class Chain {
   ) {}
 
   async dispatch(index: number): Promise<void> {
-    const next: Next =
-      index + 1 === this.middlewares.length ? (options) => this.reach(options) : (options) => this.step(index + 1, options);
+    const next: Next = index + 1 === this.middlewares.length ? (options) => this.reach(options) : (options) => this.step(index + 1, options);
     await this.middlewares[index]!(this.exchange, next);
     // The middleware that held the handler's response returned: what it did not answer goes out
     // now, before the middlewares further out wait for the response to be sent.

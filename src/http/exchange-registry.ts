@@ -30,4 +30,3 @@ export function register(key: object, exchange: object): void {
 export function disconnectReason(): DOMException {
   return new DOMException('headroom: the client closed the connection', 'AbortError');
 }
-

@@ -308,7 +308,11 @@ export class FastifyDriver implements ExchangeDriver<void>, TapOwner {
     if (this.holdOpen && !this.exchange.answeredInPlace && !answerUnderWay(this.reply.raw)) {
       if (payload === null || payload === undefined) this.holdPayload(new Uint8Array(0), done);
       else if (typeof payload === 'string' || payload instanceof Uint8Array) this.holdPayload(toBuffer(payload), done);
-      else if (typeof (payload as Readable).pipe === 'function') readAll(payload as Readable).then((bytes) => this.holdPayload(bytes, done), (err: Error) => done(err));
+      else if (typeof (payload as Readable).pipe === 'function')
+        readAll(payload as Readable).then(
+          (bytes) => this.holdPayload(bytes, done),
+          (err: Error) => done(err),
+        );
       else done(null, payload);
     } else if (!this.exchange.capturing) {
       done(null, payload);

@@ -11,9 +11,7 @@ export const HANDLER_SETTLE_LIMIT_MS = 60_000;
 /** What `next({ untilHandlerSettles: true })` rejects with once {@link HANDLER_SETTLE_LIMIT_MS} passed. */
 export class HandlerUnsettledError extends Error {
   constructor() {
-    super(
-      `headroom: the handler neither ended its response nor failed within ${HANDLER_SETTLE_LIMIT_MS / 1000} s after its request was answered in its place`,
-    );
+    super(`headroom: the handler neither ended its response nor failed within ${HANDLER_SETTLE_LIMIT_MS / 1000} s after its request was answered in its place`);
     this.name = 'HandlerUnsettledError';
   }
 }

@@ -115,4 +115,3 @@ export class HonoLateResponse {
     return this.state !== 'pending';
   }
 }
-

@@ -275,4 +275,3 @@ export class KoaDriver implements ExchangeDriver<void>, TapOwner {
 
   finish(): void {}
 }
-

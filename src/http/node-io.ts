@@ -16,7 +16,6 @@ export function nodeHeaderMap(headers: OutgoingHttpHeaders): HeaderMap {
   return map;
 }
 
-
 /**
  * Calls `visit` with each header given to `writeHead(status, headers)`: an object, a flat
  * `[name, value, name, value]` array or an array of `[name, value]` pairs. Names are passed as
@@ -93,7 +92,6 @@ export function withAppended(given: unknown, appended: ReadonlyMap<string, strin
   return copy;
 }
 
-
 /**
  * An {@link HttpResult} whose headers are only copied out when someone reads them. A body the
  * handler wrote as one UTF-8 string is kept as that string and encoded only if `body` is read.
@@ -132,7 +130,6 @@ export class NodeResult implements HttpResult {
     return copied;
   }
 }
-
 
 /** Whether the client of a node response went away before the response finished. */
 export function nodeClientGone(res: ServerResponse): boolean {
@@ -241,7 +238,6 @@ export function readRequestBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-
 /** Writes `response` on a node response whose head is not sent yet. */
 export function writeNodeResponse(res: ServerResponse, response: HttpResponse): void {
   for (const name of STALE) if (res.hasHeader(name)) res.removeHeader(name);
@@ -301,4 +297,3 @@ export function streamToNode(stream: ReadableStream<Uint8Array>, res: ServerResp
   res.flushHeaders();
   pull();
 }
-

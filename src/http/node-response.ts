@@ -291,7 +291,8 @@ function joined(value: HeaderValue): string {
 }
 
 function bytesOf(chunk: unknown, encoding: unknown): Uint8Array | undefined {
-  if (typeof chunk === 'string') return chunk.length === 0 ? undefined : Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (typeof chunk === 'string')
+    return chunk.length === 0 ? undefined : Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   if (chunk instanceof Uint8Array) return chunk.byteLength === 0 ? undefined : chunk;
   return undefined;
 }
@@ -441,7 +442,10 @@ export class LateResponse {
     target.appendHeader = function (this: ServerResponse, name: string, value: HeaderValue) {
       const key = name.toLowerCase();
       const before = late.headers.get(key);
-      late.headers.set(key, before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), ...(Array.isArray(value) ? value : [String(value)])]);
+      late.headers.set(
+        key,
+        before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), ...(Array.isArray(value) ? value : [String(value)])],
+      );
       return this;
     };
     target.setHeaders = function (this: ServerResponse, headers: Headers | Map<string, HeaderValue>) {
@@ -489,4 +493,3 @@ export class LateResponse {
     this.onEnd(this.result());
   }
 }
-

@@ -17,7 +17,6 @@ export interface SheddingQueue {
   readonly concurrency?: number;
 }
 
-
 /**
  * Runs the rest of the chain through `queue`, so at most its `concurrency` requests are
  * handled at once and at most `maxSize` wait. When the queue is full the request is answered at

@@ -23,11 +23,10 @@ export class IdempotencyInProgressError extends HeadroomError {
   readonly key: string;
 
   constructor(key: string, retryAfterMs: number) {
-    super(
-      ErrorCode.IDEMPOTENCY_IN_PROGRESS,
-      `headroom: a request with idempotency key ${describe(key)} is still in progress; retry later`,
-      { status: 409, retryAfterMs },
-    );
+    super(ErrorCode.IDEMPOTENCY_IN_PROGRESS, `headroom: a request with idempotency key ${describe(key)} is still in progress; retry later`, {
+      status: 409,
+      retryAfterMs,
+    });
     this.name = 'IdempotencyInProgressError';
     this.key = key;
   }
@@ -51,11 +50,7 @@ export class IdempotencyKeyReusedError extends HeadroomError {
   readonly key: string;
 
   constructor(key: string) {
-    super(
-      ErrorCode.IDEMPOTENCY_KEY_REUSED,
-      `headroom: idempotency key ${describe(key)} was already used with a different request payload`,
-      { status: 422 },
-    );
+    super(ErrorCode.IDEMPOTENCY_KEY_REUSED, `headroom: idempotency key ${describe(key)} was already used with a different request payload`, { status: 422 });
     this.name = 'IdempotencyKeyReusedError';
     this.key = key;
   }
@@ -82,11 +77,7 @@ export class IdempotencyLeaseLostError extends HeadroomError {
   readonly key: string;
 
   constructor(key: string) {
-    super(
-      ErrorCode.IDEMPOTENCY_LEASE_LOST,
-      `headroom: the lease on idempotency key ${describe(key)} was lost while the operation ran`,
-      { status: 409 },
-    );
+    super(ErrorCode.IDEMPOTENCY_LEASE_LOST, `headroom: the lease on idempotency key ${describe(key)} was lost while the operation ran`, { status: 409 });
     this.name = 'IdempotencyLeaseLostError';
     this.key = key;
   }
@@ -121,11 +112,11 @@ export class IdempotencyNotStoredError extends HeadroomError {
   readonly key: string;
 
   constructor(key: string, cause?: unknown) {
-    super(
-      ErrorCode.IDEMPOTENCY_NOT_STORED,
-      `headroom: the result for idempotency key ${describe(key)} could not be stored; it is not answered, retry later`,
-      { status: 503, retryAfterMs: 1000, cause },
-    );
+    super(ErrorCode.IDEMPOTENCY_NOT_STORED, `headroom: the result for idempotency key ${describe(key)} could not be stored; it is not answered, retry later`, {
+      status: 503,
+      retryAfterMs: 1000,
+      cause,
+    });
     this.name = 'IdempotencyNotStoredError';
     this.key = key;
   }

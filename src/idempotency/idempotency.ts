@@ -11,14 +11,7 @@ import {
   type Listener,
 } from '../core/index.js';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, IdempotencyNotStoredError } from './errors.js';
-import type {
-  IdempotencyErrorEvent,
-  IdempotencyEvents,
-  IdempotencyOptions,
-  IdempotencyStats,
-  IdempotentOperation,
-  RunOptions,
-} from './idempotency-types.js';
+import type { IdempotencyErrorEvent, IdempotencyEvents, IdempotencyOptions, IdempotencyStats, IdempotentOperation, RunOptions } from './idempotency-types.js';
 import { ReleaseWithoutStoring } from './internal.js';
 import { Lease, LeaseKeeper } from './lease.js';
 import { encodeError, encodeValue, jsonSerializer, replayOutcome, type IdempotencySerializer } from './outcome.js';

@@ -120,7 +120,7 @@ function isJson(contentType: string | undefined): boolean {
 function requestFingerprint(exchange: HttpExchange, body: unknown, maxBodyBytes: number): string | undefined {
   const head = exchange.method + '\n' + exchange.url + '\n';
   if (body instanceof Uint8Array || typeof body === 'string') {
-    if ((typeof body === 'string' ? textBytesOver(body, maxBodyBytes) : body.byteLength > maxBodyBytes)) return undefined;
+    if (typeof body === 'string' ? textBytesOver(body, maxBodyBytes) : body.byteLength > maxBodyBytes) return undefined;
     if (body.length > 0 && isJson(exchange.header('content-type'))) {
       if (typeof body !== 'string') return jsonBytesFingerprint(head, body);
       try {
@@ -129,7 +129,10 @@ function requestFingerprint(exchange: HttpExchange, body: unknown, maxBodyBytes:
         // not JSON after all: hash the bytes
       }
     }
-    return createHash('sha256').update(head + 'b').update(body).digest('base64url');
+    return createHash('sha256')
+      .update(head + 'b')
+      .update(body)
+      .digest('base64url');
   }
   if (body !== undefined && body !== null) {
     // Parsed by the framework, which read it whole: its canonical text is what gets hashed.
@@ -170,7 +173,10 @@ function jsonBytesFingerprint(head: string, body: Uint8Array): string {
       // not JSON after all
     }
   }
-  return createHash('sha256').update(head + 'b').update(body).digest('base64url');
+  return createHash('sha256')
+    .update(head + 'b')
+    .update(body)
+    .digest('base64url');
 }
 
 /**
@@ -244,7 +250,8 @@ export function idempotencyMiddleware(idempotency: Idempotency, options: Idempot
   }
   if (options.required !== undefined && typeof options.required !== 'boolean') throw invalidArgument('required', 'a boolean', options.required);
   const required = options.required === true;
-  if (options.scope !== undefined && typeof options.scope !== 'function') throw invalidArgument('scope', 'a function (exchange) => string | undefined', options.scope);
+  if (options.scope !== undefined && typeof options.scope !== 'function')
+    throw invalidArgument('scope', 'a function (exchange) => string | undefined', options.scope);
   const scopeOf = options.scope;
   if (options.headers !== undefined && (!Array.isArray(options.headers) || options.headers.some((h) => typeof h !== 'string' || h.length === 0))) {
     throw invalidArgument('headers', 'an array of header names', options.headers);

@@ -134,9 +134,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.acquire} */
   async acquire(key: string, token: string, fingerprint: string, lockTtlMs: number): Promise<AcquireResult> {
-    const reply = (await this.call(SCRIPTS.acquire, key, token, fingerprint, Math.ceil(lockTtlMs))) as
-      | number
-      | [string | null, number | null, string?];
+    const reply = (await this.call(SCRIPTS.acquire, key, token, fingerprint, Math.ceil(lockTtlMs))) as number | [string | null, number | null, string?];
     if (reply === 1) return ACQUIRED;
     const [storedFingerprint, pttl, value] = reply as [string | null, number | null, string | undefined];
     if (value !== undefined && value !== null) return { status: 'completed', fingerprint: storedFingerprint ?? '', value };

@@ -35,8 +35,7 @@ export class RateLimitedError extends HeadroomError {
     const seconds = Math.max(1, Math.ceil(options.retryAfterMs / 1000));
     super(
       ErrorCode.RATE_LIMITED,
-      options.message ??
-        `headroom: rate limited${policies.length > 0 ? ` by ${policies.join(', ')}` : ''}; retry in ${seconds} s`,
+      options.message ?? `headroom: rate limited${policies.length > 0 ? ` by ${policies.join(', ')}` : ''}; retry in ${seconds} s`,
       { status: 429, retryAfterMs: options.retryAfterMs },
     );
     this.name = 'RateLimitedError';

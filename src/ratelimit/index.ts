@@ -23,33 +23,15 @@
  * @packageDocumentation
  */
 export { RateLimiter, type TakeAllCheck } from './rate-limiter.js';
-export type {
-  RateLimiterOptions,
-  TakeOptions,
-  StoreErrorPolicy,
-  RateLimiterEvents,
-  LimitedEvent,
-  StoreErrorEvent,
-  RateLimiterStats,
-} from './types.js';
+export type { RateLimiterOptions, TakeOptions, StoreErrorPolicy, RateLimiterEvents, LimitedEvent, StoreErrorEvent, RateLimiterStats } from './types.js';
 export type { RateLimitResult, RateLimitAllResult } from './result.js';
 export type { RateLimitPolicy, StoreReply } from './policy.js';
 export type { RateLimitStore, RateLimitCheck } from './store.js';
-export {
-  MemoryRateLimitStore,
-  type MemoryRateLimitStoreOptions,
-  type MemoryRateLimitStoreStats,
-  type RateLimitClock,
-} from './memory-store.js';
+export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, type MemoryRateLimitStoreStats, type RateLimitClock } from './memory-store.js';
 export { RedisRateLimitStore, type RateLimitRedis, type RedisRateLimitStoreOptions } from './redis-store.js';
 export type { Clock } from '../core/index.js';
 export { RateLimitedError, type RateLimitedErrorOptions } from './errors.js';
-export {
-  rateLimitMiddleware,
-  type RateLimitMiddlewareOptions,
-  type RateLimitMiddlewareLimit,
-  type RateLimitMiddlewareListOptions,
-} from './middleware.js';
+export { rateLimitMiddleware, type RateLimitMiddlewareOptions, type RateLimitMiddlewareLimit, type RateLimitMiddlewareListOptions } from './middleware.js';
 export { forwardedClientAddress, type ForwardedClientAddressOptions } from './client-address.js';
 export { HeadroomError, isHeadroomError, ErrorCode, type Duration } from '../core/index.js';
 export type { RedisScripting } from '../core/index.js';

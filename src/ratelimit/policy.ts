@@ -1,4 +1,3 @@
-
 /**
  * A limit as GCRA sees it, and the answer a store gives for one check.
  *

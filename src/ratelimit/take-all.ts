@@ -104,8 +104,7 @@ class StorePart implements AtomicPart {
     this.entries.forEach(({ core, cost }, i) => {
       const reply = this.replies[i] as StoreReply;
       const policy = degraded && core.local !== undefined ? core.local.policy : core.policy;
-      this.results[this.indices[i] as number] =
-        degraded && core.local === undefined ? freshResult(core.policy, cost) : resultOf(policy, cost, reply, degraded);
+      this.results[this.indices[i] as number] = degraded && core.local === undefined ? freshResult(core.policy, cost) : resultOf(policy, cost, reply, degraded);
     });
   }
 }

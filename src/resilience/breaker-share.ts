@@ -104,12 +104,9 @@ class SharedChannel {
   }
 
   private subscribe(): void {
-    this.sub.subscribe(this.channel).then(
-      () => {
-        this.connected = true;
-      },
-      noop,
-    );
+    this.sub.subscribe(this.channel).then(() => {
+      this.connected = true;
+    }, noop);
   }
 
   /** After a reconnect (ioredis resubscribes on its own, but not a subscription that had failed). */

@@ -37,9 +37,7 @@ export class BrokenCircuitError extends HeadroomError {
     try {
       super(
         ErrorCode.CIRCUIT_OPEN,
-        retryAfterMs === undefined
-          ? `headroom: circuit "${breaker}" is ${state}`
-          : `headroom: circuit "${breaker}" is ${state}; retry in ${retryAfterMs} ms`,
+        retryAfterMs === undefined ? `headroom: circuit "${breaker}" is ${state}` : `headroom: circuit "${breaker}" is ${state}; retry in ${retryAfterMs} ms`,
         { status: 503, retryAfterMs },
       );
     } finally {

@@ -29,14 +29,7 @@ export { RetryPolicy, type GiveUpReason, type RetryPolicyEvents, type RetryPolic
 export type { BackoffOptions, Jitter } from './backoff.js';
 export { RetryBudget, type RetryBudgetEvents, type RetryBudgetOptions, type RetryBudgetStats } from './retry-budget.js';
 export { CircuitBreaker } from './circuit-breaker.js';
-export type {
-  CircuitBreakerEvents,
-  CircuitBreakerOptions,
-  CircuitBreakerStats,
-  CircuitState,
-  ConsecutiveTrip,
-  RatioTrip,
-} from './breaker-options.js';
+export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitBreakerStats, CircuitState, ConsecutiveTrip, RatioTrip } from './breaker-options.js';
 export type { BreakerShareOptions, BreakerShareRedis } from './breaker-share.js';
 export { BrokenCircuitError } from './broken-circuit-error.js';
 export { HedgePolicy, type HedgePolicyEvents, type HedgePolicyOptions } from './hedge-policy.js';

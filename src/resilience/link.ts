@@ -122,9 +122,5 @@ export function callAttempt<T>(fn: Attempt<T>, link: Link): PromiseLike<T> {
 
 /** True for promises and other thenables. @internal */
 export function isThenable<T>(value: PromiseLike<T> | T): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<T>).then === 'function'
-  );
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function';
 }

@@ -200,7 +200,8 @@ export class RetryPolicy implements Policy {
     objectArgument(options, 'options');
     this.maxAttempts = integerOption(options.maxAttempts, 'maxAttempts', 3, { min: 1 });
     this.backoff = new Backoff(options.backoff);
-    if (options.retryOn !== undefined && typeof options.retryOn !== 'function') throw invalidArgument('retryOn', 'a function (error, attempt) => boolean', options.retryOn);
+    if (options.retryOn !== undefined && typeof options.retryOn !== 'function')
+      throw invalidArgument('retryOn', 'a function (error, attempt) => boolean', options.retryOn);
     this.retryOn = options.retryOn ?? isTransientFailure;
     this.budget = budgetOption(options.budget, 'budget');
     if (this.maxAttempts === Infinity && options.budget === undefined && options.deadline === undefined) {

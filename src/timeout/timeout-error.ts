@@ -26,9 +26,7 @@ export class TimeoutError extends HeadroomError {
   constructor(timeoutMs: number, operation?: string) {
     super(
       ErrorCode.OPERATION_TIMEOUT,
-      operation === undefined
-        ? `headroom: operation timed out after ${timeoutMs} ms`
-        : `headroom: ${operation} timed out after ${timeoutMs} ms`,
+      operation === undefined ? `headroom: operation timed out after ${timeoutMs} ms` : `headroom: ${operation} timed out after ${timeoutMs} ms`,
       { status: 504 },
     );
     this.name = 'TimeoutError';

@@ -85,11 +85,7 @@ class TimeoutCall extends DeadlineCall {
  * });
  * ```
  */
-export function withTimeout<T>(
-  operation: Operation<T>,
-  timeout: Duration,
-  nameOrOptions?: string | WithTimeoutOptions<T>,
-): Promise<T> {
+export function withTimeout<T>(operation: Operation<T>, timeout: Duration, nameOrOptions?: string | WithTimeoutOptions<T>): Promise<T> {
   const timeoutMs = parseDuration(timeout, 'timeout');
   let options: WithTimeoutOptions<T> | undefined;
   let name: string | undefined;

@@ -73,8 +73,18 @@ describe('getOrSet', () => {
   it('does not cache undefined results', async () => {
     const cache = make();
     let calls = 0;
-    expect(await cache.getOrSet('u', () => { calls++; return undefined; })).toBeUndefined();
-    expect(await cache.getOrSet('u', () => { calls++; return undefined; })).toBeUndefined();
+    expect(
+      await cache.getOrSet('u', () => {
+        calls++;
+        return undefined;
+      }),
+    ).toBeUndefined();
+    expect(
+      await cache.getOrSet('u', () => {
+        calls++;
+        return undefined;
+      }),
+    ).toBeUndefined();
     expect(calls).toBe(2);
     expect(await cache.getOrSet('null', () => null)).toBeNull();
     expect(await cache.getOrSet('null', () => 'other')).toBeNull();
@@ -127,10 +137,13 @@ describe('get / set / has / delete', () => {
 
   it('warms entries from a list or a loader', async () => {
     const cache = make();
-    expect(await cache.warm([{ key: 'w1', value: 1 }, { key: 'w2', value: 2, options: '1m' }])).toBe(2);
     expect(
-      await cache.warm(async () => Array.from({ length: 100 }, (_, i) => ({ key: `l${i}`, value: i }))),
-    ).toBe(100);
+      await cache.warm([
+        { key: 'w1', value: 1 },
+        { key: 'w2', value: 2, options: '1m' },
+      ]),
+    ).toBe(2);
+    expect(await cache.warm(async () => Array.from({ length: 100 }, (_, i) => ({ key: `l${i}`, value: i })))).toBe(100);
     expect(await cache.get('w2')).toBe(2);
     expect(await cache.get('l99')).toBe(99);
     async function* rows() {

@@ -6,7 +6,16 @@ import { Redis } from 'ioredis';
 import { createCache } from '../../src/cache/index.js';
 
 const redis = new Redis({ port: Number(process.argv[2]), host: '127.0.0.1' });
-const cache = createCache({ redis, prefix: 'close-worker:', l2Timeout: 200, factoryTimeout: { soft: 50, hard: 500 }, lock: true, earlyRefresh: 0.5, ttl: 100, grace: '1m' });
+const cache = createCache({
+  redis,
+  prefix: 'close-worker:',
+  l2Timeout: 200,
+  factoryTimeout: { soft: 50, hard: 500 },
+  lock: true,
+  earlyRefresh: 0.5,
+  ttl: 100,
+  grace: '1m',
+});
 cache.on('hit', () => {});
 await cache.getOrSet('a', () => 1);
 await cache.getOrSet('a', () => 1);

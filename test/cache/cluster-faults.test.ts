@@ -64,7 +64,9 @@ describe('the bus on a 3 + 3 Redis Cluster', () => {
     await a.set(key, 'new');
     await waitFor(async () => (await b.get(key)) === 'new', 'the reader to see the new value', 15_000);
     const coherentMs = Date.now() - killedAt;
-    console.info(`cluster: subscriber node killed; reader saw the set made 1 ms later after ${coherentMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - killedAt, e.payload]))}`);
+    console.info(
+      `cluster: subscriber node killed; reader saw the set made 1 ms later after ${coherentMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - killedAt, e.payload]))}`,
+    );
     expect(coherentMs).toBeLessThan(10_000); // it was ttl (30 s in the report) before
     await failover;
     await waitFor(() => b.stats().bus.connected, 'the bus to be up', 15_000);
@@ -86,7 +88,9 @@ describe('the bus on a 3 + 3 Redis Cluster', () => {
     await waitFor(async () => (await b.get(key)) === 'new', 'the reader to see the new value', 15_000);
     node.resume();
     await waitFor(() => b.stats().bus.connected, 'the bus to be up', 15_000);
-    console.info(`cluster: subscriber node paused; bus-down after ${detectedMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - pausedAt, e.payload]))}`);
+    console.info(
+      `cluster: subscriber node paused; bus-down after ${detectedMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - pausedAt, e.payload]))}`,
+    );
   });
 
   it('when the log node fails over, invalidations wait in the outbox and every reader catches up', async () => {
@@ -107,7 +111,9 @@ describe('the bus on a 3 + 3 Redis Cluster', () => {
     await waitFor(async () => (await Promise.all(keys.map((k) => b.get(k)))).every((v) => v === 'new'), 'the reader to see every new value', 15_000);
     const coherentMs = Date.now() - killedAt;
     await waitFor(() => b.stats().bus.connected && a.stats().bus.pending === 0, 'both buses up, nothing pending', 15_000);
-    console.info(`cluster: log master killed; failover ${failoverMs} ms; reader coherent after ${coherentMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - killedAt, e.payload]))}`);
+    console.info(
+      `cluster: log master killed; failover ${failoverMs} ms; reader coherent after ${coherentMs} ms; events ${JSON.stringify(events.map((e) => [e.event, e.at - killedAt, e.payload]))}`,
+    );
     expect(events.some((e) => e.event === 'bus-down')).toBe(true);
     expect(b.stats().bus.resyncs).toBe(0);
   });

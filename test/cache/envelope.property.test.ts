@@ -69,7 +69,10 @@ describe('cache entry envelope (properties)', () => {
   });
 
   it('gives back any string a custom serializer writes, compressed or not', () => {
-    const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'a', '"', '\\', '\u0000'), maxLength: 80 }));
+    const anyText = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'a', '"', '\\', '\u0000'), maxLength: 80 }),
+    );
     fc.assert(
       fc.property(compressAbove, anyText, times, (above, value, t) => {
         const { text } = encodeEnvelope({ serializer: rawStringSerializer, compressAbove: above }, { value, ...t, tags: undefined });
@@ -82,8 +85,14 @@ describe('cache entry envelope (properties)', () => {
   it('refuses text that is not an envelope instead of returning something else', () => {
     const notEnvelope = fc.oneof(
       fc.string().filter((s) => !s.startsWith('[')),
-      fc.jsonValue().map((v) => JSON.stringify(v)).filter((s) => !s.startsWith('[')),
-      fc.array(fc.jsonValue(), { maxLength: 8 }).filter((a) => a.length !== 6).map((a) => JSON.stringify(a)),
+      fc
+        .jsonValue()
+        .map((v) => JSON.stringify(v))
+        .filter((s) => !s.startsWith('[')),
+      fc
+        .array(fc.jsonValue(), { maxLength: 8 })
+        .filter((a) => a.length !== 6)
+        .map((a) => JSON.stringify(a)),
       fc.tuple(fc.constantFrom(0, 6, 99, '1', null), fc.constant('"x"')).map(([kind, payload]) => `[${JSON.stringify(kind)},1,0,0,0,${payload}]`),
     );
     fc.assert(

@@ -281,10 +281,14 @@ describe('fail-open when Redis is paused or killed', () => {
     } finally {
       await server.restart();
     }
-    await waitFor(async () => {
-      await cache.set('after-restart', 1);
-      return cache.stats().breaker.state === 'closed';
-    }, 'L2 to be used again', 10_000);
+    await waitFor(
+      async () => {
+        await cache.set('after-restart', 1);
+        return cache.stats().breaker.state === 'closed';
+      },
+      'L2 to be used again',
+      10_000,
+    );
     const checker = server.client();
     await waitFor(async () => (await checker.exists(`${suite.lastPrefix}_:e:after-restart`)) === 1, 'the write to reach Redis', 5_000);
   });
@@ -415,7 +419,7 @@ describe('bounded L2 reads', () => {
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
   });
 
-  it('disarms a factory\'s soft and hard timeouts as soon as it answers', async () => {
+  it("disarms a factory's soft and hard timeouts as soon as it answers", async () => {
     const cache = make({ l1: false, bus: false, factoryTimeout: { soft: '5s', hard: '10s' } });
     expect(await cache.getOrSet('k', () => new Promise((resolve) => setImmediate(resolve, 'v')))).toBe('v');
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);

@@ -74,10 +74,7 @@ describe('coalesced get() reads', () => {
     const misses: string[] = [];
     reader.on('hit', (e) => hits.push(`${e.key}:${e.layer}`));
     reader.on('miss', (e) => misses.push(e.key));
-    const values = await Promise.all([
-      ...Array.from({ length: 5 }, () => reader.get('hot')),
-      ...Array.from({ length: 3 }, () => reader.get('absent')),
-    ]);
+    const values = await Promise.all([...Array.from({ length: 5 }, () => reader.get('hot')), ...Array.from({ length: 3 }, () => reader.get('absent'))]);
     expect(values).toEqual([...Array.from({ length: 5 }, () => ({ v: 1 })), undefined, undefined, undefined]);
     expect(hits).toEqual(Array.from({ length: 5 }, () => 'hot:l2'));
     expect(misses).toEqual(['absent', 'absent', 'absent']);

@@ -54,14 +54,13 @@ function check(max: number, ops: readonly Op[]): void {
 
 describe('TagTimes (properties)', () => {
   it('never forgets a tag invalidation, however many tags come and in whatever order their times arrive', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 7 }), fc.array(op, { maxLength: 60 }), check),
-      { numRuns: 500 },
-    );
+    fc.assert(fc.property(fc.integer({ min: 1, max: 7 }), fc.array(op, { maxLength: 60 }), check), { numRuns: 500 });
   });
 
   it('never forgets one with times that only grow (a single instance)', () => {
-    const increasing = fc.array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...TAGS) }, { weight: 1, arbitrary: fc.constant(undefined) }), { maxLength: 60 });
+    const increasing = fc.array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...TAGS) }, { weight: 1, arbitrary: fc.constant(undefined) }), {
+      maxLength: 60,
+    });
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 7 }), increasing, (max, tags) => {
         const ops = tags.map((tag, i): Op => (tag === undefined ? { kind: 'clear' } : { kind: 'set', tag, time: i + 1 }));

@@ -218,21 +218,28 @@ describe('tag invalidation through createCache (properties)', () => {
       { ...c, compressAbove: 16 },
     ]);
 
-    it.each(configs)('reads back every value another instance wrote ($name serializer, compressAbove $compressAbove)', async ({ serializer, compressAbove }) => {
-      const prefix = suite.nextPrefix();
-      const writer = createCache({ redis: suite.server.client(), prefix, bus: false, serializer, compressAbove });
-      const reader = createCache({ redis: suite.server.client(), prefix, bus: false, l1: false, serializer });
-      suite.track(writer, reader);
-      let n = 0;
-      await fc.assert(
-        fc.asyncProperty(fc.jsonValue().filter((v) => v !== null), fc.option(tagList, { nil: undefined }), async (value, tags) => {
-          const k = `v${++n}`;
-          await writer.set(k, value, { tags });
-          expect(await reader.get(k)).toEqual(JSON.parse(JSON.stringify(value)));
-        }),
-        { numRuns: 20 },
-      );
-    });
+    it.each(configs)(
+      'reads back every value another instance wrote ($name serializer, compressAbove $compressAbove)',
+      async ({ serializer, compressAbove }) => {
+        const prefix = suite.nextPrefix();
+        const writer = createCache({ redis: suite.server.client(), prefix, bus: false, serializer, compressAbove });
+        const reader = createCache({ redis: suite.server.client(), prefix, bus: false, l1: false, serializer });
+        suite.track(writer, reader);
+        let n = 0;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.jsonValue().filter((v) => v !== null),
+            fc.option(tagList, { nil: undefined }),
+            async (value, tags) => {
+              const k = `v${++n}`;
+              await writer.set(k, value, { tags });
+              expect(await reader.get(k)).toEqual(JSON.parse(JSON.stringify(value)));
+            },
+          ),
+          { numRuns: 20 },
+        );
+      },
+    );
 
     // Found by the envelope properties: deflate read the text as UTF-8 and lost lone surrogates.
     it('reads back a custom serializer text with lone surrogates, compressed', async () => {

@@ -178,7 +178,6 @@ describe.concurrent.each(KINDS)('on %s', (kind) => {
         expect(stats.reduce((n, s) => n + s.shed, 0)).toBe(0);
       }
     });
-
   }
 
   it('a duplicate that waits (wait) gets the real result of a handler the timeout answered for', async ({ expect, onTestFinished }) => {
@@ -303,5 +302,4 @@ describe.each(KINDS)('on %s, one at a time', (kind) => {
     // A plain node:http handler that rejects is reported (toNode answered it with a 500).
     if (kind === 'node') expect(errors).toHaveBeenCalledWith('headroom: the request handler failed', expect.any(Error));
   });
-
 });

@@ -14,9 +14,7 @@ import { Cluster5, Cluster6, Redis5, Redis6 } from '../support/ioredis-copies.js
 import { startCluster, startRedis, stopAllRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
 /** Compiles only when every client type is accepted by every option. */
-export function typesAccepted(
-  clients: [Redis5, Cluster5, Redis6, Redis6<'legacy'>, Redis6<'resp3'>, Cluster6, Cluster6<'resp3'>],
-): void {
+export function typesAccepted(clients: [Redis5, Cluster5, Redis6, Redis6<'legacy'>, Redis6<'resp3'>, Cluster6, Cluster6<'resp3'>]): void {
   for (const client of clients) {
     const cache: CacheRedis = client;
     const options: CacheOptions = { redis: client };

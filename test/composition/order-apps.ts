@@ -138,7 +138,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
           res.end();
           return;
         }
-        const order = await placeOrder(app, await readNodeBody(req), waitOf((name) => req.headers[name] as string | undefined), req.headers['x-fail'] === '1');
+        const order = await placeOrder(
+          app,
+          await readNodeBody(req),
+          waitOf((name) => req.headers[name] as string | undefined),
+          req.headers['x-fail'] === '1',
+        );
         res.writeHead(order.status, order.headers);
         res.end(order.body);
       };
@@ -150,7 +155,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       e.use(express.json());
       e.use(toNode(stack));
       e.post('/orders', toNode(idempotency), async (req, res) => {
-        const order = await placeOrder(app, req.body, waitOf((name) => req.get(name)), req.get('x-fail') === '1');
+        const order = await placeOrder(
+          app,
+          req.body,
+          waitOf((name) => req.get(name)),
+          req.get('x-fail') === '1',
+        );
         res.status(order.status).set(order.headers).send(order.body);
       });
       // Express logs errors of handlers it could not answer (after a timeout); keep test output quiet.
@@ -163,7 +173,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const f = Fastify();
       await f.register(toFastify(stack));
       f.post('/orders', { ...toFastifyHooks(idempotency) }, async (request, reply) => {
-        const order = await placeOrder(app, request.body, waitOf((name) => request.headers[name] as string | undefined), request.headers['x-fail'] === '1');
+        const order = await placeOrder(
+          app,
+          request.body,
+          waitOf((name) => request.headers[name] as string | undefined),
+          request.headers['x-fail'] === '1',
+        );
         reply.code(order.status).headers(order.headers);
         return reply.send(order.body);
       });
@@ -175,7 +190,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const router = new Router();
       k.use(toKoa(stack));
       router.post('/orders', toKoa(idempotency), async (ctx) => {
-        const order = await placeOrder(app, parse(ctx.request.body ?? (await readNodeBody(ctx.req))), waitOf((name) => ctx.get(name) || undefined), ctx.get('x-fail') === '1');
+        const order = await placeOrder(
+          app,
+          parse(ctx.request.body ?? (await readNodeBody(ctx.req))),
+          waitOf((name) => ctx.get(name) || undefined),
+          ctx.get('x-fail') === '1',
+        );
         ctx.status = order.status;
         ctx.set(order.headers);
         ctx.body = order.body;
@@ -188,7 +208,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
       const h = new Hono();
       h.use(toHono(stack));
       h.post('/orders', toHono(idempotency), async (c) => {
-        const order = await placeOrder(app, await c.req.json(), waitOf((name) => c.req.header(name)), c.req.header('x-fail') === '1');
+        const order = await placeOrder(
+          app,
+          await c.req.json(),
+          waitOf((name) => c.req.header(name)),
+          c.req.header('x-fail') === '1',
+        );
         return c.body(order.body, order.status as 201, order.headers);
       });
       h.onError((err, c) => c.json({ error: String(err) }, 500));
@@ -196,7 +221,12 @@ export async function startOrderApp(kind: Kind, global: Middleware[], idempotenc
     }
     case 'fetch': {
       const handler = async (request: Request): Promise<Response> => {
-        const order = await placeOrder(app, await request.json(), waitOf((name) => request.headers.get(name) ?? undefined), request.headers.get('x-fail') === '1');
+        const order = await placeOrder(
+          app,
+          await request.json(),
+          waitOf((name) => request.headers.get(name) ?? undefined),
+          request.headers.get('x-fail') === '1',
+        );
         return new Response(order.body, { status: order.status, headers: order.headers });
       };
       const fetchHandler = toFetch(compose(...global, idempotency), handler);

@@ -23,10 +23,7 @@ type DeadlineNode = import('../../src/core/deadline-timer.js').DeadlineNode;
 /** What a node does when its deadline fires: nothing, or arm / disarm another node. */
 type Reaction = { kind: 'none' } | { kind: 'arm'; target: number; ms: number } | { kind: 'disarm'; target: number };
 
-type Op =
-  | { kind: 'arm'; node: number; ms: number; reaction: Reaction }
-  | { kind: 'disarm'; node: number }
-  | { kind: 'advance'; ms: number };
+type Op = { kind: 'arm'; node: number; ms: number; reaction: Reaction } | { kind: 'disarm'; node: number } | { kind: 'advance'; ms: number };
 
 const NODES = 8;
 

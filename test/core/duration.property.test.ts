@@ -18,8 +18,7 @@ interface Written {
   text: string;
 }
 
-const digits = (min: number, max: number): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+const digits = (min: number, max: number): fc.Arbitrary<string> => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
 /** Whitespace as `String.prototype.trim` knows it: spaces, tabs, line ends, no-break spaces. */
 const space = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\ufeff'), maxLength: 2 });
 
@@ -94,12 +93,7 @@ describe('parseDuration (properties)', () => {
   });
 
   it('refuses negative, infinite and NaN numbers with INVALID_ARGUMENT', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(fc.double({ max: -Number.MIN_VALUE }), fc.constantFrom(Number.NaN, Infinity, -Infinity)),
-        (ms) => expectRefused(ms),
-      ),
-    );
+    fc.assert(fc.property(fc.oneof(fc.double({ max: -Number.MIN_VALUE }), fc.constantFrom(Number.NaN, Infinity, -Infinity)), (ms) => expectRefused(ms)));
   });
 
   it('refuses anything that is neither a number nor a string', () => {
@@ -117,7 +111,10 @@ describe('parseDuration (properties)', () => {
 
   it('refuses every malformed string with INVALID_ARGUMENT', () => {
     const unit = fc.constantFrom(...UNITS);
-    const number = fc.oneof(digits(1, 4), fc.tuple(digits(1, 3), digits(1, 3)).map(([a, b]) => `${a}.${b}`));
+    const number = fc.oneof(
+      digits(1, 4),
+      fc.tuple(digits(1, 3), digits(1, 3)).map(([a, b]) => `${a}.${b}`),
+    );
     const malformed = fc.oneof(
       // no unit, or one we do not know (weeks, years, spelled out, upper case, micro)
       number,
@@ -136,7 +133,10 @@ describe('parseDuration (properties)', () => {
       // empty or blank
       space,
     );
-    fc.assert(fc.property(malformed, (text) => expectRefused(text)), { numRuns: 200 });
+    fc.assert(
+      fc.property(malformed, (text) => expectRefused(text)),
+      { numRuns: 200 },
+    );
   });
 
   it('either refuses an arbitrary string or reads it exactly as its grammar says', () => {

@@ -43,7 +43,7 @@ const isErrorClass = (value) => typeof value === 'function' && (value === esm.He
 `;
 
 describe('headroom errors across the ESM and CommonJS builds', () => {
-  it('every error class accepts the other build\'s instances with instanceof, both ways', () => {
+  it("every error class accepts the other build's instances with instanceof, both ways", () => {
     const results = run(`${PRELUDE}
       const results = {};
       for (const [name, value] of Object.entries(esm)) {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, HeadroomError, InvalidArgumentError, invalidArgument, isHeadroomError, problemResponse, problemType, setProblemTypeBase } from '../../src/core/index.js';
+import {
+  ErrorCode,
+  HeadroomError,
+  InvalidArgumentError,
+  invalidArgument,
+  isHeadroomError,
+  problemResponse,
+  problemType,
+  setProblemTypeBase,
+} from '../../src/core/index.js';
 
 describe('HeadroomError', () => {
   it('carries code, status, retryAfterMs and cause', () => {

@@ -106,9 +106,7 @@ describe('alertRules under fake time', () => {
     const db: { result: CheckResult } = { result: { status: 'pass' } };
     const health = track(new HealthChecker({ cacheFor: 0 }));
     health.register('db', () => db.result).register('disk', () => ({ status: 'warn' }));
-    const alerts = track(
-      alertRules({ health, rules: [{ name: 'db-down', severity: 'critical', checkFailing: true, for: '3s' }], interval: '500ms' }),
-    );
+    const alerts = track(alertRules({ health, rules: [{ name: 'db-down', severity: 'critical', checkFailing: true, for: '3s' }], interval: '500ms' }));
     const { fired, resolved } = recorder(alerts);
     await vi.advanceTimersByTimeAsync(2_000);
     db.result = { status: 'fail', output: 'connection refused' };
@@ -158,7 +156,16 @@ describe('alertRules under fake time', () => {
       [{ percentiles: tracker, rules: [{ ...base, p99Above: 10, for: undefined as never }] }, 'rules[0].for'],
       [{ percentiles: tracker, rules: [{ ...base, p99Above: '10 parsecs' as never }] }, 'rules[0].p99Above'],
       [{ percentiles: tracker, rules: [{ ...base, errorRatioAbove: 2 }] }, 'rules[0].errorRatioAbove'],
-      [{ percentiles: tracker, rules: [{ ...base, p99Above: 10 }, { ...base, p99Above: 20 }] }, 'rules[1].name'],
+      [
+        {
+          percentiles: tracker,
+          rules: [
+            { ...base, p99Above: 10 },
+            { ...base, p99Above: 20 },
+          ],
+        },
+        'rules[1].name',
+      ],
       [{ percentiles: tracker, rules: [{ ...base, checkFailing: 'db' }] }, 'rules[0].checkFailing'],
       [{ health, rules: [{ ...base, p99Above: 10 }] }, 'rules[0].p99Above'],
       [{ percentiles: tracker, rules: [{ ...base, p99Above: 10, window: '2m' }] }, 'rules[0].window'],

@@ -78,9 +78,7 @@ suite(title, () => {
       expect(await page.getAttribute('#health-status', 'data-status')).toBe('healthy');
       expect(await text('#cache')).toMatch(/invalidation bus\s+connected/);
       expect(await text('#idempotency')).toMatch(/executions\s+[1-9]/);
-      expect(await page.getAttribute('#queues tr[data-name="http"] td[data-field="rejected"]', 'data-value')).toBe(
-        String(parts.queue.stats().rejected),
-      );
+      expect(await page.getAttribute('#queues tr[data-name="http"] td[data-field="rejected"]', 'data-value')).toBe(String(parts.queue.stats().rejected));
       await page.waitForSelector('#alert-list li[data-rule="slow-slow"]', { timeout: 3_000 });
       // headroom's own breaker and limiter, passed as they are, with their counters.
       expect(await page.getAttribute('#breakers tr[data-name="pricing"] td[data-field="state"] .badge', 'data-status')).toBe('closed');

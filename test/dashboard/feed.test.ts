@@ -94,11 +94,19 @@ describe('dashboard feed', () => {
         message: 'degraded: db warned',
         checks: [{ name: 'db', status: 'warn', durationMs: expect.any(Number), output: 'slow replica', critical: true }],
       });
-      expect(frame.queues).toEqual([
-        { name: 'jobs', waiting: 0, running: 0, concurrency: 1, maxSize: 5, rejected: 0, rejectedPerSec: 0, avgWaitMs: null },
-      ]);
+      expect(frame.queues).toEqual([{ name: 'jobs', waiting: 0, running: 0, concurrency: 1, maxSize: 5, rejected: 0, rejectedPerSec: 0, avgWaitMs: null }]);
       expect(frame.cache).toMatchObject({ breaker: 'closed', busConnected: null, factoryRuns: 0, l1HitRatio: null });
-      expect(frame.idempotency).toEqual({ executions: 0, replays: 0, conflicts: 0, keyReused: 0, storeUnavailable: 0, running: 0, completionRetries: 0, notStored: 0, compensatingReleases: 0 });
+      expect(frame.idempotency).toEqual({
+        executions: 0,
+        replays: 0,
+        conflicts: 0,
+        keyReused: 0,
+        storeUnavailable: 0,
+        running: 0,
+        completionRetries: 0,
+        notStored: 0,
+        compensatingReleases: 0,
+      });
       expect(frame.breakers).toEqual([{ name: 'payments', state: 'half-open', counters: { opened: 2, rejected: 7 } }]);
       expect(frame.limiters).toEqual([{ name: 'api', counters: { allowed: 10, limited: 1 } }]);
       expect(frame.alerts).toMatchObject([{ rule: 'slow', subject: 'GET /users/:id', value: stats.p99, threshold: 10 }]);
@@ -296,7 +304,12 @@ describe('dashboard frames', () => {
 
   it('shows the busiest maxRoutes routes, in key order', async () => {
     const tracker = new PercentileTracker();
-    for (const [key, n] of [['GET /c', 5], ['GET /a', 1], ['GET /b', 9], ['GET /d', 7]] as const) {
+    for (const [key, n] of [
+      ['GET /c', 5],
+      ['GET /a', 1],
+      ['GET /b', 9],
+      ['GET /d', 7],
+    ] as const) {
       for (let i = 0; i < n; i++) tracker.record(key, 1);
     }
     const builder = new FrameBuilder({

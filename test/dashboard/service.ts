@@ -91,7 +91,15 @@ export function makeParts(redis?: Redis, prefix = 'dash:'): Parts {
 /** Serves `parts` on `port` (0: a free one). */
 export async function listen(parts: Parts, port = 0): Promise<Listening> {
   const { tracker, health, queue, cache, idempotency, alerts, breaker, limiter } = parts;
-  const sources = { percentiles: tracker, health, cache, idempotency, queues: { http: queue }, breakers: { pricing: breaker }, limiters: { 'per-client': limiter } };
+  const sources = {
+    percentiles: tracker,
+    health,
+    cache,
+    idempotency,
+    queues: { http: queue },
+    breakers: { pricing: breaker },
+    limiters: { 'per-client': limiter },
+  };
   const dashboard = dashboardHandler({ ...sources, alerts, title: 'test service' });
   const metrics = toNode(metricsHandler(sources));
   const page = toNode(dashboard);
@@ -138,11 +146,7 @@ export async function listen(parts: Parts, port = 0): Promise<Listening> {
 }
 
 /** A load generator: `clients` loops sending requests until `stop()`. Bounded by `maxMs`. */
-export function load(
-  url: () => string,
-  clients = 4,
-  maxMs = 60_000,
-): { paused: boolean; sent: number; settle(): Promise<void>; stop(): Promise<void> } {
+export function load(url: () => string, clients = 4, maxMs = 60_000): { paused: boolean; sent: number; settle(): Promise<void>; stop(): Promise<void> } {
   const state = { paused: false, sent: 0, stopped: false, inFlight: 0 };
   const end = Date.now() + maxMs;
   const loop = async (i: number): Promise<void> => {

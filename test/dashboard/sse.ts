@@ -79,9 +79,16 @@ export function expectDocumentedFrame(frame: DashboardFrame): void {
     }
   }
   if (frame.cache !== null) {
-    expect(Object.keys(frame.cache).sort()).toEqual(
-      ['breaker', 'busConnected', 'factoryRuns', 'factoryRunsSaved', 'l1Entries', 'l1HitRatio', 'l2HitRatio', 'staleServed'],
-    );
+    expect(Object.keys(frame.cache).sort()).toEqual([
+      'breaker',
+      'busConnected',
+      'factoryRuns',
+      'factoryRunsSaved',
+      'l1Entries',
+      'l1HitRatio',
+      'l2HitRatio',
+      'staleServed',
+    ]);
     expect(nullable('number')(frame.cache.l1HitRatio) && nullable('number')(frame.cache.l2HitRatio)).toBe(true);
     expect(nullable('boolean')(frame.cache.busConnected)).toBe(true);
   }
@@ -90,7 +97,17 @@ export function expectDocumentedFrame(frame: DashboardFrame): void {
     expect(nullable('number')(q.avgWaitMs) && nullable('number')(q.maxSize)).toBe(true);
   }
   if (frame.idempotency !== null) {
-    expect(Object.keys(frame.idempotency).sort()).toEqual(['compensatingReleases', 'completionRetries', 'conflicts', 'executions', 'keyReused', 'notStored', 'replays', 'running', 'storeUnavailable']);
+    expect(Object.keys(frame.idempotency).sort()).toEqual([
+      'compensatingReleases',
+      'completionRetries',
+      'conflicts',
+      'executions',
+      'keyReused',
+      'notStored',
+      'replays',
+      'running',
+      'storeUnavailable',
+    ]);
   }
   for (const b of frame.breakers) expect(typeof b.state).toBe('string');
   for (const a of frame.alerts) {

@@ -131,7 +131,7 @@ afterAll(async () => {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    for (let cursor = '0'; ; ) {
+    for (let cursor = '0'; ;) {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `*${run}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
@@ -212,7 +212,10 @@ describe('example apps', () => {
     const statuses = burst.map((r) => r.status).sort();
     expect(statuses, `statuses ${statuses.join(' ')}`).toContain(200);
     expect(statuses).toContain(503);
-    expect(statuses.every((s) => s === 200 || s === 503), `statuses ${statuses.join(' ')}`).toBe(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 503),
+      `statuses ${statuses.join(' ')}`,
+    ).toBe(true);
     const shed = burst.find((r) => r.status === 503)!;
     expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await shed.json()).toMatchObject({ code: 'QUEUE_FULL' });

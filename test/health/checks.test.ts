@@ -2,16 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventLoopCheck,
-  HealthChecker,
-  httpCheck,
-  isHeadroomError,
-  memoryCheck,
-  pgCheck,
-  queueCheck,
-  redisCheck,
-} from '../../src/health/index.js';
+import { eventLoopCheck, HealthChecker, httpCheck, isHeadroomError, memoryCheck, pgCheck, queueCheck, redisCheck } from '../../src/health/index.js';
 import { startCluster, startRedis, stopAllRedis } from '../support/redis.js';
 
 afterAll(stopAllRedis);

@@ -54,7 +54,9 @@ describe('HealthChecker: results and statuses', () => {
       },
       async () => ({ status: 'fail' as const, output: 'disk full' }),
     ] satisfies HealthCheck[]) {
-      const health = checker().register('ok', () => true).register('db', check);
+      const health = checker()
+        .register('ok', () => true)
+        .register('db', check);
       const report = await health.check();
       expect(report.status).toBe('unhealthy');
       expect(report.healthy).toBe(false);
@@ -124,7 +126,9 @@ describe('HealthChecker: results and statuses', () => {
 describe('HealthChecker: deadlines', () => {
   // The bound is tight for a shared 2-core machine; a retry absorbs a rare late timer.
   it('reports a never-resolving check as failed within its timeout + 20 ms', { retry: 2 }, async () => {
-    const health = checker({ timeout: 100, cacheFor: 0 }).register('hang', never).register('ok', () => true);
+    const health = checker({ timeout: 100, cacheFor: 0 })
+      .register('hang', never)
+      .register('ok', () => true);
     const started = performance.now();
     const report = await health.check();
     const elapsed = performance.now() - started;

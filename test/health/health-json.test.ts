@@ -47,8 +47,7 @@ describe('toHealthJson', () => {
   });
 
   it('drops outputs, observed values and component ids in public detail', async () => {
-    const health = new HealthChecker()
-      .register('db', timed(3, 'fail', 'connect ECONNREFUSED 10.0.0.7:5432'), { componentId: 'db-primary' });
+    const health = new HealthChecker().register('db', timed(3, 'fail', 'connect ECONNREFUSED 10.0.0.7:5432'), { componentId: 'db-primary' });
     const doc = toHealthJson(await health.check(), { detail: 'public' });
     health.close();
     expect(doc).toEqual({ status: 'fail', checks: { 'db:responseTime': [{ componentType: 'datastore', status: 'fail', time: expect.any(String) }] } });

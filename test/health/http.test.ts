@@ -3,14 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpExchange, HttpResponse, Middleware } from '../../src/core/index.js';
-import {
-  degradedHeaders,
-  HealthChecker,
-  isHeadroomError,
-  livenessHandler,
-  readinessHandler,
-  type CheckResult,
-} from '../../src/health/index.js';
+import { degradedHeaders, HealthChecker, isHeadroomError, livenessHandler, readinessHandler, type CheckResult } from '../../src/health/index.js';
 import { toFastify, toNode } from '../../src/http/index.js';
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
@@ -299,7 +292,12 @@ describe('readiness ?verbose query', () => {
     const health = new HealthChecker().register('db', () => true);
     const ready = readinessHandler(health);
     const next = async () => ({ status: 404, headers: {} });
-    for (const [url, verbose] of [['/ready?verbose', true], ['/ready?verbose=1', true], ['/ready?verbose=0', false], ['/ready', false]] as const) {
+    for (const [url, verbose] of [
+      ['/ready?verbose', true],
+      ['/ready?verbose=1', true],
+      ['/ready?verbose=0', false],
+      ['/ready', false],
+    ] as const) {
       const { exchange, answer } = stub(url);
       await ready(exchange, next);
       expect('checks' in (JSON.parse(answer()?.body as string) as object), url).toBe(verbose);

@@ -12,9 +12,15 @@ describe('with a real TaskQueue', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const tasks = [queue.add(() => gate)]; // running, not waiting
     expect((await health.check()).checks.jobs?.status).toBe('pass');
-    tasks.push(queue.add(async () => {}), queue.add(async () => {}));
+    tasks.push(
+      queue.add(async () => {}),
+      queue.add(async () => {}),
+    );
     expect((await health.check()).checks.jobs).toMatchObject({ status: 'warn', observedValue: 50 });
-    tasks.push(queue.add(async () => {}), queue.add(async () => {}));
+    tasks.push(
+      queue.add(async () => {}),
+      queue.add(async () => {}),
+    );
     const full = await health.check();
     expect(full.checks.jobs).toMatchObject({ status: 'fail', observedValue: 100 });
     expect(full.status).toBe('unhealthy');

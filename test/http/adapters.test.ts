@@ -102,7 +102,13 @@ describe.each(KINDS)('%s adapter', (kind: Kind) => {
     });
     await (await fetch(`${app.url}/users/42?x=1`)).text();
     await eventually(() => expect(seen).toHaveLength(1));
-    expect(seen[0]).toEqual({ before: USER_ROUTE[kind] === undefined ? undefined : kind === 'fastify' ? '/users/:id' : undefined, after: USER_ROUTE[kind], path: '/users/42', url: '/users/42?x=1', method: 'GET' });
+    expect(seen[0]).toEqual({
+      before: USER_ROUTE[kind] === undefined ? undefined : kind === 'fastify' ? '/users/:id' : undefined,
+      after: USER_ROUTE[kind],
+      path: '/users/42',
+      url: '/users/42?x=1',
+      method: 'GET',
+    });
   });
 
   it('reads a JSON body as raw bytes in body() and leaves it readable for the handler', async () => {

@@ -62,8 +62,18 @@ describe('option checks', () => {
   });
 
   it('adapters refuse a middleware that is not a function', () => {
-    expect(isHeadroomError(caught(() => toNode(undefined as never)), 'INVALID_ARGUMENT')).toBe(true);
-    expect(isHeadroomError(caught(() => toFetch(timeout('1s'), 5 as never)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(
+      isHeadroomError(
+        caught(() => toNode(undefined as never)),
+        'INVALID_ARGUMENT',
+      ),
+    ).toBe(true);
+    expect(
+      isHeadroomError(
+        caught(() => toFetch(timeout('1s'), 5 as never)),
+        'INVALID_ARGUMENT',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -72,7 +82,12 @@ describe('requestSignal()', () => {
     expect(requestSignal({}).aborted).toBe(false);
     const request = new Request('http://local/');
     expect(requestSignal(request)).toBe(request.signal);
-    expect(isHeadroomError(caught(() => requestSignal(null as never)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(
+      isHeadroomError(
+        caught(() => requestSignal(null as never)),
+        'INVALID_ARGUMENT',
+      ),
+    ).toBe(true);
   });
 
   it('is one signal for every adapter the same request passes through', async () => {

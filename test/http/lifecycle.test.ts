@@ -118,13 +118,19 @@ describe('toNode with a plain node:http handler that fails', () => {
   };
 
   it.each([
-    ['throws', () => {
-      throw new Error('boom');
-    }],
-    ['rejects', async () => {
-      await Promise.resolve();
-      throw new Error('boom');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('boom');
+      },
+    ],
+    [
+      'rejects',
+      async () => {
+        await Promise.resolve();
+        throw new Error('boom');
+      },
+    ],
   ])('answers 500 problem+json and reports the error when it %s', async (_how, handler) => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const url = await serveWith(passThrough, handler);

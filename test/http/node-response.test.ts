@@ -144,8 +144,14 @@ describe('watchClose', () => {
     let response: ServerResponse | undefined;
     const url = await serve((_req, res) => {
       response = res;
-      watchClose(res, watcher(log, 'a', () => res));
-      watchClose(res, watcher(log, 'b', () => res));
+      watchClose(
+        res,
+        watcher(log, 'a', () => res),
+      );
+      watchClose(
+        res,
+        watcher(log, 'b', () => res),
+      );
       res.end('ok');
     });
     await (await fetch(url)).text();
@@ -156,7 +162,10 @@ describe('watchClose', () => {
   it('tells a client that left from a finished response', async () => {
     const log: string[] = [];
     const url = await serve((_req, res) => {
-      watchClose(res, watcher(log, 'a', () => res));
+      watchClose(
+        res,
+        watcher(log, 'a', () => res),
+      );
     });
     const client = new AbortController();
     const request = fetch(url, { signal: client.signal }).catch(() => undefined);

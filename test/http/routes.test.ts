@@ -117,7 +117,10 @@ describe.each(['express', 'fastify', 'koa', 'hono'] as const)('route-level use o
   async function boot(): Promise<{ app: RoutedApp; tracker: PercentileTracker }> {
     const tracker = new PercentileTracker();
     const health = new HealthChecker();
-    closers.push(() => tracker.close(), () => health.close());
+    closers.push(
+      () => tracker.close(),
+      () => health.close(),
+    );
     const idempotency = new Idempotency({ store: new MemoryIdempotencyStore() });
     app = await start(kind, {
       global: percentileMiddleware(tracker),

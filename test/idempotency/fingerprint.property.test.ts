@@ -19,14 +19,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFetch } from '../../src/http/index.js';
-import {
-  canonicalJson,
-  fingerprint,
-  Idempotency,
-  idempotencyMiddleware,
-  MemoryIdempotencyStore,
-  RedisIdempotencyStore,
-} from '../../src/idempotency/index.js';
+import { canonicalJson, fingerprint, Idempotency, idempotencyMiddleware, MemoryIdempotencyStore, RedisIdempotencyStore } from '../../src/idempotency/index.js';
 import { canonicalParsedJson, isCanonicalJsonBytes } from '../../src/idempotency/fingerprint.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { startPaymentApp, type PaymentApp } from './payment-apps.js';
@@ -67,7 +60,11 @@ const anyJson = fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' }) as fc.Arbitr
 function spellings(n: number): string[] {
   const out = new Set<string>([String(n), n.toPrecision(17)]);
   const exp = n.toExponential();
-  out.add(exp).add(exp.replace('e+', 'e')).add(exp.toUpperCase()).add(exp.replace(/e([+-])(\d+)$/, 'e$1000$2'));
+  out
+    .add(exp)
+    .add(exp.replace('e+', 'e'))
+    .add(exp.toUpperCase())
+    .add(exp.replace(/e([+-])(\d+)$/, 'e$1000$2'));
   if (Number.isInteger(n) && Math.abs(n) < 1e21) out.add(`${n}.0`).add(`${n}.000`).add(`${n}e0`).add(`${n}0e-1`);
   if (Object.is(n, -0)) out.add('-0').add('-0.0').add('-0e5');
   return [...out].filter((s) => {
@@ -239,7 +236,9 @@ describe('the idempotency middleware fingerprints JSON bodies by value (properti
       const send = fetchApp(kind);
       // Bytes that make valid UTF-8 (0xC3 0xA9 is é), invalid UTF-8, or both, so that pairs often collide.
       const byte = fc.constantFrom(0x41, 0x80, 0x81, 0xa9, 0xc3, 0xe8, 0xe9);
-      const body = fc.array(byte, { minLength: 1, maxLength: 3 }).map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from(bytes), Buffer.from('"}')]));
+      const body = fc
+        .array(byte, { minLength: 1, maxLength: 3 })
+        .map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from(bytes), Buffer.from('"}')]));
       await fc.assert(
         fc.asyncProperty(body, body, async (a, b) => {
           expect(await replayed(send, `k${++n}`, a, b)).toBe(a.equals(b));

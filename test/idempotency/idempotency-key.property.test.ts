@@ -111,16 +111,26 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
       fc.string({ minLength: 1, maxLength: 8 }).filter((s) => /[^ \t]/.test(s)),
     );
     fc.assert(
-      fc.property(stringValue.filter((k) => k.length > 0 && k.length <= MAX), OWS, trailing, (key, space, rest) => {
-        refused(quote(key) + space + rest);
-      }),
+      fc.property(
+        stringValue.filter((k) => k.length > 0 && k.length <= MAX),
+        OWS,
+        trailing,
+        (key, space, rest) => {
+          refused(quote(key) + space + rest);
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('reads a bare key of visible ASCII as it is, and refuses one with a space, control or non-ASCII character', () => {
     const visible = fc.constantFrom(...range(0x21, 0x7e));
-    const bare = fc.tuple(visible.filter((c) => c !== '"'), fc.string({ unit: visible, maxLength: MAX - 1 })).map(([first, rest]) => first + rest);
+    const bare = fc
+      .tuple(
+        visible.filter((c) => c !== '"'),
+        fc.string({ unit: visible, maxLength: MAX - 1 }),
+      )
+      .map(([first, rest]) => first + rest);
     fc.assert(
       fc.property(OWS, bare, OWS, (before, key, after) => {
         expect(parse(before + key + after)).toBe(key);
@@ -139,9 +149,13 @@ describe('parseIdempotencyKey as an RFC 9651 String (properties)', () => {
 
   it('counts maxKeyLength in characters of the key, after unescaping', () => {
     fc.assert(
-      fc.property(stringValue.filter((k) => k.length > 0), fc.integer({ min: 1, max: 2 * MAX }), (key, max) => {
-        expect(parse(quote(key), max)).toBe(key.length <= max ? key : TOO_LONG);
-      }),
+      fc.property(
+        stringValue.filter((k) => k.length > 0),
+        fc.integer({ min: 1, max: 2 * MAX }),
+        (key, max) => {
+          expect(parse(quote(key), max)).toBe(key.length <= max ? key : TOO_LONG);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -175,14 +189,11 @@ describe('parseIdempotencyKey, every ASCII character and every corpus category, 
     },
   );
 
-  it.each(range(0x00, 0x7f).map((c) => [c.charCodeAt(0).toString(16).padStart(2, '0'), c] as const))(
-    'reads 0x%s escaped only when it is " or \\',
-    (_, c) => {
-      const raw = `"\\${c}"`;
-      if (c === '"' || c === '\\') expect(parse(raw)).toBe(c);
-      else refused(raw);
-    },
-  );
+  it.each(range(0x00, 0x7f).map((c) => [c.charCodeAt(0).toString(16).padStart(2, '0'), c] as const))('reads 0x%s escaped only when it is " or \\', (_, c) => {
+    const raw = `"\\${c}"`;
+    if (c === '"' || c === '\\') expect(parse(raw)).toBe(c);
+    else refused(raw);
+  });
 
   it.each([
     ['a plain String', '"order 42"', 'order 42'],
@@ -221,7 +232,10 @@ describe('parseIdempotencyKey, every ASCII character and every corpus category, 
 
 describe('the middleware reads the header with this parser (properties)', () => {
   let runs = 0;
-  const handler = toFetch(idempotencyMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() })), async () => new Response(String(++runs), { status: 201 }));
+  const handler = toFetch(
+    idempotencyMiddleware(new Idempotency({ store: new MemoryIdempotencyStore() })),
+    async () => new Response(String(++runs), { status: 201 }),
+  );
   const post = (key: string): Promise<Response> =>
     handler(new Request('http://local/payments', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{}' }));
   let n = 0;
@@ -246,7 +260,12 @@ describe('the middleware reads the header with this parser (properties)', () => 
     const malformed = fc.oneof(
       stringValue.map((k) => quote(k).slice(0, -1)),
       fc.tuple(stringValue, fc.constantFrom('a', ',', 'n', ' ')).map(([k, c]) => `"${quote(k).slice(1, -1)}\\${c}"`),
-      fc.tuple(stringValue.filter((k) => k.length > 0 && k.length <= MAX), fc.constantFrom(';a=1', ', "b"', 'x')).map(([k, t]) => quote(k) + t),
+      fc
+        .tuple(
+          stringValue.filter((k) => k.length > 0 && k.length <= MAX),
+          fc.constantFrom(';a=1', ', "b"', 'x'),
+        )
+        .map(([k, t]) => quote(k) + t),
     );
     await fc.assert(
       fc.asyncProperty(malformed, async (raw) => {

@@ -57,9 +57,7 @@ describe('fingerprint', () => {
 
   it('ignores key order at every depth', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }], e: undefined })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
-    expect(fingerprint({ amount: 10, currency: 'eur', meta: { a: 1, b: 2 } })).toBe(
-      fingerprint({ meta: { b: 2, a: 1 }, currency: 'eur', amount: 10 }),
-    );
+    expect(fingerprint({ amount: 10, currency: 'eur', meta: { a: 1, b: 2 } })).toBe(fingerprint({ meta: { b: 2, a: 1 }, currency: 'eur', amount: 10 }));
   });
 
   it('tells different payloads apart', () => {

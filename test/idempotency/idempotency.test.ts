@@ -301,7 +301,10 @@ describe('Idempotency.run', () => {
     const idem = new Idempotency({ store, lockTtl: 60 });
     const phases: string[] = [];
     idem.on('error', (e) => phases.push(e.phase));
-    const reason = await idem.run('k', ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true })));
+    const reason = await idem.run(
+      'k',
+      ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true })),
+    );
     expect(isHeadroomError(reason, 'IDEMPOTENCY_LEASE_LOST')).toBe(true);
     expect(phases).toContain('renew');
     expect(idem.running).toBe(0);

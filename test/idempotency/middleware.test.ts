@@ -23,7 +23,11 @@ interface Reply {
   json: Record<string, unknown>;
 }
 
-async function post(app: PaymentApp, path: string, init: { key?: string; body?: string; type?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function post(
+  app: PaymentApp,
+  path: string,
+  init: { key?: string; body?: string; type?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { 'content-type': init.type ?? 'application/json', ...init.headers };
   if (init.key !== undefined) headers['idempotency-key'] = init.key;
   const res = await fetch(app.url + path, { method: 'POST', headers, body: init.body ?? '{"amount":1999,"currency":"eur"}' });

@@ -63,10 +63,7 @@ afterAll(async () => {
 
 describe.each([
   ['Redis', () => ({ env: { REDIS_PORT: String(redisServer.port) }, client: (): Redis | Cluster => redisServer.client() })],
-  [
-    'a Cluster',
-    () => ({ env: { CLUSTER_PORTS: cluster.nodes.map((n) => String(n.port)).join(',') }, client: (): Redis | Cluster => cluster.client() }),
-  ],
+  ['a Cluster', () => ({ env: { CLUSTER_PORTS: cluster.nodes.map((n) => String(n.port)).join(',') }, client: (): Redis | Cluster => cluster.client() })],
 ] as const)('four processes sharing %s', (_name, setup) => {
   let servers: Server[] = [];
   let client: Redis | Cluster;

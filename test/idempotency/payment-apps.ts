@@ -113,7 +113,10 @@ export async function startPaymentApp(kind: Kind, middleware: Middleware): Promi
       const f = Fastify();
       f.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
       await f.register(toFastify(middleware));
-      const handler = async (request: { method: string; url: string; headers: Record<string, unknown> }, reply: { code(n: number): unknown; headers(h: Record<string, string>): unknown; send(b: string): unknown }) => {
+      const handler = async (
+        request: { method: string; url: string; headers: Record<string, unknown> },
+        reply: { code(n: number): unknown; headers(h: Record<string, string>): unknown; send(b: string): unknown },
+      ) => {
         const a = await answer(app, request.method, request.url.split('?')[0]!, request.headers['x-delay'] as string | undefined);
         reply.code(a.status);
         reply.headers(a.headers);

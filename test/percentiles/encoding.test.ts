@@ -36,7 +36,11 @@ describe('PercentileTracker.encode / merge', () => {
 
     // And within 0.1% of an exact sort of all values.
     const sorted = samples.flat().sort((a, b) => a - b);
-    for (const [field, q] of [['p50', 0.5], ['p99', 0.99], ['p999', 0.999]] as const) {
+    for (const [field, q] of [
+      ['p50', 0.5],
+      ['p99', 0.99],
+      ['p999', 0.999],
+    ] as const) {
       expect(relativeError(got?.[field] ?? 0, exactQuantile(sorted, q))).toBeLessThanOrEqual(0.001);
     }
   });

@@ -118,7 +118,11 @@ describe('percentileMiddleware (neutral)', () => {
     const tracker = newTracker();
     const mw = percentileMiddleware(tracker);
     const a = fakeExchange('GET', '/x', '/x');
-    await expect(mw(a.exchange, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      mw(a.exchange, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(tracker.stats('GET /x')).toMatchObject({ count: 1, errors: 1 });
   });
 

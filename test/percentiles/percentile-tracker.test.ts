@@ -327,7 +327,11 @@ describe('PercentileTracker timing helpers', () => {
     const t = tracker();
     expect(t.time('k', () => 42)).toBe(42);
     await expect(t.time('k', async () => 'ok')).resolves.toBe('ok');
-    expect(() => t.time('k', () => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      t.time('k', () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     await expect(t.time('k', () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
     expect(t.stats('k')).toMatchObject({ count: 4, errors: 2, errorRate: 0.5 });
     expectInvalid(() => t.time('k', 5 as never), 'fn');

@@ -6,7 +6,6 @@ import { deadlineTimerState } from '../../src/core/index.js';
 import { deferred, flush, sleep, trackUnhandledRejections } from '../support/async.js';
 import { useTestClock } from '../support/test-clock.js';
 
-
 const unhandled = trackUnhandledRejections();
 afterEach(async () => {
   await flush();
@@ -664,14 +663,7 @@ describe('TaskQueue: stats', () => {
 
   it('exposes its configuration', () => {
     const queue = new TaskQueue({ concurrency: 4, maxSize: 50, name: 'q' });
-    expect([queue.concurrency, queue.maxSize, queue.name, queue.size, queue.pending, queue.closed]).toEqual([
-      4,
-      50,
-      'q',
-      0,
-      0,
-      false,
-    ]);
+    expect([queue.concurrency, queue.maxSize, queue.name, queue.size, queue.pending, queue.closed]).toEqual([4, 50, 'q', 0, 0, false]);
     expect(queue.stats().name).toBe('q');
   });
 });
@@ -706,9 +698,7 @@ describe('TaskQueue: bad arguments', () => {
   for (const [what, task, options, argument] of addCases) {
     it(`add() throws INVALID_ARGUMENT naming ${argument} for ${what}`, () => {
       const queue = new TaskQueue();
-      expect(() => queue.add(task as never, options as never)).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT', argument }),
-      );
+      expect(() => queue.add(task as never, options as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument }));
       expect(queue.stats().added).toBe(0);
     });
   }

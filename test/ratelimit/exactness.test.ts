@@ -148,7 +148,12 @@ describe('RedisRateLimitStore exactness, 4 processes offering 5x the limit for 5
     for (const w of legs.flatMap((l) => l.workers)) w.start(startAt);
     const results = await Promise.all(legs.map((l, i) => outcome(l, primes[i]!)));
     for (const result of results) {
-      const summary = JSON.stringify({ admitted: result.admitted, mostAllowed: result.mostAllowed, leastAllowed: result.leastAllowed, offered: result.offered });
+      const summary = JSON.stringify({
+        admitted: result.admitted,
+        mostAllowed: result.mostAllowed,
+        leastAllowed: result.leastAllowed,
+        offered: result.offered,
+      });
       for (const report of result.reports) {
         expect(report.degraded + report.failed, summary).toBe(0);
       }

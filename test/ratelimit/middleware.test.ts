@@ -3,13 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpExchange } from '../../src/core/index.js';
 import { compose, shed } from '../../src/http/index.js';
 import { TaskQueue } from '../../src/queue/index.js';
-import {
-  RateLimiter,
-  RedisRateLimitStore,
-  forwardedClientAddress,
-  rateLimitMiddleware,
-  type RateLimitClock,
-} from '../../src/ratelimit/index.js';
+import { RateLimiter, RedisRateLimitStore, forwardedClientAddress, rateLimitMiddleware, type RateLimitClock } from '../../src/ratelimit/index.js';
 import { KINDS, startApp, type App, type Kind } from '../http/apps.js';
 import { eventually } from '../support/async.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
@@ -115,10 +109,7 @@ describe.each(KINDS)('rateLimitMiddleware on %s', (kind: Kind) => {
 
   it('answers 400 INVALID_ARGUMENT for an empty key, and keys by address behind one proxy without trusting a forged X-Forwarded-For', async () => {
     const limiter = new RateLimiter({ name: 'per-ip', limit: 1, window: '1m', clock: still });
-    app = await startApp(
-      kind,
-      rateLimitMiddleware(limiter, { key: (exchange) => forwardedClientAddress(exchange, { trustedProxies: 1 }) ?? '' }),
-    );
+    app = await startApp(kind, rateLimitMiddleware(limiter, { key: (exchange) => forwardedClientAddress(exchange, { trustedProxies: 1 }) ?? '' }));
     const noProxy = await get(app, '/fast');
     expect(noProxy.status).toBe(400);
     expect(await noProxy.json()).toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -197,7 +188,14 @@ describe('rateLimitMiddleware options', () => {
       [() => rateLimitMiddleware(limiter, { key: byClient, policyName: '' }), 'options.policyName'],
       [() => rateLimitMiddleware({} as never, { key: byClient }), 'options.limiter'],
       [() => rateLimitMiddleware([]), 'limits'],
-      [() => rateLimitMiddleware([{ limiter, key: byClient }, { limiter, key: byClient }]), 'policyName'],
+      [
+        () =>
+          rateLimitMiddleware([
+            { limiter, key: byClient },
+            { limiter, key: byClient },
+          ]),
+        'policyName',
+      ],
       [() => rateLimitMiddleware([{ limiter: null as never, key: byClient }]), 'limits[0].limiter'],
     ];
     for (const [make, argument] of cases) {

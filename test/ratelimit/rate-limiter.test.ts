@@ -205,7 +205,13 @@ describe('RateLimiter input checks', () => {
     const a = new RateLimiter({ limit: 5, window: '1s', store, name: 'a' });
     await bad(RateLimiter.takeAll([]), 'checks');
     await bad(RateLimiter.takeAll([{ limiter: {} as RateLimiter, key: 'k' }]), 'checks[0].limiter');
-    await bad(RateLimiter.takeAll([{ limiter: a, key: 'k' }, { limiter: a, key: '' }]), 'key');
+    await bad(
+      RateLimiter.takeAll([
+        { limiter: a, key: 'k' },
+        { limiter: a, key: '' },
+      ]),
+      'key',
+    );
     await bad(RateLimiter.takeAll([{ limiter: a, key: 'k', cost: -2 }]), 'cost');
     expect(store.stats().keys).toBe(0);
   });

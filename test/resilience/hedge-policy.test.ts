@@ -31,11 +31,14 @@ describe('HedgePolicy: the latency tail', () => {
       const slow = calls++ % 20 === 7;
       const started = performance.now();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
-          tracker.record('dependency', performance.now() - started);
-          resolve(slow ? 'slow' : 'fast');
-        }, slow ? 500 : 10);
+        const timer = setTimeout(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            tracker.record('dependency', performance.now() - started);
+            resolve(slow ? 'slow' : 'fast');
+          },
+          slow ? 500 : 10,
+        );
         const onAbort = (): void => {
           clearTimeout(timer);
           aborted++;
@@ -45,7 +48,8 @@ describe('HedgePolicy: the latency tail', () => {
       });
     };
     // Warm the percentile up with plain calls, 20 at a time.
-    for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: 20 }, () => dependency({ signal: new AbortController().signal, attempt: 1 })));
+    for (let round = 0; round < 2; round++)
+      await Promise.all(Array.from({ length: 20 }, () => dependency({ signal: new AbortController().signal, attempt: 1 })));
 
     const hedge = new HedgePolicy({ delay: () => tracker.stats('dependency').p95 * 1.5 });
     let hedges = 0;
@@ -164,9 +168,12 @@ describe('HedgePolicy', () => {
   it.each([
     ['no data yet (0)', () => 0],
     ['NaN', () => Number.NaN],
-    ['a throw', () => {
-      throw new Error('tracker closed');
-    }],
+    [
+      'a throw',
+      () => {
+        throw new Error('tracker closed');
+      },
+    ],
   ])('does not hedge when the delay function gives %s', async (_name, delay) => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { fn, attempts } = scripted();

@@ -50,7 +50,12 @@ const scenarios: Scenario[] = [
   { name: 'retry: first attempt succeeds', policy: () => new RetryPolicy(), fn: work(1) },
   { name: 'retry: fails, waits, succeeds', policy: () => new RetryPolicy({ backoff: { initial: 2 } }), fn: flakyOnce() },
   { name: 'retry: gives up', policy: () => new RetryPolicy({ maxAttempts: 2, backoff: { initial: 2 } }), fn: work(1, 'fail') },
-  { name: 'retry: caller aborts during a wait', policy: () => new RetryPolicy({ backoff: { initial: '1m', jitter: 'none' } }), fn: work(1, 'fail'), abortAfter: 10 },
+  {
+    name: 'retry: caller aborts during a wait',
+    policy: () => new RetryPolicy({ backoff: { initial: '1m', jitter: 'none' } }),
+    fn: work(1, 'fail'),
+    abortAfter: 10,
+  },
   { name: 'retry: deadline passes mid-attempt', policy: () => new RetryPolicy({ deadline: 10 }), fn: work(1_000) },
   { name: 'retry: budget refuses', policy: () => new RetryPolicy({ budget: new RetryBudget({ ratio: 0, minPerSecond: 0 }) }), fn: work(1, 'fail') },
   { name: 'breaker: success', policy: () => new CircuitBreaker({ name: 'a' }), fn: work(1) },

@@ -143,10 +143,12 @@ describe('retryingFetch', () => {
     expect(scripted.seen).toHaveLength(3);
   });
 
-  it("follows init.signal: an abort rejects at once and stops the attempt", async () => {
+  it('follows init.signal: an abort rejects at once and stops the attempt', async () => {
     scripted.play([{ status: 503 }]);
     const controller = new AbortController();
-    const pending = retryingFetch(fetch, { policy: new RetryPolicy({ backoff: { initial: '1m', jitter: 'none' } }) })(`${scripted.url}/slow`, { signal: controller.signal });
+    const pending = retryingFetch(fetch, { policy: new RetryPolicy({ backoff: { initial: '1m', jitter: 'none' } }) })(`${scripted.url}/slow`, {
+      signal: controller.signal,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort(new Error('user navigated away'));
     await expect(pending).rejects.toThrow('user navigated away');

@@ -10,10 +10,7 @@ import { CircuitBreaker } from '../../src/resilience/index.js';
 export type ShareCommand = { type: 'trip' } | { type: 'alone' } | { type: 'exit' };
 /** What the worker tells. */
 export type ShareReport =
-  | { type: 'ready' }
-  | { type: 'open'; remote: boolean; at: number }
-  | { type: 'alone'; steps: string[] }
-  | { type: 'error'; message: string };
+  { type: 'ready' } | { type: 'open'; remote: boolean; at: number } | { type: 'alone'; steps: string[] } | { type: 'error'; message: string };
 
 const [port, channel] = process.argv.slice(2) as [string, string];
 const send = (report: ShareReport): void => {

@@ -38,7 +38,9 @@ describe('the ioredis the suite runs on (HEADROOM_TEST_IOREDIS, HEADROOM_TEST_RE
     const duplicate = client.duplicate();
     const duplicateResp = await respOf(duplicate);
     duplicate.disconnect();
-    console.log(`ioredis ${version}, RESP${resp} negotiated (HEADROOM_TEST_IOREDIS=${process.env.HEADROOM_TEST_IOREDIS ?? ''}, HEADROOM_TEST_RESP=${process.env.HEADROOM_TEST_RESP ?? ''})`);
+    console.log(
+      `ioredis ${version}, RESP${resp} negotiated (HEADROOM_TEST_IOREDIS=${process.env.HEADROOM_TEST_IOREDIS ?? ''}, HEADROOM_TEST_RESP=${process.env.HEADROOM_TEST_RESP ?? ''})`,
+    );
     expect(Number(version.split('.')[0])).toBe(wantedMajor);
     expect(resp).toBe(wantedResp);
     expect(duplicateResp).toBe(wantedResp);

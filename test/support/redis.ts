@@ -228,7 +228,16 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     if (options.cluster === true) {
       busPort = await freePort();
       const nodeTimeout = String(options.clusterNodeTimeout ?? 2000);
-      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', nodeTimeout, '--cluster-port', String(busPort));
+      args.push(
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        nodeTimeout,
+        '--cluster-port',
+        String(busPort),
+      );
       // A replica's first sync starts at once instead of after the default 5 s diskless delay.
       args.push('--repl-diskless-sync-delay', '0');
     }

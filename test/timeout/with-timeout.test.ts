@@ -98,7 +98,10 @@ describe('withTimeout: settling before the deadline', () => {
       withTimeout(Promise.resolve(1), 5000),
       withTimeout(Promise.reject(new Error('x')), 5000).catch(() => 'caught'),
       withTimeout(async () => 2, 5000),
-      withTimeout(flush().then(() => 3), 5000),
+      withTimeout(
+        flush().then(() => 3),
+        5000,
+      ),
     ];
     expect(deadlineTimerState().armed).toBeGreaterThan(0);
     expect(deadlineTimerState().timerRefed).toBe(true);
@@ -187,9 +190,7 @@ describe('withTimeout: expiry', () => {
     const start = performance.now();
     // A plain timer beside them says how late this machine runs timers right now.
     const lag = timerLag(100);
-    const firedAfter = await Promise.all(
-      durations.map((ms) => withTimeout(never(), ms).catch(() => performance.now() - start)),
-    );
+    const firedAfter = await Promise.all(durations.map((ms) => withTimeout(never(), ms).catch(() => performance.now() - start)));
     const machineLag = await lag;
     firedAfter.forEach((elapsed, i) => {
       const ms = durations[i] as number;
@@ -372,9 +373,7 @@ describe('withTimeout: parent signal', () => {
     const parent = new AbortController();
     // 500 calls are in flight at once here, each with its listener until it settles.
     setMaxListeners(1000, parent.signal);
-    await Promise.all(
-      Array.from({ length: 500 }, (_, i) => withTimeout(Promise.resolve(i), 1000, { signal: parent.signal })),
-    );
+    await Promise.all(Array.from({ length: 500 }, (_, i) => withTimeout(Promise.resolve(i), 1000, { signal: parent.signal })));
     expect(abortListeners(parent.signal)).toBe(0);
   });
 

@@ -42,7 +42,8 @@ export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheck
     if (histogram.count === 0) return { status: 'pass' };
     const p99 = Math.round(histogram.percentile(99) / 1e4) / 100;
     histogram.reset();
-    if (p99 >= unhealthyAtMs) return { status: 'fail', observedValue: p99, observedUnit: 'ms', output: `p99 event-loop delay ${p99} ms >= ${unhealthyAtMs} ms` };
+    if (p99 >= unhealthyAtMs)
+      return { status: 'fail', observedValue: p99, observedUnit: 'ms', output: `p99 event-loop delay ${p99} ms >= ${unhealthyAtMs} ms` };
     if (p99 >= degradedAtMs) return { status: 'warn', observedValue: p99, observedUnit: 'ms', output: `p99 event-loop delay ${p99} ms >= ${degradedAtMs} ms` };
     return { status: 'pass', observedValue: p99, observedUnit: 'ms' };
   };

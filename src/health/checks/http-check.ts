@@ -58,8 +58,7 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): He
     if (ok) return { status: 'pass', observedValue, observedUnit: 'ms' };
     return { status: 'fail', observedValue, observedUnit: 'ms', output: `${method} ${href} answered ${res.status}` };
   };
-  const check: HealthCheck =
-    timeoutMs === undefined ? request : (signal) => withTimeout(request, timeoutMs, { signal, name: `${method} ${href}` });
+  const check: HealthCheck = timeoutMs === undefined ? request : (signal) => withTimeout(request, timeoutMs, { signal, name: `${method} ${href}` });
   check.kind = 'component';
   check.measurement = 'responseTime';
   return check;
