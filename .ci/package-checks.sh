@@ -5,6 +5,7 @@
 # then the API site, with typedoc's warnings as errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+npm run --silent typecheck:ioredis6
 npx publint --strict
 npx attw --pack . --profile node16
 npm run docs

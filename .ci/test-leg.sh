@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Usage: .ci/test-leg.sh node MAJOR [FILE...]  the whole suite (or FILEs) on Node.js MAJOR (.ci/node-versions.sh)
+# Usage: .ci/test-leg.sh node MAJOR [FILE...]  the whole suite (or FILEs) on Node.js MAJOR (.ci/node-versions.sh);
+#                                         HEADROOM_TEST_IOREDIS=6 (and HEADROOM_TEST_RESP=2) choose the ioredis
 #        .ci/test-leg.sh ioredis6 resp3   the test files that talk to Redis, on ioredis 6 (RESP3,
 #                                         its default), and the typecheck against ioredis 6's types
 #        .ci/test-leg.sh ioredis6 resp2   the same files on ioredis 6 with `protocol: 2`
@@ -54,7 +55,7 @@ case "${1:-}" in
     # Test files start child processes with process.execPath; PATH makes a bare `node` or `npm`
     # run on this Node too.
     export PATH="$(dirname "$bin"):$PATH"
-    echo "Node.js $("$bin" --version), vitest with $workers worker(s), every test file"
+    echo "Node.js $("$bin" --version), ioredis ${HEADROOM_TEST_IOREDIS:-5}${HEADROOM_TEST_RESP:+ with protocol $HEADROOM_TEST_RESP}, vitest with $workers worker(s), every test file"
     shift 2
     run_suite "$bin" "$@" # extra arguments (test files) for a local run
     ;;
