@@ -30,6 +30,7 @@ import { compose, requestSignal, shed, timeout, toNode } from 'headroom/http';
 import { Idempotency, MemoryIdempotencyStore, idempotencyMiddleware } from 'headroom/idempotency';
 import { PercentileTracker, percentileMiddleware } from 'headroom/percentiles';
 import { TaskQueue } from 'headroom/queue';
+import { withTimeout } from 'headroom/timeout';
 import { CircuitBreaker, RetryBudget, RetryPolicy, TimeoutPolicy, isHeadroomError, pipeline, type Pipeline } from 'headroom/resilience';
 import { RateLimiter, rateLimitMiddleware } from 'headroom/ratelimit';
 
@@ -222,7 +223,8 @@ async function startService(): Promise<Service> {
       await alerts.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await queue.close({ drain: false });
+      // Bounded: a slot a handler never gave back must not keep the demo from exiting.
+      await withTimeout(queue.close({ drain: false }), '1s', 'queue close').catch(() => undefined);
       await cache.close();
       health.close();
       tracker.close();

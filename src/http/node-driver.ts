@@ -167,6 +167,13 @@ export class NodeDriver implements ExchangeDriver<void>, TapOwner {
    */
   private handlerFailed(err: unknown): void {
     console.error('headroom: the request handler failed', err);
+    const exchange = this.exchange;
+    if (exchange.answeredInPlace) {
+      // Answered already (a timeout's 504): nothing more goes to the client, but whoever waits
+      // for the handler (shed's slot, the idempotency lease) learns it is over.
+      exchange.pendingWatch?.fail(err);
+      return;
+    }
     const res = this.tap.res;
     if (!res.headersSent) {
       // Its own answer, not a middleware's: the wrappers see it as the handler's end.
