@@ -413,7 +413,8 @@ describe('bounded L2 reads', () => {
     await written(); // what earlier tests left in flight (against a paused Redis) settles first
     const cache = make({ l1: false, l2Timeout: '2s' });
     await cache.set('a', 1);
-    expect(deadlineTimerState().armed).toBe(0);
+    // set() answers after its SET; the announcement to the other instances settles just after.
+    await waitFor(() => deadlineTimerState().armed === 0, 'the set and its announcement to settle', 1_000);
     await Promise.all([cache.get('a'), cache.get('b'), cache.getOrSet('a', () => 0), cache.getOrSet('c', () => 3), cache.has('a')]);
     // getOrSet('c') answered before its SET's reply; that reply disarms it well before the 2 s deadline.
     await waitFor(() => deadlineTimerState().armed === 0, 'the background SET to settle', 1_000);
